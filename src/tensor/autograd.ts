@@ -1,0 +1,161 @@
+/**
+ * Reverse-mode automatic differentiation.
+ *
+ * Every op that produces a tensor from inputs that require gradients attaches a `GradFn` to
+ * its output: the inputs, and a backward function that turns the gradient of the output into
+ * gradients of the inputs (each in its input's shape). `backward()` walks the graph once in
+ * reverse topological order, sums the gradients that reach each tensor, and accumulates into
+ * `.grad` of the leaves (tensors created by the user with `requiresGrad`). Afterwards the graph
+ * is freed (backward closures and the activations they hold are dropped), so a training loop
+ * that builds a new graph each step does not grow memory step by step.
+ */
+import { QkvError } from './errors.ts';
+import type { Tensor } from './tensor.ts';
+
+export interface GradFn {
+  /** Op name, for error messages and graph inspection. */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /**
+   * Gradient of the loss w.r.t. each input, given the gradient w.r.t. the output.
+   * `needsInputGrad[i]` is false for inputs that do not require grad; the function may return
+   * null for them and skip the work.
+   */
+  readonly backward: (gradOutput: Tensor, needsInputGrad: readonly boolean[]) => readonly (Tensor | null)[];
+}
+
+let gradEnabled = true;
+
+/** True unless inside `noGrad()`. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording a graph, like `torch.no_grad()`: outputs do not require grad.
+ * Use it for evaluation, generation and in-place parameter updates.
+ *
+ * @example const logits = noGrad(() => model.forward(ids));
+ */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Runs `fn` with graph recording on, even inside `noGrad()`. */
+export function enableGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Records `output = op(inputs)` in the graph when any input requires grad and recording is on.
+ * Returns `output` for chaining. Ops call this once, right after computing their forward.
+ */
+export function attachGrad(
+  output: Tensor,
+  name: string,
+  inputs: readonly Tensor[],
+  backward: GradFn['backward'],
+): Tensor {
+  if (!gradEnabled) return output;
+  let needed = false;
+  for (const input of inputs) if (input.requiresGrad) needed = true;
+  if (!needed) return output;
+  output.requiresGrad = true;
+  output.gradFn = { name, inputs, backward };
+  return output;
+}
+
+/** What an intermediate tensor's gradFn becomes once its graph has been freed. */
+const FREED: GradFn = {
+  name: 'freed',
+  inputs: [],
+  backward: () => {
+    throw new QkvError(
+      'backward: this graph was already freed by an earlier backward(); call backward({ retainGraph: true }) the first time to go through it twice',
+    );
+  },
+};
+
+export interface BackwardOptions {
+  /** Gradient of the final quantity w.r.t. `root`; defaults to ones (root must then be a scalar). */
+  gradient?: Tensor;
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+}
+
+/** Reverse topological order (root first) of the tensors that lead to `root` and require grad. */
+function reverseTopologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative post-order DFS: deep graphs (long unrolled loops) must not overflow the JS stack.
+  const stack: { tensor: Tensor; nextInput: number }[] = [{ tensor: root, nextInput: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const inputs = frame.tensor.gradFn?.inputs ?? [];
+    if (frame.nextInput < inputs.length) {
+      const input = inputs[frame.nextInput++];
+      if (input.requiresGrad && !visited.has(input)) {
+        visited.add(input);
+        stack.push({ tensor: input, nextInput: 0 });
+      }
+    } else {
+      order.push(frame.tensor);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+/** Backpropagates from `root`; see `Tensor.backward`. */
+export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (like: Tensor) => Tensor, add: (a: Tensor, b: Tensor) => Tensor): void {
+  if (!root.requiresGrad) {
+    throw new QkvError('backward: the tensor does not require grad (no input of the computation had requiresGrad: true, or it was computed inside noGrad())');
+  }
+  if (options.gradient === undefined && root.size !== 1) {
+    throw new QkvError(`backward: gradient can be implied only for a scalar; got shape (${root.shape.join(',')}); pass { gradient }`);
+  }
+  const gradients = new Map<Tensor, Tensor>();
+  gradients.set(root, options.gradient ?? ones(root));
+  const order = reverseTopologicalOrder(root);
+
+  const previous = gradEnabled;
+  gradEnabled = false; // gradients of gradients are not recorded
+  try {
+    for (const tensor of order) {
+      const gradOutput = gradients.get(tensor);
+      if (gradOutput === undefined) continue;
+      const gradFn = tensor.gradFn;
+      if (gradFn === null) {
+        // A leaf: accumulate into .grad, as PyTorch does across backward calls.
+        tensor.grad = tensor.grad === null ? gradOutput.contiguousCopy() : add(tensor.grad, gradOutput);
+        continue;
+      }
+      gradients.delete(tensor); // free it as soon as it has been used
+      const needs = gradFn.inputs.map((input) => input.requiresGrad);
+      const inputGrads = gradFn.backward(gradOutput, needs);
+      for (let i = 0; i < gradFn.inputs.length; i++) {
+        const input = gradFn.inputs[i];
+        const grad = inputGrads[i];
+        if (!needs[i] || grad === null || grad === undefined) continue;
+        const existing = gradients.get(input);
+        gradients.set(input, existing === undefined ? grad : add(existing, grad));
+      }
+      if (!options.retainGraph) tensor.gradFn = FREED;
+    }
+  } finally {
+    gradEnabled = previous;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The loops every elementwise op shares: read one or two strided tensors under a broadcast
+ * output shape, and reduce a broadcast gradient back to an input's shape.
+ */
+import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
+import { broadcastShapes, broadcastStrides, contiguousStrides, numel, shapesEqual, type Shape } from '../shape.ts';
+
+export function resultDtype(a: Tensor, b?: Tensor): DType {
+  return a.dtype === 'float64' || b?.dtype === 'float64' ? 'float64' : 'float32';
+}
+
+/** True when `t` occupies its storage densely in row-major order (fast paths index data directly). */
+function isDense(t: Tensor): boolean {
+  return t.isContiguous();
+}
+
+/**
+ * Visits every element of `shape` in row-major order, calling `visit(outIndex, offsetA, offsetB)`
+ * with the storage offsets of the two operands under the given strides.
+ */
+function forEachStrided(
+  shape: Shape,
+  stridesA: readonly number[],
+  offsetA: number,
+  stridesB: readonly number[],
+  offsetB: number,
+  visit: (outIndex: number, a: number, b: number) => void,
+): void {
+  const rank = shape.length;
+  const size = numel(shape);
+  if (size === 0) return;
+  if (rank === 0) {
+    visit(0, offsetA, offsetB);
+    return;
+  }
+  const index = new Array<number>(rank).fill(0);
+  const innerSize = shape[rank - 1];
+  const innerA = stridesA[rank - 1];
+  const innerB = stridesB[rank - 1];
+  let a = offsetA;
+  let b = offsetB;
+  for (let outIndex = 0; outIndex < size; outIndex += innerSize) {
+    for (let i = 0; i < innerSize; i++) visit(outIndex + i, a + i * innerA, b + i * innerB);
+    // advance the outer (all but last) axes like an odometer
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      index[axis]++;
+      a += stridesA[axis];
+      b += stridesB[axis];
+      if (index[axis] < shape[axis]) break;
+      a -= stridesA[axis] * shape[axis];
+      b -= stridesB[axis] * shape[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
+/** out[i] = f(a[i]) over any strided `a`; contiguous output of a's shape. */
+export function mapUnary(a: Tensor, f: (x: number) => number, dtype: DType = a.dtype): Tensor {
+  const out = allocate(dtype, a.size);
+  if (isDense(a)) {
+    const data = a.data;
+    const base = a.offset;
+    for (let i = 0; i < out.length; i++) out[i] = f(data[base + i]);
+  } else {
+    const data = a.data;
+    forEachStrided(a.shape, a.strides, a.offset, a.strides, a.offset, (i, offset) => {
+      out[i] = f(data[offset]);
+    });
+  }
+  return new Tensor(out, a.shape);
+}
+
+/** out = f(a, b) with NumPy broadcasting; contiguous output of the broadcast shape. */
+export function mapBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor {
+  const shape = shapesEqual(a.shape, b.shape) ? [...a.shape] : broadcastShapes(op, a.shape, b.shape);
+  const out = allocate(resultDtype(a, b), numel(shape));
+  const dataA = a.data;
+  const dataB = b.data;
+  if (shapesEqual(a.shape, shape) && shapesEqual(b.shape, shape) && isDense(a) && isDense(b)) {
+    const baseA = a.offset;
+    const baseB = b.offset;
+    for (let i = 0; i < out.length; i++) out[i] = f(dataA[baseA + i], dataB[baseB + i]);
+  } else if (b.size === 1 && shapesEqual(a.shape, shape) && isDense(a)) {
+    const y = dataB[b.offset];
+    const baseA = a.offset;
+    for (let i = 0; i < out.length; i++) out[i] = f(dataA[baseA + i], y);
+  } else {
+    const stridesA = broadcastStrides(a.shape, a.strides, shape);
+    const stridesB = broadcastStrides(b.shape, b.strides, shape);
+    forEachStrided(shape, stridesA, a.offset, stridesB, b.offset, (i, offsetA, offsetB) => {
+      out[i] = f(dataA[offsetA], dataB[offsetB]);
+    });
+  }
+  return new Tensor(out, shape);
+}
+
+/**
+ * Sums a gradient of the broadcast shape back down to `shape` (the reverse of broadcasting):
+ * every axis that was stretched from 1, or added on the left, is summed over.
+ */
+export function sumToShape(grad: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(grad.shape, shape)) return grad;
+  const out: Storage = allocate(grad.dtype, numel(shape));
+  const targetStrides = broadcastStrides(shape, contiguousStrides(shape), grad.shape);
+  const data = grad.data;
+  forEachStrided(grad.shape, grad.strides, grad.offset, targetStrides, 0, (_i, source, target) => {
+    out[target] += data[source];
+  });
+  return new Tensor(out, shape);
+}
