@@ -1,0 +1,22 @@
+/**
+ * `npm run bench [-- --json] [-- --only NAME]`: every benchmark in one run, so the ratios
+ * compare numbers measured side by side on the same machine state.
+ */
+import { BenchReport } from './report.ts';
+
+type Bench = { name: string; run: (report: BenchReport) => Promise<void> };
+
+const benches: Bench[] = [
+  { name: 'matmul', run: async (report) => (await import('./matmul.ts')).run(report) },
+];
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+const report = new BenchReport(json);
+for (const bench of benches) {
+  if (only !== undefined && bench.name !== only) continue;
+  report.section(bench.name);
+  await bench.run(report);
+}

@@ -1,0 +1,34 @@
+/**
+ * The contract every kernel implementation (the plain TypeScript reference in `./reference`,
+ * the WebAssembly SIMD one) fulfils. Kernels work on raw typed arrays, never on Tensors, so the
+ * tensor engine can pick an implementation per call and tests can compare them directly.
+ *
+ * Legend used in every kernel file: B = batch, T = time, C = channels, V = vocab,
+ * NH = heads, hs = head size; M, N, K are the matmul sizes (M×K times K×N).
+ */
+export type Storage = Float32Array | Float64Array;
+
+/**
+ * out[b] (+)= op(A[b]) · op(B[b]) for b in 0..batch-1, all row-major.
+ * A[b] is (M, K), or (K, M) stored when `transA`; B[b] is (K, N), or (N, K) stored when `transB`;
+ * out[b] is (M, N), contiguous, batch stride M·N.
+ */
+export interface MatmulParams {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Add into `out` instead of overwriting it (used to accumulate gradients). */
+  accumulate?: boolean;
+  /** Elements between consecutive A[b]; 0 broadcasts one A over the batch. Default M·K. */
+  strideA?: number;
+  /** Elements between consecutive B[b]; 0 broadcasts one B over the batch. Default K·N. */
+  strideB?: number;
+  /** Where A[0] / B[0] start in their arrays. Default 0. */
+  offsetA?: number;
+  offsetB?: number;
+}
+
+export type MatmulKernel = (a: Storage, b: Storage, out: Storage, params: MatmulParams) => void;
