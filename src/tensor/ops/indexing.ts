@@ -1,6 +1,206 @@
-// STUB: to be implemented: gathers and selection, each with backward.
-import type { IndexLike, Tensor } from '../tensor.ts';
-export function indexSelect(x: Tensor, axis: number, indices: IndexLike): Tensor { throw new Error('not implemented'); }
-export function embedding(weight: Tensor, ids: IndexLike): Tensor { throw new Error('not implemented'); }
-export function where(condition: Tensor, a: Tensor | number, b: Tensor | number): Tensor { throw new Error('not implemented'); }
-export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor { throw new Error('not implemented'); }
+/**
+ * Gathers and selection: indexSelect, embedding, where, maskedFill. Each forward is followed by
+ * its backward. Gathers scatter-add their gradient (a row picked twice gets both gradients);
+ * selections route each gradient element to the side that was picked, and nothing to a filled
+ * position.
+ *
+ * Legend: V = vocabulary size, C = channels.
+ */
+import { attachGrad } from '../autograd.ts';
+import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
+import { allocate, Tensor, type DType, type IndexLike, type Storage } from '../tensor.ts';
+import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, numel, shapesEqual, type Shape } from '../shape.ts';
+import { sumToShape } from './broadcast.ts';
+import { stridedOffsets } from './shape.ts';
+
+interface Indices {
+  readonly values: Int32Array;
+  readonly shape: number[];
+}
+
+/**
+ * Reads an IndexLike (a tensor of integer values, an Int32Array, or a number[]; flat arrays are
+ * 1-D) and checks every index lies in [0, bound). `describe` phrases the range error.
+ */
+function readIndices(op: string, indices: IndexLike, bound: number, describe: (index: number) => string): Indices {
+  let values: Int32Array;
+  let shape: number[];
+  if (indices instanceof Tensor) {
+    const raw = indices.contiguousData();
+    values = new Int32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      if (!Number.isInteger(raw[i])) throw new QkvValueError(`${op}: index ${raw[i]} at position ${i} is not an integer`);
+      values[i] = raw[i];
+    }
+    shape = [...indices.shape];
+  } else if (indices instanceof Int32Array) {
+    values = indices;
+    shape = [indices.length];
+  } else {
+    values = new Int32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      if (!Number.isInteger(indices[i])) throw new QkvValueError(`${op}: index ${indices[i]} at position ${i} is not an integer`);
+      values[i] = indices[i];
+    }
+    shape = [indices.length];
+  }
+  for (let i = 0; i < values.length; i++) {
+    const index = values[i];
+    if (index < 0 || index >= bound) throw new QkvValueError(`${op}: ${describe(index)}`);
+  }
+  return { values, shape };
+}
+
+/**
+ * out[..., i..., ...] = x[..., ids[i...], ...] along `axis`; output shape is
+ * x.shape[:axis] + ids.shape + x.shape[axis+1:]. Backward scatter-adds.
+ */
+function gather(op: string, x: Tensor, axis: number, ids: Indices): Tensor {
+  const before = x.shape.slice(0, axis);
+  const after = x.shape.slice(axis + 1);
+  const outShape = [...before, ...ids.shape, ...after];
+  const outerOffsets = stridedOffsets(before, x.strides.slice(0, axis), x.offset);
+  const innerOffsets = stridedOffsets(after, x.strides.slice(axis + 1));
+  const innerSize = innerOffsets.length;
+  const innerContiguous = after.length === 0 || isRowMajor(after, x.strides.slice(axis + 1));
+  const axisStride = x.strides[axis];
+  const picks = ids.values;
+  const data = x.data;
+  const out = allocate(x.dtype, numel(outShape));
+  let position = 0;
+  for (let o = 0; o < outerOffsets.length; o++) {
+    for (let k = 0; k < picks.length; k++) {
+      const source = outerOffsets[o] + picks[k] * axisStride;
+      if (innerContiguous) {
+        out.set(data.subarray(source, source + innerSize), position);
+      } else {
+        for (let j = 0; j < innerSize; j++) out[position + j] = data[source + innerOffsets[j]];
+      }
+      position += innerSize;
+    }
+  }
+  const result = new Tensor(out, outShape);
+  return attachGrad(result, op, [x], (grad) => {
+    // Scatter-add into a contiguous gradient of x's shape: repeated ids accumulate.
+    const g = grad.contiguousData();
+    const gradX = allocate(grad.dtype, x.size);
+    const axisSize = x.shape[axis];
+    let from = 0;
+    for (let o = 0; o < outerOffsets.length; o++) {
+      const rowBase = o * axisSize * innerSize;
+      for (let k = 0; k < picks.length; k++) {
+        const to = rowBase + picks[k] * innerSize;
+        for (let j = 0; j < innerSize; j++) gradX[to + j] += g[from + j];
+        from += innerSize;
+      }
+    }
+    return [new Tensor(gradX, x.shape)];
+  });
+}
+
+function isRowMajor(dims: Shape, strides: readonly number[]): boolean {
+  const expected = contiguousStrides(dims);
+  return dims.every((dim, i) => dim === 1 || strides[i] === expected[i]);
+}
+
+/**
+ * Picks entries along `axis` by index (repeats allowed): `x.indexSelect(0, [2, 0])` takes rows 2
+ * and 0. A 1-D index replaces the axis by its length; an index tensor of any shape replaces the
+ * axis by its shape. Indices must lie in [0, size). Backward scatter-adds, so a repeated index
+ * collects every gradient that used it.
+ */
+export function indexSelect(x: Tensor, axis: number, indices: IndexLike): Tensor {
+  if (x.ndim === 0) throw new QkvShapeError('indexSelect: a scalar () has no axis to index');
+  const ax = normalizeAxis(axis, x.ndim, 'indexSelect');
+  const size = x.shape[ax];
+  const ids = readIndices('indexSelect', indices, size, (index) => `index ${index} is out of range for axis ${axis} of size ${size} in shape ${formatShape(x.shape)}`);
+  return gather('indexSelect', x, ax, ids);
+}
+
+/**
+ * Token embedding lookup: rows of `weight` (V, C) picked by `ids` of any shape; output
+ * ids.shape + [C]. Backward scatter-adds into the (V, C) gradient, so a token that appears
+ * several times in the batch collects all its gradients.
+ *
+ * @example embedding(wte, Tensor.from([[15496, 11], [995, 0]])) // (2,2) ids -> (2,2,C)
+ */
+export function embedding(weight: Tensor, ids: IndexLike): Tensor {
+  if (weight.ndim !== 2) {
+    throw new QkvShapeError(`embedding: weight must be (V, C), got ${formatShape(weight.shape)}`);
+  }
+  const [vocabSize] = weight.shape;
+  const read = readIndices('embedding', ids, vocabSize, (id) => `id ${id} is out of range for a vocabulary of V=${vocabSize} (weight ${formatShape(weight.shape)})`);
+  return gather('embedding', weight, 0, read);
+}
+
+// ---- where / maskedFill --------------------------------------------------------------------
+
+/** Values of `t` read under broadcast `shape`, row-major, as a contiguous storage (no copy when already so). */
+function broadcastData(t: Tensor, shape: Shape): Storage {
+  if (shapesEqual(t.shape, shape) && t.isContiguous()) return t.data.subarray(t.offset, t.offset + t.size);
+  const view = new Tensor(t.data, shape, broadcastStrides(t.shape, t.strides, shape), t.offset);
+  return view.contiguousData();
+}
+
+/** 1 where the condition is nonzero (NaN counts as nonzero, as `!= 0` does), under `shape`. */
+function nonzeroMask(condition: Tensor, shape: Shape): Uint8Array {
+  const values = broadcastData(condition, shape);
+  const mask = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) mask[i] = values[i] !== 0 ? 1 : 0;
+  return mask;
+}
+
+function asTensor(value: Tensor | number, dtype: DType): Tensor {
+  return typeof value === 'number' ? Tensor.scalar(value, { dtype }) : value;
+}
+
+/**
+ * Elementwise choice with broadcasting: `a` where `condition` is nonzero, else `b`. `a` and `b`
+ * may be numbers. Gradients go to the side that was picked; the condition gets none.
+ *
+ * @example where(mask, scores, -Infinity)
+ */
+export function where(condition: Tensor, aValue: Tensor | number, bValue: Tensor | number): Tensor {
+  const dtype: DType = [aValue, bValue].some((v) => v instanceof Tensor && v.dtype === 'float64') ? 'float64' : 'float32';
+  const a = asTensor(aValue, dtype);
+  const b = asTensor(bValue, dtype);
+  const shape = broadcastShapes('where', condition.shape, a.shape, b.shape);
+  const mask = nonzeroMask(condition, shape);
+  const valuesA = broadcastData(a, shape);
+  const valuesB = broadcastData(b, shape);
+  const out = allocate(dtype, mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i] ? valuesA[i] : valuesB[i];
+  const result = new Tensor(out, shape);
+  return attachGrad(result, 'where', [a, b], (grad, needs) => {
+    const g = grad.contiguousData();
+    const pick = (side: 1 | 0, like: Tensor): Tensor => {
+      const routed = allocate(like.dtype, g.length);
+      for (let i = 0; i < g.length; i++) if (mask[i] === side) routed[i] = g[i];
+      return sumToShape(new Tensor(routed, shape), like.shape);
+    };
+    return [needs[0] ? pick(1, a) : null, needs[1] ? pick(0, b) : null];
+  });
+}
+
+/**
+ * A copy of `x` with `value` wherever `mask` (broadcastable to x's shape) is nonzero. `value`
+ * may be -Infinity: attention masks use −∞, not a large negative number, so masked weights are
+ * exactly 0 after softmax. Filled positions get no gradient.
+ *
+ * @example scores.maskedFill(causalMask, -Infinity) // (B,nh,T,T) with a (T,T) mask
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  const shape = broadcastShapes('maskedFill', x.shape, mask.shape);
+  if (!shapesEqual(shape, x.shape)) {
+    throw new QkvShapeError(`maskedFill: mask ${formatShape(mask.shape)} does not broadcast to the input ${formatShape(x.shape)}`);
+  }
+  const filled = nonzeroMask(mask, x.shape);
+  const out = x.contiguousData();
+  for (let i = 0; i < out.length; i++) if (filled[i]) out[i] = value;
+  const result = new Tensor(out, x.shape);
+  return attachGrad(result, 'maskedFill', [x], (grad) => {
+    const gradX = grad.contiguousData();
+    for (let i = 0; i < gradX.length; i++) if (filled[i]) gradX[i] = 0;
+    return [new Tensor(gradX, x.shape)];
+  });
+}
