@@ -27,7 +27,7 @@ interface ReductionPlan {
   readonly count: number;
   /** Storage offset (input offset included) of the first reduced element of each output element. */
   readonly outer: Int32Array;
-  /** Offset of each reduced element relative to `outer[o]`. */
+  /** Offset of each reduced element relative to `outer[o]` (built on first use: loops with a constant stride skip it). */
   readonly inner: Int32Array;
   /** The constant stride between reduced elements, or null when there is none. */
   readonly innerStride: number | null;
@@ -65,13 +65,17 @@ function planReduction(shape: Shape, strides: readonly number[], offset: number,
       outerStrides.push(strides[axis]);
     }
   }
+  let inner: Int32Array | null = null;
   return {
     reduced,
     outShape,
     keepShape,
     count: numel(innerDims),
     outer: stridedOffsets(outShape, outerStrides, offset),
-    inner: stridedOffsets(innerDims, innerStrides),
+    get inner() {
+      inner ??= stridedOffsets(innerDims, innerStrides);
+      return inner;
+    },
     innerStride: constantStride(innerDims, innerStrides),
   };
 }
@@ -109,14 +113,17 @@ function broadcastBack(grad: Tensor, plan: ReductionPlan, shape: Shape, scale: n
   const g = grad.contiguousData();
   const out = allocate(grad.dtype, numel(shape));
   const target = contiguousPlan(plan, shape);
-  const { count, innerStride } = target;
+  const { outer, count, innerStride } = target;
+  const inner = innerStride === null ? target.inner : null;
   for (let o = 0; o < g.length; o++) {
     const value = g[o] * scale;
-    const base = target.outer[o];
+    const base = outer[o];
     if (innerStride === 1) {
       out.fill(value, base, base + count);
+    } else if (inner === null) {
+      for (let j = 0; j < count; j++) out[base + j * innerStride!] = value;
     } else {
-      for (let j = 0; j < count; j++) out[base + target.inner[j]] = value;
+      for (let j = 0; j < count; j++) out[base + inner[j]] = value;
     }
   }
   return new Tensor(out, shape);
@@ -129,7 +136,7 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
   const data = x.data;
   const size = plan.outer.length;
   const out = allocate(x.dtype, size);
-  const { outer, inner, count, innerStride } = plan;
+  const { outer, count, innerStride } = plan;
   if (innerStride === 1) {
     for (let o = 0; o < size; o++) {
       const base = outer[o];
@@ -154,6 +161,7 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
       out[o] = total * scale;
     }
   } else {
+    const inner = plan.inner;
     for (let o = 0; o < size; o++) {
       const base = outer[o];
       let total = 0;
@@ -207,7 +215,10 @@ function scaledSum(op: string, x: Tensor, axis: number | number[] | undefined, k
  */
 export function variance(x: Tensor, axis?: number | number[], options: { keepdim?: boolean; unbiased?: boolean } = {}): Tensor {
   const plan = planFor('variance', x, axis);
-  const { outer, inner, count, innerStride } = plan;
+  const { outer, count, innerStride } = plan;
+  // Reduced elements lie at base + j·step, or at base + inner[j] when there is no constant stride.
+  const step = innerStride ?? 0;
+  const inner = innerStride === null ? plan.inner : null;
   const divisor = options.unbiased ? count - 1 : count;
   const size = outer.length;
   const data = x.data;
@@ -216,23 +227,12 @@ export function variance(x: Tensor, axis?: number | number[], options: { keepdim
   for (let o = 0; o < size; o++) {
     const base = outer[o];
     let total = 0;
-    if (innerStride !== null) {
-      for (let j = 0; j < count; j++) total += data[base + j * innerStride];
-    } else {
-      for (let j = 0; j < count; j++) total += data[base + inner[j]];
-    }
+    for (let j = 0; j < count; j++) total += data[inner === null ? base + j * step : base + inner[j]];
     const m = total / count;
     let squares = 0;
-    if (innerStride !== null) {
-      for (let j = 0; j < count; j++) {
-        const d = data[base + j * innerStride] - m;
-        squares += d * d;
-      }
-    } else {
-      for (let j = 0; j < count; j++) {
-        const d = data[base + inner[j]] - m;
-        squares += d * d;
-      }
+    for (let j = 0; j < count; j++) {
+      const d = data[inner === null ? base + j * step : base + inner[j]] - m;
+      squares += d * d;
     }
     means[o] = m;
     out[o] = squares / divisor;
@@ -241,13 +241,18 @@ export function variance(x: Tensor, axis?: number | number[], options: { keepdim
   return attachGrad(result, 'variance', [x], (grad) => {
     const g = grad.contiguousData();
     const target = contiguousPlan(plan, x.shape);
+    const targetStep = target.innerStride ?? 0;
+    const targetInner = target.innerStride === null ? target.inner : null;
     const gradX = allocate(grad.dtype, x.size);
     for (let o = 0; o < size; o++) {
       const factor = (2 * g[o]) / divisor;
       const m = means[o];
       const source = outer[o];
       const destination = target.outer[o];
-      for (let j = 0; j < count; j++) gradX[destination + target.inner[j]] = factor * (data[source + inner[j]] - m);
+      for (let j = 0; j < count; j++) {
+        const value = data[inner === null ? source + j * step : source + inner[j]];
+        gradX[targetInner === null ? destination + j * targetStep : destination + targetInner[j]] = factor * (value - m);
+      }
     }
     return [new Tensor(gradX, x.shape)];
   });
@@ -264,7 +269,9 @@ export function variance(x: Tensor, axis?: number | number[], options: { keepdim
  */
 export function max(x: Tensor, axis: number, keepdim = false): { values: Tensor; indices: Tensor } {
   const plan = planFor('max', x, axis);
-  const { outer, inner, count } = plan;
+  const { outer, count } = plan;
+  // One reduced axis, so its elements always lie at a constant stride.
+  const step = plan.innerStride!;
   if (count === 0) throw new QkvValueError(`max: axis ${axis} of shape ${formatShape(x.shape)} is empty`);
   const size = outer.length;
   const data = x.data;
@@ -272,11 +279,11 @@ export function max(x: Tensor, axis: number, keepdim = false): { values: Tensor;
   const indices = allocate(x.dtype, size);
   for (let o = 0; o < size; o++) {
     const base = outer[o];
-    let best = data[base + inner[0]];
+    let best = data[base];
     let bestIndex = 0;
     if (best === best) {
       for (let j = 1; j < count; j++) {
-        const v = data[base + inner[j]];
+        const v = data[base + j * step];
         if (v > best || v !== v) {
           best = v;
           bestIndex = j;
@@ -293,7 +300,8 @@ export function max(x: Tensor, axis: number, keepdim = false): { values: Tensor;
     const g = grad.contiguousData();
     const target = contiguousPlan(plan, x.shape);
     const gradX = allocate(grad.dtype, x.size);
-    for (let o = 0; o < size; o++) gradX[target.outer[o] + target.inner[indices[o]]] += g[o];
+    const targetStep = target.innerStride!;
+    for (let o = 0; o < size; o++) gradX[target.outer[o] + indices[o] * targetStep] += g[o];
     return [new Tensor(gradX, x.shape)];
   });
   return { values: valuesTensor, indices: new Tensor(indices, shape) };
