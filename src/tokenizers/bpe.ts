@@ -1,0 +1,200 @@
+/**
+ * The BPE model: a vocabulary and an ordered list of merges. A word starts as its characters
+ * and the pair whose merge has the lowest rank is merged, again and again, until no adjacent
+ * pair has a merge. Reference: GPT-2's `encoder.py` `bpe()` and Hugging Face's `BPE` model.
+ *
+ * Fast path: merge ranks live in a Map keyed by the pair of ids (left·V + right), and the
+ * merge loop is a binary heap of (rank, position) over a linked list of symbols, so a word of
+ * n symbols costs O(n log n), not a rescan of the word (or of the merge list) per merge.
+ * The pipeline caches the result per word.
+ */
+import { QkvValueError } from '../tensor/errors.ts';
+import { invertVocab, type TokenizerModel } from './model.ts';
+
+export interface BpeOptions {
+  /** token → id. */
+  vocab: ReadonlyMap<string, number>;
+  /** Merges in rank order: [left, right]; left + right must be in the vocabulary. */
+  merges: ReadonlyArray<readonly [string, string]>;
+  /** Token for characters outside the vocabulary; null (byte-level BPE never needs one) throws instead. */
+  unkToken?: string | null;
+}
+
+/** Byte-pair encoding: `new BpeModel({ vocab, merges }).tokenizeWord('Ġworld', ids)`. */
+export class BpeModel implements TokenizerModel {
+  readonly type = 'BPE' as const;
+  readonly unkToken: string | null;
+  readonly merges: ReadonlyArray<readonly [string, string]>;
+  private readonly vocab: Map<string, number>;
+  private readonly tokens: string[];
+  private readonly unkId: number;
+  /** (left·stride + right) → rank of the merge. */
+  private readonly mergeRanks = new Map<number, number>();
+  /** mergedId[rank] = id of the token the merge of that rank produces. */
+  private readonly mergedId: Int32Array;
+  private readonly stride: number;
+
+  constructor(options: BpeOptions) {
+    this.vocab = new Map(options.vocab);
+    this.tokens = invertVocab(this.vocab);
+    this.stride = Math.max(1, this.tokens.length);
+    this.unkToken = options.unkToken ?? null;
+    this.unkId = this.unkToken === null ? -1 : this.requireId(this.unkToken, 'unk_token');
+    this.merges = options.merges.map(([a, b]) => [a, b] as const);
+    this.mergedId = new Int32Array(this.merges.length);
+    this.merges.forEach(([left, right], rank) => {
+      const key = this.requireId(left, `merge ${rank} left`) * this.stride + this.requireId(right, `merge ${rank} right`);
+      this.mergedId[rank] = this.requireId(left + right, `merge ${rank} result`);
+      // A duplicated merge keeps its first (lowest) rank, as in Hugging Face.
+      if (!this.mergeRanks.has(key)) this.mergeRanks.set(key, rank);
+    });
+  }
+
+  get vocabSize(): number {
+    return this.tokens.length;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.vocab.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tokens[id];
+  }
+
+  getVocab(): Map<string, number> {
+    return new Map(this.vocab);
+  }
+
+  tokenizeWord(word: string, out: number[]): void {
+    const symbols = this.initialSymbols(word);
+    if (symbols.length === 1) {
+      out.push(symbols[0]);
+      return;
+    }
+    mergeSymbols(symbols, this.mergeRanks, this.mergedId, this.stride);
+    for (let i = 0; i !== -1; i = scratchNext[i]) out.push(symbols[i]);
+  }
+
+  private initialSymbols(word: string): number[] {
+    const symbols: number[] = [];
+    for (const ch of word) {
+      const id = this.vocab.get(ch);
+      if (id !== undefined) symbols.push(id);
+      else if (this.unkId >= 0) symbols.push(this.unkId);
+      else {
+        const code = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+        throw new QkvValueError(`BPE: character ${JSON.stringify(ch)} (U+${code}) is not in the vocabulary and the model has no unk_token`);
+      }
+    }
+    return symbols;
+  }
+
+  private requireId(token: string, what: string): number {
+    const id = this.vocab.get(token);
+    if (id === undefined) throw new QkvValueError(`BPE: ${what} ${JSON.stringify(token)} is not in the vocabulary`);
+    return id;
+  }
+
+  toJSON(): Record<string, unknown> {
+    // Hugging Face writes merges as "left right" strings, or as pairs when a token holds a space.
+    const needPairs = this.merges.some(([a, b]) => a.includes(' ') || b.includes(' '));
+    return {
+      type: 'BPE',
+      dropout: null,
+      unk_token: this.unkToken,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: Object.fromEntries([...this.vocab].sort((x, y) => x[1] - y[1])),
+      merges: needPairs ? this.merges.map(([a, b]) => [a, b]) : this.merges.map(([a, b]) => `${a} ${b}`),
+    };
+  }
+}
+
+// Scratch linked list shared by every call (encoding is synchronous): next/prev index of
+// each live symbol, -1 at the ends.
+let scratchNext = new Int32Array(64);
+let scratchPrev = new Int32Array(64);
+const heap: number[] = [];
+// A heap entry packs rank and position into one double: rank·2^32 + position, so ties on
+// rank go to the leftmost pair, as GPT-2 merges every occurrence of a pair left to right.
+const POSITION_SPAN = 4294967296;
+
+/**
+ * Applies merges to symbols in place. On return the live symbols are reached from index 0
+ * through scratchNext.
+ */
+function mergeSymbols(symbols: number[], ranks: Map<number, number>, mergedId: Int32Array, stride: number): void {
+  const n = symbols.length;
+  if (scratchNext.length < n) {
+    scratchNext = new Int32Array(n * 2);
+    scratchPrev = new Int32Array(n * 2);
+  }
+  const next = scratchNext;
+  const prev = scratchPrev;
+  heap.length = 0;
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+    if (i + 1 < n) {
+      const rank = ranks.get(symbols[i] * stride + symbols[i + 1]);
+      if (rank !== undefined) heapPush(rank * POSITION_SPAN + i);
+    }
+  }
+  while (heap.length > 0) {
+    const entry = heapPop();
+    const rank = Math.floor(entry / POSITION_SPAN);
+    const i = entry - rank * POSITION_SPAN;
+    const j = next[i];
+    // Stale entries: the left symbol was merged away (prev = -2) or the pair changed.
+    if (prev[i] === -2 || j === -1 || ranks.get(symbols[i] * stride + symbols[j]) !== rank) continue;
+    symbols[i] = mergedId[rank];
+    const after = next[j];
+    next[i] = after;
+    prev[j] = -2;
+    if (after !== -1) prev[after] = i;
+    const before = prev[i];
+    if (before >= 0) {
+      const r = ranks.get(symbols[before] * stride + symbols[i]);
+      if (r !== undefined) heapPush(r * POSITION_SPAN + before);
+    }
+    if (after !== -1) {
+      const r = ranks.get(symbols[i] * stride + symbols[after]);
+      if (r !== undefined) heapPush(r * POSITION_SPAN + i);
+    }
+  }
+}
+
+function heapPush(value: number): void {
+  let k = heap.length;
+  heap.push(value);
+  while (k > 0) {
+    const parent = (k - 1) >> 1;
+    if (heap[parent] <= value) break;
+    heap[k] = heap[parent];
+    k = parent;
+  }
+  heap[k] = value;
+}
+
+function heapPop(): number {
+  const top = heap[0];
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n > 0) {
+    let k = 0;
+    for (;;) {
+      let child = 2 * k + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap[child + 1] < heap[child]) child++;
+      if (heap[child] >= last) break;
+      heap[k] = heap[child];
+      k = child;
+    }
+    heap[k] = last;
+  }
+  return top;
+}
