@@ -135,14 +135,14 @@ export function softmax(logits: ArrayLike<number>): Float64Array {
   return probs;
 }
 
-/** log(softmax(logits)) in float64, as max + log Σ exp(x − max), exact for the largest entries. */
+/** log(softmax(logits)) in float64, as (x − max) − log Σ exp(x − max): no cancellation for large logits. */
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {
   const maxLogit = maxOf(logits, 'logSoftmax');
   let total = 0;
   for (let i = 0; i < logits.length; i++) total += Math.exp(logits[i] - maxLogit);
-  const logTotal = maxLogit + Math.log(total);
+  const logTotal = Math.log(total);
   const out = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - logTotal;
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - maxLogit - logTotal;
   return out;
 }
 
