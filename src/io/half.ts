@@ -81,8 +81,8 @@ export function fromFloat16Bits(bits: number): number {
   return sign * (1024 + mantissa) * 2 ** (exponent - 25);
 }
 
-/** The value of a bfloat16 bit pattern. `bfromFloat16Bits(0x3f80) === 1`. */
-export function bfromFloat16Bits(bits: number): number {
+/** The value of a bfloat16 bit pattern. `fromBfloat16Bits(0x3f80) === 1`. */
+export function fromBfloat16Bits(bits: number): number {
   return new Float32Array(new Uint32Array([(bits & 0xffff) << 16]).buffer)[0];
 }
 
@@ -119,7 +119,7 @@ export function decodeFloat16(bits: Uint16Array): Float32Array {
   return out;
 }
 
-/** Element-wise {@link bfromFloat16Bits}: the bits become the top half of a float32, NaN payloads included. */
+/** Element-wise {@link fromBfloat16Bits}: the bits become the top half of a float32, NaN payloads included. */
 export function decodeBfloat16(bits: Uint16Array): Float32Array {
   const wide = new Uint32Array(bits.length);
   for (let i = 0; i < bits.length; i++) wide[i] = bits[i] << 16;

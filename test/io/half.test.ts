@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  bfromFloat16Bits,
+  fromBfloat16Bits,
   decodeBfloat16,
   decodeFloat16,
   encodeBfloat16,
@@ -109,11 +109,11 @@ test('bfloat16: hand-known bit patterns, both ways', () => {
     [2 ** -134, 0x0000, 'half the smallest subnormal: tie to even (0)'],
   ];
   for (const [value, bits, what] of cases) assertBits(toBfloat16Bits(value), bits, `${what}: ${value}`);
-  assert.equal(bfromFloat16Bits(0x3f80), 1);
-  assert.equal(bfromFloat16Bits(0x4049), 3.140625);
-  assert.equal(bfromFloat16Bits(0x0001), 2 ** -133);
-  assert.equal(bfromFloat16Bits(0xff80), -Infinity);
-  assert.ok(Number.isNaN(bfromFloat16Bits(0x7fc0)));
+  assert.equal(fromBfloat16Bits(0x3f80), 1);
+  assert.equal(fromBfloat16Bits(0x4049), 3.140625);
+  assert.equal(fromBfloat16Bits(0x0001), 2 ** -133);
+  assert.equal(fromBfloat16Bits(0xff80), -Infinity);
+  assert.ok(Number.isNaN(fromBfloat16Bits(0x7fc0)));
 });
 
 test('bfloat16: agrees with the float32 bit trick (round half to even on the low 16 bits) and round-trips every pattern', () => {
