@@ -2,7 +2,8 @@
  * Decoders: the last stage, tokens → text.
  * - `ByteLevel` (GPT-2): join the tokens, map each character back to its byte, decode WTF-8.
  * - `WordPiece` (BERT): drop the `##` of continuations, put a space before every other token;
- *   `cleanup` removes the space before punctuation and in contractions, as BERT does.
+ *   `cleanup` removes the space before `.`, `,`, `?`, `!` and `n't`-style endings token by token,
+ *   as Hugging Face does.
  * - `Fuse`: concatenate (character-level tokenizers).
  */
 import { byteLevelToBytes, decodeWtf8, toByteLevel } from './byte-level.ts';
@@ -45,10 +46,12 @@ export class WordPieceDecoder implements Decoder {
   decode(tokens: readonly string[]): string {
     let text = '';
     tokens.forEach((token, i) => {
-      if (i > 0) text += token.startsWith(this.prefix) ? token.slice(this.prefix.length) : ' ' + token;
-      else text += token;
+      let piece = i === 0 ? token : token.startsWith(this.prefix) ? token.slice(this.prefix.length) : ' ' + token;
+      // Per token, as Hugging Face does: " ." loses its space, "it ' s" stays as it is.
+      if (this.cleanup) piece = cleanupTokenizationSpaces(piece);
+      text += piece;
     });
-    return this.cleanup ? cleanupTokenizationSpaces(text) : text;
+    return text;
   }
 
   toJSON(): Record<string, unknown> {

@@ -58,8 +58,9 @@ export function buildGpt2Tokenizer(encoderPath: string, mergesPath: string): Tok
     if (parts.length !== 2) throw new QkvFormatError(mergesPath, `line ${index + 1}`, 'two tokens separated by one space', JSON.stringify(line));
     merges.push([parts[0], parts[1]]);
   });
+  // <|endoftext|> stays in the model's vocabulary (as in GPT-2's tokenizer.json) and is also
+  // an added token, so it is matched in raw text and never split.
   const eosId = vocab.get(GPT2_EOS);
-  vocab.delete(GPT2_EOS);
   return new Tokenizer({
     model: new BpeModel({ vocab, merges }),
     preTokenizer: new ByteLevelPreTokenizer({ addPrefixSpace: false }),

@@ -100,3 +100,51 @@ function spaceAroundCjk(text: string): string {
   for (const ch of text) out += isCjkIdeograph(ch.codePointAt(0)!) ? ` ${ch} ` : ch;
   return out;
 }
+
+/** Unicode normal form (`NFC`, `NFD`, `NFKC`, `NFKD`). */
+export class UnicodeNormalizer implements Normalizer {
+  constructor(readonly form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD') {}
+
+  normalize(text: string): string {
+    return text.normalize(this.form);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: this.form };
+  }
+}
+
+export class LowercaseNormalizer implements Normalizer {
+  normalize(text: string): string {
+    return text.toLowerCase();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'Lowercase' };
+  }
+}
+
+/** Drops combining marks; as in Hugging Face, put an `NFD` before it. */
+export class StripAccentsNormalizer implements Normalizer {
+  normalize(text: string): string {
+    return text.replace(/\p{Mn}/gu, '');
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'StripAccents' };
+  }
+}
+
+/** Several normalizers, applied in order. */
+export class SequenceNormalizer implements Normalizer {
+  constructor(readonly normalizers: readonly Normalizer[]) {}
+
+  normalize(text: string): string {
+    for (const normalizer of this.normalizers) text = normalizer.normalize(text);
+    return text;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'Sequence', normalizers: this.normalizers.map((n) => n.toJSON()) };
+  }
+}
