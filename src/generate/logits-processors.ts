@@ -82,10 +82,48 @@ export function applyTopK(logits: Float32Array, k: number): Float32Array {
   if (!Number.isInteger(k) || k < 0) throw new QkvValueError(`applyTopK: k must be an integer >= 0, got ${k}`);
   const out = logits.slice();
   if (k === 0 || k >= logits.length) return out;
-  const sorted = logits.slice().sort(); // ascending, numeric for typed arrays
-  const kthLargest = sorted[sorted.length - k];
-  for (let i = 0; i < out.length; i++) if (out[i] < kthLargest) out[i] = -Infinity;
+  const threshold = kthLargest(logits, k);
+  for (let i = 0; i < out.length; i++) if (out[i] < threshold) out[i] = -Infinity;
   return out;
+}
+
+/**
+ * The k-th largest value, with a size-k min-heap: one comparison for most of the V entries, so
+ * O(V) in practice where a full sort of a 50k vocabulary costs ten times more.
+ */
+function kthLargest(values: Float32Array, k: number): number {
+  const heap = new Float32Array(k); // heap[0] is the smallest of the k largest seen so far
+  for (let i = 0; i < k; i++) siftUp(heap, i, values[i]);
+  for (let i = k; i < values.length; i++) {
+    if (values[i] > heap[0]) siftDown(heap, k, values[i]);
+  }
+  return heap[0];
+}
+
+/** Inserts `value` at position `size` of a min-heap and restores the heap order. */
+function siftUp(heap: Float32Array, size: number, value: number): void {
+  let child = size;
+  while (child > 0) {
+    const parent = (child - 1) >> 1;
+    if (heap[parent] <= value) break;
+    heap[child] = heap[parent];
+    child = parent;
+  }
+  heap[child] = value;
+}
+
+/** Replaces the root of a min-heap of `size` entries with `value` and restores the heap order. */
+function siftDown(heap: Float32Array, size: number, value: number): void {
+  let parent = 0;
+  for (;;) {
+    let child = 2 * parent + 1;
+    if (child >= size) break;
+    if (child + 1 < size && heap[child + 1] < heap[child]) child++;
+    if (heap[child] >= value) break;
+    heap[parent] = heap[child];
+    parent = child;
+  }
+  heap[parent] = value;
 }
 
 /**
@@ -103,19 +141,47 @@ export function applyTopP(logits: Float32Array, p: number): Float32Array {
   if (!(p >= 0 && p <= 1)) throw new QkvValueError(`applyTopP: p must be in [0, 1], got ${p}`);
   const out = logits.slice();
   if (p === 1) return out;
-  const probs = softmax(logits);
-  // Only tokens still in play need sorting: after top-k that is k of V.
-  const candidates: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (probs[i] > 0) candidates.push(i);
-  candidates.sort((a, b) => logits[b] - logits[a] || a - b);
-  let massAbove = 0;
-  let kept = 0;
-  for (const id of candidates) {
-    if (kept > 0 && massAbove >= p) out[id] = -Infinity;
-    else kept++;
-    massAbove += probs[id];
+  const maxLogit = maxOf(logits, 'applyTopP');
+  const weights = new Float64Array(logits.length); // unnormalised probabilities
+  let total = 0;
+  let finiteCount = 0;
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i] === -Infinity) continue;
+    weights[i] = Math.exp(logits[i] - maxLogit);
+    total += weights[i];
+    finiteCount++;
   }
-  for (let i = 0; i < logits.length; i++) if (!(probs[i] > 0)) out[i] = -Infinity;
+  // Only candidates need sorting. A token of probability q < (1 − p)/(2n), n tokens in play, can
+  // never be kept: it and everything ranked below it weigh at most n·q < (1 − p)/2, so the mass
+  // above it exceeds p. After top-k that leaves k tokens, and with top-k off often far fewer than
+  // V. Their values (not ids with a comparator) get a native sort.
+  const minWeight = (total * (1 - p)) / (2 * finiteCount);
+  let candidateCount = 0;
+  for (let i = 0; i < logits.length; i++) if (weights[i] > 0 && weights[i] >= minWeight) candidateCount++;
+  const sorted = new Float32Array(candidateCount);
+  for (let i = 0, n = 0; i < logits.length; i++) if (weights[i] > 0 && weights[i] >= minWeight) sorted[n++] = logits[i];
+  sorted.sort().reverse(); // descending
+  // Walk down the ranking: a token is kept while the mass ranked above it is still < p.
+  let massAbove = 0;
+  let keptCount = 0;
+  while (keptCount < candidateCount && (keptCount === 0 || massAbove < p)) {
+    massAbove += Math.exp(sorted[keptCount] - maxLogit) / total;
+    keptCount++;
+  }
+  // Everything above the last kept value is kept; of the tokens equal to it, the lowest ids.
+  const lastKept = sorted[keptCount - 1];
+  let aboveCount = 0;
+  while (aboveCount < keptCount && sorted[aboveCount] > lastKept) aboveCount++;
+  let tiedToKeep = keptCount - aboveCount;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i];
+    if (x > lastKept) continue;
+    if (x === lastKept && tiedToKeep > 0) {
+      tiedToKeep--;
+      continue;
+    }
+    out[i] = -Infinity;
+  }
   return out;
 }
 
@@ -128,6 +194,7 @@ export function softmax(logits: ArrayLike<number>): Float64Array {
   const probs = new Float64Array(logits.length);
   let total = 0;
   for (let i = 0; i < logits.length; i++) {
+    if (logits[i] === -Infinity) continue; // most of V after top-k; exp(−∞) = 0 without the call
     probs[i] = Math.exp(logits[i] - maxLogit);
     total += probs[i];
   }

@@ -78,7 +78,8 @@ test('top-k keeps the k largest; ties at the k-th value are all kept, as in HF',
 test('top-k agrees with the HF reference on random logits', () => {
   const rng = new Rng(11);
   for (let trial = 0; trial < 200; trial++) {
-    const logits = randomLogits(rng, 1 + rng.randint(40));
+    let logits = randomLogits(rng, 1 + rng.randint(40));
+    if (trial % 2 === 1) logits = logits.map(Math.round); // many ties
     const k = rng.randint(logits.length + 2);
     const expected = k === 0 ? logits : hfTopKReference(logits, k);
     assert.deepEqual([...applyTopK(logits, k)], [...expected], `trial ${trial}, k ${k}`);
@@ -95,6 +96,8 @@ test('top-p keeps the smallest most-likely set with mass >= p, always at least o
   assert.deepEqual(kept(0), [true, false, false], 'p = 0 still keeps the top token');
   assert.deepEqual(kept(1), [true, true, true]);
   assert.equal(applyTopP(logits, 0.7)[1], logits[1], 'kept logits are unchanged');
+  const tied = [...applyTopP(Float32Array.of(1, 1, 1, 1), 0.5)];
+  assert.deepEqual(tied, [1, 1, NEG_INF, NEG_INF], 'equal logits are ranked by token id, lowest first');
   assert.throws(() => applyTopP(logits, 1.2), QkvValueError);
 });
 
@@ -121,6 +124,19 @@ test('top-p agrees with the HF reference on random logits, after top-k', () => {
     compared++;
   }
   assert.ok(compared > 290);
+});
+
+test('top-p agrees with the HF reference on a large vocabulary, flat and peaked', () => {
+  const rng = new Rng(13);
+  for (const scale of [0.5, 3, 8]) {
+    const logits = randomLogits(rng, 5000, scale);
+    for (const p of [0.3, 0.9, 0.99]) {
+      const ours = applyTopP(logits, p);
+      const reference = hfTopPReference(logits, p);
+      const differing = ours.findIndex((x, i) => x !== reference[i]);
+      assert.equal(differing, -1, `scale ${scale}, p ${p}: token ${differing} is ${ours[differing]}, HF reference ${reference[differing]}`);
+    }
+  }
 });
 
 test('eos is suppressed until min_new_tokens tokens were generated', () => {
