@@ -7,6 +7,10 @@
  * emitted, and only up to the last complete character: trailing U+FFFD (an incomplete UTF-8
  * sequence, for a lenient decoder) is held back until a later token completes it, or until the
  * end of the stream shows it really is a replacement character.
+ *
+ * It assumes decoding is prefix-stable (decode(ids + [t]) starts with decode(ids) up to an
+ * incomplete last character), which holds for byte-level BPE and character vocabularies.
+ * Decoding the whole sequence per token costs O(n) each; fine for the lengths we generate.
  */
 
 const REPLACEMENT_CHARACTER = '\uFFFD';
