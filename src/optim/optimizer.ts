@@ -51,6 +51,8 @@ export interface OptimizerStateDict<H extends Hyperparameters = Hyperparameters>
 
 export abstract class Optimizer<H extends Hyperparameters> {
   readonly paramGroups: ParamGroup<H>[];
+  /** The hyperparameters a group gets for the fields it does not set. */
+  readonly defaults: H;
   private readonly state = new Map<Tensor, ParameterState>();
   private readonly parameterIndex = new Map<Tensor, number>();
 
@@ -59,16 +61,36 @@ export abstract class Optimizer<H extends Hyperparameters> {
    * @param defaults every hyperparameter; a group's own fields take precedence.
    */
   protected constructor(params: readonly Tensor[] | readonly ParamGroupOptions<H>[], defaults: H) {
-    const name = new.target.name;
-    if (params.length === 0) throw new QkvValueError(`${name}: got an empty parameter list`);
+    if (params.length === 0) throw new QkvValueError(`${new.target.name}: got an empty parameter list`);
+    this.defaults = cloneHyperparameters(defaults) as unknown as H;
+    this.paramGroups = [];
     const groupOptions = isTensorList(params) ? [{ params: [...params] } as ParamGroupOptions<H>] : params;
-    this.paramGroups = groupOptions.map((options, groupIndex) => {
-      const group = { ...cloneHyperparameters(defaults), ...cloneHyperparameters(options), params: [...options.params] } as ParamGroup<H>;
-      if (group.params.length === 0) throw new QkvValueError(`${name}: parameter group ${groupIndex} has no parameters`);
-      for (const param of group.params) this.registerParameter(param, groupIndex);
-      this.validateGroup(group, groupIndex);
-      return group;
+    for (const options of groupOptions) this.addParamGroup(options);
+  }
+
+  /**
+   * Adds a group of parameters (to unfreeze layers part-way through fine-tuning, say); the
+   * fields it leaves out take the optimiser's defaults.
+   */
+  addParamGroup(options: ParamGroupOptions<H>): void {
+    const groupIndex = this.paramGroups.length;
+    const group = { ...cloneHyperparameters(this.defaults), ...cloneHyperparameters(options), params: [...options.params] } as ParamGroup<H>;
+    if (group.params.length === 0) throw new QkvValueError(`${this.constructor.name}: parameter group ${groupIndex} has no parameters`);
+    this.validateGroup(group, groupIndex);
+    const seen = new Set<Tensor>();
+    group.params.forEach((param, j) => {
+      const index = this.parameterIndex.size + j;
+      if (this.parameterIndex.has(param) || seen.has(param)) {
+        throw new QkvValueError(`${this.constructor.name}: a parameter appears twice (again as parameter ${index}, in group ${groupIndex})`);
+      }
+      // Updates run over param.data directly, so it must hold exactly the parameter's elements.
+      if (!param.isContiguous() || param.offset !== 0 || param.data.length !== param.size) {
+        throw new QkvValueError(`${this.constructor.name}: parameter ${index} (shape ${formatShape(param.shape)}) is a view; parameters must own contiguous storage`);
+      }
+      seen.add(param);
     });
+    for (const param of group.params) this.parameterIndex.set(param, this.parameterIndex.size);
+    this.paramGroups.push(group);
   }
 
   /** Names of the per-parameter buffers this group needs (created zero-filled on first use). */
@@ -174,25 +196,14 @@ export abstract class Optimizer<H extends Hyperparameters> {
       return hyperparameters;
     });
     const restoredState = new Map<Tensor, ParameterState>();
-    for (const [param, index] of this.parameterIndex) {
-      const saved = dict.state[index];
-      if (saved === null || saved === undefined) continue;
-      if (!Number.isInteger(saved.step) || saved.step < 0) {
-        throw new QkvValueError(`${where}: parameter ${index}: step must be a non-negative integer, got ${saved.step}`);
+    this.paramGroups.forEach((group, groupIndex) => {
+      for (const param of group.params) {
+        const index = this.parameterIndex.get(param)!;
+        const saved = dict.state[index];
+        if (saved === null || saved === undefined) continue;
+        restoredState.set(param, restoreParameterState(where, param, index, saved, this.bufferNames(restoredGroups[groupIndex])));
       }
-      const buffers: Record<string, Storage> = {};
-      for (const [name, values] of Object.entries(saved.buffers)) {
-        if (values.length !== param.size) {
-          throw new QkvValueError(
-            `${where}: parameter ${index}: buffer ${name} has ${values.length} values, the parameter has ${param.size} (shape ${formatShape(param.shape)})`,
-          );
-        }
-        const copy = allocate(param.dtype, param.size);
-        copy.set(values);
-        buffers[name] = copy;
-      }
-      restoredState.set(param, { step: saved.step, buffers });
-    }
+    });
     this.paramGroups.forEach((group, groupIndex) => Object.assign(group, restoredGroups[groupIndex]));
     this.state.clear();
     for (const [param, state] of restoredState) this.state.set(param, state);
@@ -216,18 +227,6 @@ export abstract class Optimizer<H extends Hyperparameters> {
       throw new QkvValueError(`${this.constructor.name}: no parameter group ${groupIndex} (there are ${this.paramGroups.length})`);
     }
     return group;
-  }
-
-  private registerParameter(param: Tensor, groupIndex: number): void {
-    const index = this.parameterIndex.size;
-    if (this.parameterIndex.has(param)) {
-      throw new QkvValueError(`${this.constructor.name}: a parameter appears twice (again as parameter ${index}, in group ${groupIndex})`);
-    }
-    // Updates run over param.data directly, so it must hold exactly the parameter's elements.
-    if (!param.isContiguous() || param.offset !== 0 || param.data.length !== param.size) {
-      throw new QkvValueError(`${this.constructor.name}: parameter ${index} (shape ${formatShape(param.shape)}) is a view; parameters must own contiguous storage`);
-    }
-    this.parameterIndex.set(param, index);
   }
 
   private stateFor(param: Tensor, group: H): ParameterState {
@@ -256,6 +255,30 @@ export abstract class Optimizer<H extends Hyperparameters> {
 /** `defaults` overridden by the fields of `options` that are not undefined. */
 export function withDefaults<H extends Hyperparameters>(defaults: H, options: Partial<H>): H {
   return { ...defaults, ...cloneHyperparameters(options) } as H;
+}
+
+/** A checked copy of one parameter's saved state, in the parameter's dtype. */
+function restoreParameterState(where: string, param: Tensor, index: number, saved: ParameterState, required: readonly string[]): ParameterState {
+  if (!Number.isInteger(saved.step) || saved.step < 0) {
+    throw new QkvValueError(`${where}: parameter ${index}: step must be a non-negative integer, got ${saved.step}`);
+  }
+  const savedBuffers = saved.buffers ?? {};
+  for (const name of required) {
+    // A missing buffer would be recreated as zeros: the run would go on, but not as it was.
+    if (savedBuffers[name] === undefined) throw new QkvValueError(`${where}: parameter ${index}: buffer ${name} is missing`);
+  }
+  const buffers: Record<string, Storage> = {};
+  for (const [name, values] of Object.entries(savedBuffers)) {
+    if (values.length !== param.size) {
+      throw new QkvValueError(
+        `${where}: parameter ${index}: buffer ${name} has ${values.length} values, the parameter has ${param.size} (shape ${formatShape(param.shape)})`,
+      );
+    }
+    const copy = allocate(param.dtype, param.size);
+    copy.set(values);
+    buffers[name] = copy;
+  }
+  return { step: saved.step, buffers };
 }
 
 function isTensorList(params: readonly unknown[]): params is readonly Tensor[] {

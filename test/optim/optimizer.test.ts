@@ -86,6 +86,56 @@ for (const [name, make] of OPTIMIZERS) {
   });
 }
 
+// ---- agreement with an independent implementation: TensorFlow.js's optimisers ---------------
+// The hand-worked tests above pin the first steps; this follows 25 steps on a noisy quadratic
+// (g = 2·(p − target) + noise, so each step depends on the last), where a slip in the bias
+// correction or the momentum bookkeeping at step 3+ would show.
+
+test('SGD, momentum, Nesterov, Adam and RMSProp follow TensorFlow.js for 25 steps', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  tf.env().set('PROD', true); // silences the "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  const size = 6;
+  const steps = 25;
+  const rng = new Rng(5);
+  const start = Array.from({ length: size }, () => rng.normal());
+  const target = Array.from({ length: size }, () => rng.normal());
+  const noise = Array.from({ length: steps }, () => Array.from({ length: size }, () => rng.normal(0, 0.3)));
+  const gradientAt = (p: ArrayLike<number>, step: number) => Array.from({ length: size }, (_, i) => 2 * (p[i] - target[i]) + noise[step][i]);
+
+  const ours = (make: (params: Tensor[]) => AnyOptimizer): number[] => {
+    const param = Tensor.from(start, undefined, { requiresGrad: true });
+    const optimizer = make([param]);
+    for (let step = 0; step < steps; step++) {
+      param.grad = Tensor.from(gradientAt(param.data, step));
+      optimizer.step();
+    }
+    return param.toArray();
+  };
+  const theirs = (optimizer: InstanceType<typeof tf.Optimizer>): number[] => {
+    const param = tf.variable(tf.tensor1d(start));
+    for (let step = 0; step < steps; step++) optimizer.applyGradients({ [param.name]: tf.tensor1d(gradientAt(param.dataSync(), step)) });
+    return Array.from(param.dataSync());
+  };
+  // TensorFlow.js puts RMSProp's ε inside the square root, PyTorch (and qkv) outside: compare at ε = 0.
+  // Its Adam computes βᵗ by repeated float32 multiplication, hence the looser tolerance there.
+  const cases: [string, number[], number[], number][] = [
+    ['SGD', ours((params) => new SGD(params, { lr: 0.05 })), theirs(tf.train.sgd(0.05)), 1e-6],
+    ['SGD momentum', ours((params) => new SGD(params, { lr: 0.05, momentum: 0.9 })), theirs(tf.train.momentum(0.05, 0.9)), 1e-6],
+    ['SGD Nesterov', ours((params) => new SGD(params, { lr: 0.05, momentum: 0.9, nesterov: true })), theirs(tf.train.momentum(0.05, 0.9, true)), 1e-6],
+    ['Adam', ours((params) => new Adam(params, { lr: 0.1 })), theirs(tf.train.adam(0.1, 0.9, 0.999, 1e-8)), 2e-5],
+    ['RMSProp', ours((params) => new RMSProp(params, { lr: 0.01, alpha: 0.9, eps: 0 })), theirs(tf.train.rmsprop(0.01, 0.9, 0, 0)), 1e-6],
+    ['RMSProp momentum', ours((params) => new RMSProp(params, { lr: 0.01, alpha: 0.9, eps: 0, momentum: 0.5 })), theirs(tf.train.rmsprop(0.01, 0.9, 0.5, 0)), 1e-6],
+    ['RMSProp centred', ours((params) => new RMSProp(params, { lr: 0.01, alpha: 0.9, eps: 0, centered: true })), theirs(tf.train.rmsprop(0.01, 0.9, 0, 0, true)), 1e-6],
+  ];
+  for (const [name, actual, expected, tolerance] of cases) {
+    actual.forEach((value, i) => {
+      const error = Math.abs(value - expected[i]);
+      assert.ok(error <= tolerance, `${name}: p[${i}] after ${steps} steps is ${value}, TensorFlow.js has ${expected[i]} (error ${error.toExponential(2)})`);
+    });
+  }
+});
+
 test('stateDict is a copy: later steps do not change it', () => {
   const model = new Mlp(0);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
@@ -143,6 +193,10 @@ test('loadStateDict rejects a state dict that does not fit, naming the parameter
   badStep.state[0]!.step = -1;
   expectError(badStep, /parameter 0: step must be a non-negative integer, got -1/);
 
+  const missingBuffer = structuredClone(good);
+  delete missingBuffer.state[0]!.buffers.expAvg;
+  expectError(missingBuffer, /parameter 0: buffer expAvg is missing/);
+
   const badHyperparameter = structuredClone(good);
   badHyperparameter.paramGroups[0].betas = [0.9, 2];
   expectError(badHyperparameter, /betas\[1\] must be in \[0, 1\), got 2/);
@@ -166,6 +220,19 @@ test('parameter groups override the defaults: no weight decay for biases', () =>
   // Both take the first Adam step η·sign(g) = [0.1, −0.1]; only the weight is also shrunk by (1 − 0.1·0.1).
   assert.deepEqual(bias.toArray().map((v) => +v.toFixed(6)), [0.9, -1.9]);
   assert.deepEqual(weight.toArray().map((v) => +v.toFixed(6)), [0.89, -1.88]);
+});
+
+test('addParamGroup adds parameters part-way through, with the defaults for unset fields', () => {
+  const [a, b] = [Tensor.from([1], undefined, { requiresGrad: true }), Tensor.from([1], undefined, { requiresGrad: true })];
+  const optimizer = new SGD([a], { lr: 0.1, momentum: 0.9 });
+  optimizer.addParamGroup({ params: [b], lr: 0.5 });
+  assert.deepEqual([optimizer.paramGroups[1].lr, optimizer.paramGroups[1].momentum], [0.5, 0.9]);
+  b.grad = Tensor.from([1]);
+  optimizer.step();
+  assert.equal(b.data[0], 0.5); // 1 − 0.5·1
+  assert.throws(() => optimizer.addParamGroup({ params: [a] }), /a parameter appears twice \(again as parameter 2, in group 2\)/);
+  assert.equal(optimizer.paramGroups.length, 2);
+  assert.deepEqual(optimizer.stateDict().paramGroups.map((group) => group.params), [[0], [1]]);
 });
 
 test('lr can be read and set per group', () => {
