@@ -89,6 +89,7 @@ test('maskedFill with a causal mask broadcast over the batch, filling -Infinity'
   assert.deepEqual(masked.tolist(), [[[0, -Infinity], [2, 3]], [[4, -Infinity], [6, 7]]]);
   assert.deepEqual(scores.toArray(), [0, 1, 2, 3, 4, 5, 6, 7], 'the input is not modified');
   assert.deepEqual(grid().transpose(0, 1).maskedFill(Tensor.from([1, 0, 0]), 0).tolist(), [[0, 4, 8], [0, 5, 9], [0, 6, 10], [0, 7, 11]], 'strided input');
+  assert.deepEqual(maskedFill(Tensor.ones([2, 3]), Tensor.from([[0], [1]]), 5).tolist(), [[1, 1, 1], [5, 5, 5]], 'a column mask');
   assert.throws(() => maskedFill(Tensor.zeros([2, 3]), Tensor.zeros([4, 2, 3]), 0), shapeError(/^maskedFill: mask \(4,2,3\) does not broadcast to the input \(2,3\)/));
   assert.throws(() => maskedFill(Tensor.zeros([2, 3]), Tensor.zeros([2]), 0), shapeError(/^maskedFill: cannot broadcast shapes \(2,3\) and \(2\)/));
 });

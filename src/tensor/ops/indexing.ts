@@ -10,7 +10,7 @@ import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type IndexLike, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, numel, shapesEqual, type Shape } from '../shape.ts';
-import { sumToShape } from './broadcast.ts';
+import { reduceToShape } from './reduce.ts';
 import { stridedOffsets } from './shape.ts';
 
 interface Indices {
@@ -135,19 +135,42 @@ export function embedding(weight: Tensor, ids: IndexLike): Tensor {
 
 // ---- where / maskedFill --------------------------------------------------------------------
 
-/** Values of `t` read under broadcast `shape`, row-major, as a contiguous storage (no copy when already so). */
-function broadcastData(t: Tensor, shape: Shape): Storage {
-  if (shapesEqual(t.shape, shape) && t.isContiguous()) return t.data.subarray(t.offset, t.offset + t.size);
-  const view = new Tensor(t.data, shape, broadcastStrides(t.shape, t.strides, shape), t.offset);
-  return view.contiguousData();
+/**
+ * `values` (row-major, of `fromShape`) broadcast to `toShape`, row-major. When `fromShape` is a
+ * trailing block of `toShape` (a (T,T) mask under (B,nh,T,T) scores, a (C) bias under (B,T,C))
+ * this is a tiling; otherwise each element is read through broadcast strides.
+ */
+function broadcastValues<A extends Storage | Uint8Array>(values: A, fromShape: Shape, toShape: Shape, like: (size: number) => A): A {
+  const size = numel(toShape);
+  if (values.length === size) return values;
+  const out = like(size);
+  if (size === 0) return out;
+  const block = values.length;
+  let leadingOnes = 0;
+  while (leadingOnes < fromShape.length && fromShape[leadingOnes] === 1) leadingOnes++;
+  const core = fromShape.slice(leadingOnes);
+  const isTrailingBlock = shapesEqual(core, toShape.slice(toShape.length - core.length));
+  if (isTrailingBlock) {
+    for (let start = 0; start < size; start += block) out.set(values, start);
+  } else {
+    const offsets = stridedOffsets(toShape, broadcastStrides(fromShape, contiguousStrides(fromShape), toShape));
+    for (let i = 0; i < size; i++) out[i] = values[offsets[i]];
+  }
+  return out;
 }
 
 /** 1 where the condition is nonzero (NaN counts as nonzero, as `!= 0` does), under `shape`. */
 function nonzeroMask(condition: Tensor, shape: Shape): Uint8Array {
-  const values = broadcastData(condition, shape);
+  const values = condition.isContiguous() ? condition.data.subarray(condition.offset, condition.offset + condition.size) : condition.contiguousData();
   const mask = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) mask[i] = values[i] !== 0 ? 1 : 0;
-  return mask;
+  return broadcastValues(mask, condition.shape, shape, (size) => new Uint8Array(size));
+}
+
+/** Values of `t` under broadcast `shape`, row-major (no copy when `t` is already that). */
+function broadcastData(t: Tensor, shape: Shape): Storage {
+  const values = t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
+  return broadcastValues(values, t.shape, shape, (size) => allocate(t.dtype, size));
 }
 
 function asTensor(value: Tensor | number, dtype: DType): Tensor {
@@ -176,7 +199,7 @@ export function where(condition: Tensor, aValue: Tensor | number, bValue: Tensor
     const pick = (side: 1 | 0, like: Tensor): Tensor => {
       const routed = allocate(like.dtype, g.length);
       for (let i = 0; i < g.length; i++) if (mask[i] === side) routed[i] = g[i];
-      return sumToShape(new Tensor(routed, shape), like.shape);
+      return reduceToShape(new Tensor(routed, shape), like.shape);
     };
     return [needs[0] ? pick(1, a) : null, needs[1] ? pick(0, b) : null];
   });

@@ -13,7 +13,7 @@ import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, resolveShape, shapesEqual, type Shape } from '../shape.ts';
-import { sumToShape } from './broadcast.ts';
+import { reduceToShape } from './reduce.ts';
 
 // ---- strided helpers shared by the op files ------------------------------------------------
 
@@ -240,7 +240,7 @@ export function expand(x: Tensor, shape: number[]): Tensor {
     }
   }
   const out = new Tensor(x.data, dims, strides, x.offset);
-  return attachGrad(out, 'expand', [x], (grad) => [sumToShape(grad, x.shape)]);
+  return attachGrad(out, 'expand', [x], (grad) => [reduceToShape(grad, x.shape)]);
 }
 
 // ---- narrow / slice / split ----------------------------------------------------------------
