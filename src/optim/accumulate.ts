@@ -9,7 +9,10 @@
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
-/** The accumulator's saved position. */
+/**
+ * The accumulator's saved position. Save checkpoints between optimiser steps (microSteps 0):
+ * the gradients gathered part-way through a step live in `.grad`, which no state dict holds.
+ */
 export interface GradientAccumulatorState {
   accumulationSteps: number;
   /** Micro-batches accumulated towards the next optimiser step. */

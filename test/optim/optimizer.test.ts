@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, AdamW, RMSProp, SGD, type Hyperparameters, type Optimizer, type OptimizerStateDict } from '../../src/optim/index.ts';
+import {
+  Adam, AdamW, GradientAccumulator, LRScheduler, RMSProp, SGD, clipGradNorm, warmupCosineSchedule,
+  type Hyperparameters, type Optimizer, type OptimizerStateDict,
+} from '../../src/optim/index.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
@@ -134,6 +137,58 @@ test('SGD, momentum, Nesterov, Adam and RMSProp follow TensorFlow.js for 25 step
       assert.ok(error <= tolerance, `${name}: p[${i}] after ${steps} steps is ${value}, TensorFlow.js has ${expected[i]} (error ${error.toExponential(2)})`);
     });
   }
+});
+
+test('a full recipe (AdamW groups, warm-up + cosine, clipping, 4 micro-batches per step) resumes bit for bit', () => {
+  // The 64 toy points as 4 micro-batches of 16.
+  const microBatches = [0, 1, 2, 3].map((k) => [inputs.narrow(0, 16 * k, 16), targets.narrow(0, 16 * k, 16)]);
+  const start = (model: Mlp) => {
+    const optimizer = new AdamW(
+      [
+        { params: [model.hidden.weight, model.output.weight] },
+        { params: [model.hidden.bias!, model.output.bias!], weightDecay: 0 },
+      ],
+      { lr: 0.02, weightDecay: 0.1 },
+    );
+    const scheduler = new LRScheduler(optimizer, warmupCosineSchedule({ maxLr: 0.02, minLr: 0.002, warmupSteps: 3, totalSteps: 12 }));
+    return { model, optimizer, scheduler, accumulator: new GradientAccumulator(4) };
+  };
+  const run = ({ model, optimizer, scheduler, accumulator }: ReturnType<typeof start>, steps: number) => {
+    for (let s = 0; s < steps; s++) {
+      for (const [x, y] of microBatches) {
+        const error = model.output.forward(model.hidden.forward(x).tanh()).sub(y);
+        if (accumulator.backward(error.mul(error).mean())) {
+          clipGradNorm(model.parameters(), 0.5);
+          optimizer.step();
+          optimizer.zeroGrad();
+          scheduler.step();
+        }
+      }
+    }
+  };
+
+  const uninterrupted = start(new Mlp(0));
+  run(uninterrupted, 12);
+
+  const first = start(new Mlp(0));
+  run(first, 6);
+  // A checkpoint: weights, optimiser, schedule and accumulator state, all copied.
+  const checkpoint = structuredClone({
+    weights: first.model.parameters().map((param) => param.data),
+    optimizer: first.optimizer.stateDict(),
+    scheduler: first.scheduler.stateDict(),
+    accumulator: first.accumulator.stateDict(),
+  });
+  const second = start(new Mlp(99)); // fresh objects, different initial weights
+  second.model.parameters().forEach((param, i) => param.data.set(checkpoint.weights[i]));
+  second.optimizer.loadStateDict(checkpoint.optimizer);
+  second.scheduler.loadStateDict(checkpoint.scheduler);
+  second.accumulator.loadStateDict(checkpoint.accumulator);
+  run(second, 6);
+
+  assert.equal(second.optimizer.getLr(1), uninterrupted.optimizer.getLr(1));
+  second.model.parameters().forEach((param, i) =>
+    assert.deepEqual(param.data, uninterrupted.model.parameters()[i].data, `parameter ${i} differs after resume`));
 });
 
 test('stateDict is a copy: later steps do not change it', () => {
