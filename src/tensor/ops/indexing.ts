@@ -23,32 +23,16 @@ interface Indices {
  * 1-D) and checks every index lies in [0, bound). `describe` phrases the range error.
  */
 function readIndices(op: string, indices: IndexLike, bound: number, describe: (index: number) => string): Indices {
-  let values: Int32Array;
-  let shape: number[];
-  if (indices instanceof Tensor) {
-    const raw = indices.contiguousData();
-    values = new Int32Array(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      if (!Number.isInteger(raw[i])) throw new QkvValueError(`${op}: index ${raw[i]} at position ${i} is not an integer`);
-      values[i] = raw[i];
-    }
-    shape = [...indices.shape];
-  } else if (indices instanceof Int32Array) {
-    values = indices;
-    shape = [indices.length];
-  } else {
-    values = new Int32Array(indices.length);
-    for (let i = 0; i < indices.length; i++) {
-      if (!Number.isInteger(indices[i])) throw new QkvValueError(`${op}: index ${indices[i]} at position ${i} is not an integer`);
-      values[i] = indices[i];
-    }
-    shape = [indices.length];
-  }
-  for (let i = 0; i < values.length; i++) {
-    const index = values[i];
+  // Always copied: backward must see the indices of the forward even if the caller reuses its array.
+  const raw: ArrayLike<number> = indices instanceof Tensor ? indices.contiguousData() : indices;
+  const values = new Int32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const index = raw[i];
+    if (!Number.isInteger(index)) throw new QkvValueError(`${op}: index ${index} at position ${i} is not an integer`);
     if (index < 0 || index >= bound) throw new QkvValueError(`${op}: ${describe(index)}`);
+    values[i] = index;
   }
-  return { values, shape };
+  return { values, shape: indices instanceof Tensor ? [...indices.shape] : [raw.length] };
 }
 
 /**
