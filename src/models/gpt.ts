@@ -1,0 +1,254 @@
+/**
+ * GPT: a decoder-only transformer in the GPT-2 layout, with Hugging Face `GPT2LMHeadModel`
+ * parameter names and layouts, so a saved model is a valid Hugging Face folder.
+ *
+ * Legend: B = batch, T = time, C = channels (n_embd), V = vocab, NH = heads, hs = head size (C/NH).
+ *
+ *   ids (B,T) → wte + wpe → drop → n_layer × Block → ln_f → logits = h · wteᵀ (B,T,V)
+ *   Block: x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))        (pre-LN, as GPT-2)
+ */
+import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
+import { crossEntropy } from '../tensor/ops/loss.ts';
+import { matmul } from '../tensor/ops/matmul.ts';
+import { concat } from '../tensor/ops/shape.ts';
+import { defaultRng, type Rng } from '../tensor/random.ts';
+import { Tensor, type IndexLike } from '../tensor/tensor.ts';
+import { scaledDotProductAttention } from '../nn/attention.ts';
+import { Conv1D } from '../nn/conv1d.ts';
+import { Dropout } from '../nn/dropout.ts';
+import { Embedding } from '../nn/embedding.ts';
+import { normal_ } from '../nn/init.ts';
+import { Module } from '../nn/module.ts';
+import { LayerNorm } from '../nn/norm.ts';
+
+/** GPT-2's `config.json` fields, with the defaults chosen for a small model trained here. */
+export interface GPTConfig {
+  /** Tokens in the vocabulary (GPT-2: 50257). */
+  vocab_size: number;
+  /** Longest context; the learned position table has this many rows (GPT-2: 1024). */
+  n_positions: number;
+  /** Width C of the residual stream (GPT-2 small: 768). */
+  n_embd: number;
+  /** Number of transformer blocks (GPT-2 small: 12). */
+  n_layer: number;
+  /** Attention heads; n_embd must divide by it (GPT-2 small: 12). */
+  n_head: number;
+  /** LayerNorm epsilon (GPT-2: 1e-5). */
+  layer_norm_epsilon: number;
+  /** Dropout after the embeddings (GPT-2: 0.1; 0 here by default: small data, short runs underfit more than they overfit). */
+  embd_pdrop: number;
+  /** Dropout on attention weights (GPT-2: 0.1). */
+  attn_pdrop: number;
+  /** Dropout on each residual branch's output (GPT-2: 0.1). */
+  resid_pdrop: number;
+  /** Std of the normal initialisation (GPT-2: 0.02). */
+  initializer_range: number;
+}
+
+export const GPT_DEFAULTS: Omit<GPTConfig, 'vocab_size'> = {
+  n_positions: 128,
+  n_embd: 128,
+  n_layer: 4,
+  n_head: 4,
+  layer_norm_epsilon: 1e-5,
+  embd_pdrop: 0,
+  attn_pdrop: 0,
+  resid_pdrop: 0,
+  initializer_range: 0.02,
+};
+
+/** Fills defaults and checks the config; errors name the field. */
+export function resolveGPTConfig(config: Partial<GPTConfig> & { vocab_size: number }): GPTConfig {
+  const full: GPTConfig = { ...GPT_DEFAULTS, ...config };
+  for (const field of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
+    if (!Number.isInteger(full[field]) || full[field] <= 0) throw new QkvValueError(`GPTConfig: ${field} must be a positive integer, got ${full[field]}`);
+  }
+  if (full.n_embd % full.n_head !== 0) throw new QkvValueError(`GPTConfig: n_embd ${full.n_embd} is not divisible by n_head ${full.n_head}`);
+  for (const field of ['embd_pdrop', 'attn_pdrop', 'resid_pdrop'] as const) {
+    if (!(full[field] >= 0 && full[field] < 1)) throw new QkvValueError(`GPTConfig: ${field} must be in [0, 1), got ${full[field]}`);
+  }
+  return full;
+}
+
+/** Past keys and values of one layer: (B, NH, P, hs) each, P positions so far. */
+export interface LayerCache {
+  keys: Tensor | null;
+  values: Tensor | null;
+}
+
+/** The KV cache of a whole model: one entry per layer, and how many positions it holds. */
+export class KVCache {
+  readonly layers: LayerCache[];
+  constructor(numLayers: number) {
+    this.layers = Array.from({ length: numLayers }, () => ({ keys: null, values: null }));
+  }
+  /** Positions cached so far (the position of the next token). */
+  get length(): number {
+    return this.layers[0].keys?.shape[2] ?? 0;
+  }
+}
+
+export interface ForwardOptions {
+  /** Incremental decoding: past keys/values are read from it and the new ones appended. */
+  cache?: KVCache;
+  /** Keep each layer's (B, NH, T, Tk) attention weights on `attentionWeights`. */
+  returnAttention?: boolean;
+}
+
+export class CausalSelfAttention extends Module {
+  readonly c_attn: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly attn_dropout: Dropout;
+  readonly resid_dropout: Dropout;
+  /** The last forward's attention weights (B, NH, T, Tk) when asked for; for inspection only. */
+  attentionWeights: Tensor | null = null;
+
+  constructor(readonly config: GPTConfig, rng: Rng) {
+    super();
+    const C = config.n_embd;
+    this.c_attn = new Conv1D(C, 3 * C, { std: config.initializer_range, rng });
+    // GPT-2: residual projections scaled by 1/√(2·n_layer), so the residual stream's variance
+    // does not grow with depth (each block adds two branches).
+    this.c_proj = new Conv1D(C, C, { std: config.initializer_range / Math.sqrt(2 * config.n_layer), rng });
+    this.attn_dropout = new Dropout(config.attn_pdrop, { rng });
+    this.resid_dropout = new Dropout(config.resid_pdrop, { rng });
+  }
+
+  forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
+    const [B, T, C] = x.shape;
+    const NH = this.config.n_head;
+    const hs = C / NH;
+    const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    const [q, k, v] = qkv.split(C, 2).map((part) => part.reshape([B, T, NH, hs]).transpose(1, 2)); // 3 × (B, NH, T, hs)
+    let keys = k;
+    let values = v;
+    if (cache) {
+      if (cache.keys !== null && cache.values !== null) {
+        keys = concat([cache.keys, k], 2); // (B, NH, P + T, hs)
+        values = concat([cache.values, v], 2);
+      }
+      cache.keys = keys.detach();
+      cache.values = values.detach();
+    }
+    const { output, weights } = scaledDotProductAttention(q, keys, values, {
+      causal: true,
+      queryOffset: keys.shape[2] - T,
+      dropout: { p: this.config.attn_pdrop, training: this.training, rng: defaultRng },
+      returnWeights: returnWeights,
+    });
+    this.attentionWeights = weights ?? null;
+    const merged = output.transpose(1, 2).reshape([B, T, C]); // (B, T, NH, hs) → (B, T, C)
+    return this.resid_dropout.forward(this.c_proj.forward(merged));
+  }
+}
+
+export class MLP extends Module {
+  readonly c_fc: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly dropout: Dropout;
+
+  constructor(config: GPTConfig, rng: Rng) {
+    super();
+    const C = config.n_embd;
+    this.c_fc = new Conv1D(C, 4 * C, { std: config.initializer_range, rng });
+    this.c_proj = new Conv1D(4 * C, C, { std: config.initializer_range / Math.sqrt(2 * config.n_layer), rng });
+    this.dropout = new Dropout(config.resid_pdrop, { rng });
+  }
+
+  forward(x: Tensor): Tensor {
+    // GPT-2's "gelu_new": the tanh approximation.
+    return this.dropout.forward(this.c_proj.forward(this.c_fc.forward(x).gelu('tanh')));
+  }
+}
+
+export class Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+
+  constructor(config: GPTConfig, rng: Rng) {
+    super();
+    this.ln_1 = new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
+    this.attn = new CausalSelfAttention(config, rng);
+    this.ln_2 = new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
+    this.mlp = new MLP(config, rng);
+  }
+
+  forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
+    const afterAttention = x.add(this.attn.forward(this.ln_1.forward(x), cache, returnWeights));
+    return afterAttention.add(this.mlp.forward(this.ln_2.forward(afterAttention)));
+  }
+}
+
+/** The body, named `transformer` as in Hugging Face (`transformer.h.0.attn.c_attn.weight`). */
+export class GPTTransformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly drop: Dropout;
+  readonly h: Block[];
+  readonly ln_f: LayerNorm;
+
+  constructor(config: GPTConfig, rng: Rng) {
+    super();
+    this.wte = new Embedding(config.vocab_size, config.n_embd);
+    this.wpe = new Embedding(config.n_positions, config.n_embd);
+    normal_(this.wte.weight, 0, config.initializer_range, rng);
+    normal_(this.wpe.weight, 0, config.initializer_range, rng);
+    this.drop = new Dropout(config.embd_pdrop, { rng });
+    this.h = Array.from({ length: config.n_layer }, () => new Block(config, rng));
+    this.ln_f = new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
+  }
+}
+
+/**
+ * GPT-2 language model. The LM head is tied to the token embedding (logits = h·wteᵀ), so there
+ * is no separate `lm_head.weight`, as in Hugging Face's safetensors files for GPT-2.
+ *
+ * @example
+ * const model = new GPT({ vocab_size: 65, n_layer: 2 });
+ * const { logits, loss } = model.forward(ids, { targets }); // ids, targets (B, T)
+ */
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  readonly transformer: GPTTransformer;
+
+  constructor(config: Partial<GPTConfig> & { vocab_size: number }, options: { rng?: Rng } = {}) {
+    super();
+    this.config = resolveGPTConfig(config);
+    this.transformer = new GPTTransformer(this.config, options.rng ?? defaultRng);
+  }
+
+  /**
+   * ids (B, T) of token ids → logits (B, T, V); with `targets` (B, T) also the mean
+   * cross-entropy loss (targets of -100 are ignored).
+   */
+  forward(ids: Tensor, options: ForwardOptions & { targets?: IndexLike } = {}): { logits: Tensor; loss?: Tensor } {
+    if (ids.ndim !== 2) throw new QkvShapeError(`GPT: ids must be (B,T), got ${formatShape(ids.shape)}`);
+    const T = ids.shape[1];
+    const start = options.cache?.length ?? 0;
+    if (start + T > this.config.n_positions) {
+      throw new QkvValueError(`GPT: sequence of ${start + T} positions exceeds n_positions ${this.config.n_positions}`);
+    }
+    const { wte, wpe, drop, h, ln_f } = this.transformer;
+    const positions = Tensor.arange(start, start + T);
+    let x = drop.forward(wte.forward(ids).add(wpe.forward(positions))); // (B, T, C) + (T, C)
+    for (const [layer, block] of h.entries()) {
+      x = block.forward(x, options.cache?.layers[layer], options.returnAttention);
+    }
+    x = ln_f.forward(x);
+    const logits = matmul(x, wte.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
+    if (options.targets === undefined) return { logits };
+    const loss = crossEntropy(logits, options.targets); // over (B, T), ignoring -100
+    return { logits, loss };
+  }
+
+  /** Each layer's attention weights from the last forward with `returnAttention` (B, NH, T, Tk). */
+  attentionWeights(): (Tensor | null)[] {
+    return this.transformer.h.map((block) => block.attn.attentionWeights);
+  }
+
+  newCache(): KVCache {
+    return new KVCache(this.config.n_layer);
+  }
+}

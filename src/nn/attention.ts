@@ -1,0 +1,93 @@
+/**
+ * Scaled dot-product attention, the one place every attention in qkv goes through:
+ *
+ *   weights = softmax(Q·Kᵀ · scale + mask),  output = weights · V
+ *
+ * Legend: B = batch, NH = heads, Tq = query positions, Tk = key positions, hs = head size.
+ * Q is (B, NH, Tq, hs); K and V are (B, NH, Tk, hs).
+ *
+ * Masks add −∞ (not a finite −1e4: a finite mask leaks weight when scores are large), so a
+ * masked key gets weight exactly 0. A query row whose keys are all masked gets all-zero weights
+ * and a zero output, never NaN (softmax's documented behaviour for an all −∞ row).
+ */
+import { QkvShapeError, formatShape } from '../tensor/errors.ts';
+import { mapUnary } from '../tensor/ops/broadcast.ts';
+import { maskedFill } from '../tensor/ops/indexing.ts';
+import { matmul } from '../tensor/ops/matmul.ts';
+import { softmax } from '../tensor/ops/softmax.ts';
+import { dropout } from '../tensor/ops/dropout.ts';
+import type { Rng } from '../tensor/random.ts';
+import { Tensor } from '../tensor/tensor.ts';
+
+export interface AttentionOptions {
+  /** Query i attends only to keys j ≤ i + queryOffset. */
+  causal?: boolean;
+  /**
+   * Position of the first query among the keys: with a KV cache holding P past positions and
+   * Tq new queries, Tk = P + Tq and the offset is P. Default Tk − Tq (queries are the last keys).
+   */
+  queryOffset?: number;
+  /** (B, Tk): 1 for a real key, 0 for padding; padded keys get weight 0. */
+  keyPaddingMask?: Tensor | null;
+  /** Multiplies the scores; default 1/√hs. 1 switches scaling off (for the lab). */
+  scale?: number;
+  /** Dropout on the attention weights (training only). */
+  dropout?: { p: number; training: boolean; rng?: Rng };
+  /** Also return the (B, NH, Tq, Tk) weights, for inspection. */
+  returnWeights?: boolean;
+}
+
+export interface AttentionResult {
+  /** (B, NH, Tq, hs) */
+  output: Tensor;
+  /** (B, NH, Tq, Tk), when asked for. */
+  weights?: Tensor;
+}
+
+const causalMaskCache = new Map<string, Tensor>();
+
+/** (1, 1, Tq, Tk) mask, 1 where key j lies in query i's future (j > i + offset). Cached: it is the same every step. */
+export function causalMask(queryLength: number, keyLength: number, queryOffset: number): Tensor {
+  const key = `${queryLength},${keyLength},${queryOffset}`;
+  let mask = causalMaskCache.get(key);
+  if (mask === undefined) {
+    mask = Tensor.zeros([1, 1, queryLength, keyLength]);
+    for (let i = 0; i < queryLength; i++) {
+      for (let j = i + queryOffset + 1; j < keyLength; j++) mask.data[i * keyLength + j] = 1;
+    }
+    if (causalMaskCache.size > 64) causalMaskCache.clear();
+    causalMaskCache.set(key, mask);
+  }
+  return mask;
+}
+
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): AttentionResult {
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4 || q.shape[3] !== k.shape[3] || k.shape[2] !== v.shape[2]) {
+    throw new QkvShapeError(
+      `attention: expected q (B,NH,Tq,hs), k (B,NH,Tk,hs), v (B,NH,Tk,hs); got q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`,
+    );
+  }
+  const [batch, , queryLength, headSize] = q.shape;
+  const keyLength = k.shape[2];
+  const scale = options.scale ?? 1 / Math.sqrt(headSize);
+  let scores = matmul(q, k.transpose(-2, -1)); // (B, NH, Tq, hs) · (B, NH, hs, Tk) → (B, NH, Tq, Tk)
+  if (scale !== 1) scores = scores.mul(scale);
+  if (options.causal) {
+    const offset = options.queryOffset ?? keyLength - queryLength;
+    scores = maskedFill(scores, causalMask(queryLength, keyLength, offset), -Infinity);
+  }
+  if (options.keyPaddingMask) {
+    const padding = options.keyPaddingMask;
+    if (padding.ndim !== 2 || padding.shape[0] !== batch || padding.shape[1] !== keyLength) {
+      throw new QkvShapeError(`attention: keyPaddingMask must be (B,Tk) = (${batch},${keyLength}), got ${formatShape(padding.shape)}`);
+    }
+    const isPadding = mapUnary(padding, (keep) => (keep === 0 ? 1 : 0)).reshape([batch, 1, 1, keyLength]); // (B, 1, 1, Tk), 1 where padded
+    scores = maskedFill(scores, isPadding, -Infinity);
+  }
+  let weights = softmax(scores, -1);
+  if (options.dropout && options.dropout.training && options.dropout.p > 0) {
+    weights = dropout(weights, options.dropout.p, options.dropout);
+  }
+  const output = matmul(weights, v); // (B, NH, Tq, Tk) · (B, NH, Tk, hs) → (B, NH, Tq, hs)
+  return options.returnWeights ? { output, weights } : { output };
+}
