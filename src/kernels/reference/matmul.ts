@@ -7,10 +7,10 @@
  * out[b] is (M,N) contiguous at out[b·M·N]. Works on Float32Array and Float64Array alike
  * (mixed is fine); sums are carried in float64 and rounded once, when stored.
  *
- * Loop order: for B stored (K,N) it is i-k-j: one element of A times one contiguous row of B
- * added into one row of the output, so the innermost loop walks two arrays with stride 1.
- * For B stored (N,K) (transB) a row of B is a column of op(B), and i-j-k — a dot product of two
- * runs along K — keeps the inner loop contiguous instead.
+ * Loop order: for B stored (K,N) it is i-k-j: elements of A times contiguous rows of B added
+ * into one row of sums, so the innermost loop walks its arrays with stride 1. For B stored (N,K)
+ * (transB) a row of B is a column of op(B), and i-j-k — a dot product of two runs along K —
+ * keeps the inner loop contiguous instead. Both unroll K by four (see the loops for why).
  */
 import { QkvValueError } from '../../tensor/errors.ts';
 import type { MatmulKernel, MatmulParams, Storage } from '../types.ts';
@@ -41,7 +41,21 @@ export const matmulReference: MatmulKernel = (a, b, out, params) => {
         if (accumulate) for (let j = 0; j < n; j++) rowSums[j] = out[outRow + j];
         else rowSums.fill(0);
         const aRow = aBase + i * aRowStep;
-        for (let p = 0; p < k; p++) {
+        let p = 0;
+        // Four rows of B per pass: the row of sums is loaded and stored once per four
+        // multiply-adds instead of once per one (about 2× faster in V8).
+        for (; p + 4 <= k; p += 4) {
+          const a0 = a[aRow + p * aColStep];
+          const a1 = a[aRow + (p + 1) * aColStep];
+          const a2 = a[aRow + (p + 2) * aColStep];
+          const a3 = a[aRow + (p + 3) * aColStep];
+          const b0 = bBase + p * n;
+          const b1 = b0 + n;
+          const b2 = b1 + n;
+          const b3 = b2 + n;
+          for (let j = 0; j < n; j++) rowSums[j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+        }
+        for (; p < k; p++) {
           const aValue = a[aRow + p * aColStep];
           const bRow = bBase + p * n;
           for (let j = 0; j < n; j++) rowSums[j] += aValue * b[bRow + j];
@@ -54,13 +68,21 @@ export const matmulReference: MatmulKernel = (a, b, out, params) => {
         const aRow = aBase + i * aRowStep;
         for (let j = 0; j < n; j++) {
           const bRow = bBase + j * k;
-          let sum = accumulate ? out[outRow + j] : 0;
-          if (aColStep === 1) {
-            for (let p = 0; p < k; p++) sum += a[aRow + p] * b[bRow + p];
-          } else {
-            for (let p = 0; p < k; p++) sum += a[aRow + p * aColStep] * b[bRow + p];
+          // Four independent partial sums, so consecutive adds do not wait on each other.
+          let sum0 = 0;
+          let sum1 = 0;
+          let sum2 = 0;
+          let sum3 = 0;
+          let p = 0;
+          for (; p + 4 <= k; p += 4) {
+            sum0 += a[aRow + p * aColStep] * b[bRow + p];
+            sum1 += a[aRow + (p + 1) * aColStep] * b[bRow + p + 1];
+            sum2 += a[aRow + (p + 2) * aColStep] * b[bRow + p + 2];
+            sum3 += a[aRow + (p + 3) * aColStep] * b[bRow + p + 3];
           }
-          out[outRow + j] = sum;
+          for (; p < k; p++) sum0 += a[aRow + p * aColStep] * b[bRow + p];
+          const dot = sum0 + sum1 + (sum2 + sum3);
+          out[outRow + j] = accumulate ? out[outRow + j] + dot : dot;
         }
       }
     }
