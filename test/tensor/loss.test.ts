@@ -120,3 +120,32 @@ test('binaryCrossEntropyWithLogits by hand, stable for ±1e4, gradients', () => 
     gradcheck(`bceWithLogits ${reduction}`, (x, y) => binaryCrossEntropyWithLogits(x, y, reduction), [f64([4, 3]), f64([4, 3], 0, 1)]);
   }
 });
+
+// ---- agreement with an independent implementation: TensorFlow.js ----------------------------
+// tf.losses.softmaxCrossEntropy smooths labels the same way ((1 − ε)·onehot + ε/C); its loss and
+// its autodiff gradient must match our fused forward and fused backward.
+
+test('crossEntropy with label smoothing matches TensorFlow.js (loss and gradient)', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  tf.env().set('PROD', true); // silences the "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  const N = 6;
+  const C = 5;
+  const epsilon = 0.1;
+  const logitValues = Array.from({ length: N * C }, () => rng.normal(0, 2));
+  const targetIds = Array.from({ length: N }, () => rng.randint(C));
+
+  const logits = Tensor.from(logitValues, [N, C], { dtype: 'float64', requiresGrad: true });
+  const loss = crossEntropy(logits, targetIds, { labelSmoothing: epsilon });
+  loss.backward();
+
+  const tfLogits = tf.tensor2d(logitValues, [N, C]);
+  const labels = tf.oneHot(tf.tensor1d(targetIds, 'int32'), C);
+  const tfLoss = (x: typeof tfLogits) => tf.losses.softmaxCrossEntropy(labels, x, undefined, epsilon, tf.Reduction.NONE).mean();
+  const expectedLoss = tfLoss(tfLogits).dataSync()[0];
+  const expectedGrad = Array.from(tf.grad(tfLoss)(tfLogits).dataSync());
+
+  // TensorFlow.js computes in float32: agreement to ~1e-6 relative is all it can give.
+  assertClose(loss.item(), expectedLoss, 1e-5, 'loss vs TensorFlow.js');
+  logits.grad!.toArray().forEach((g, i) => assertClose(g, expectedGrad[i], 1e-6, `dlogits[${Math.floor(i / C)}, ${i % C}] vs TensorFlow.js`));
+});
