@@ -23,6 +23,10 @@ export class LeakyReLU extends Module {
     this.negativeSlope = negativeSlope;
   }
 
+  override extraRepr(): string {
+    return `negative_slope=${this.negativeSlope}`;
+  }
+
   forward(x: Tensor): Tensor {
     return x.leakyRelu(this.negativeSlope);
   }
@@ -42,6 +46,10 @@ export class GELU extends Module {
       throw new QkvValueError(`GELU: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
     }
     this.approximate = approximate;
+  }
+
+  override extraRepr(): string {
+    return this.approximate === 'none' ? '' : `approximate='${this.approximate}'`;
   }
 
   forward(x: Tensor): Tensor {

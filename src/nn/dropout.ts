@@ -25,6 +25,10 @@ export class Dropout extends Module {
     this.rng = options.rng;
   }
 
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     return dropout(x, this.p, { training: true, rng: this.rng });

@@ -37,6 +37,10 @@ export class Embedding extends Module {
     normal_(this.weight, 0, 1, options.rng ?? defaultRng);
   }
 
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}`;
+  }
+
   /** ids of any shape (integer values in [0, numEmbeddings)) → ids.shape + [embeddingDim]. */
   forward(ids: IndexLike): Tensor {
     return embedding(this.weight, ids);

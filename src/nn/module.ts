@@ -277,6 +277,29 @@ export class Module {
     return this;
   }
 
+  // ---- printing -----------------------------------------------------------------------------
+
+  /** The layer's settings for `toString()` (`in_features=4, out_features=12, bias=true`); '' by default. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * A PyTorch-style tree of the modules, with each layer's settings:
+   * `Block(\n  (ln_1): LayerNorm(4, eps=1e-05)\n  (attn): Attention(…)\n)`.
+   */
+  toString(): string {
+    const children = this.namedChildren();
+    const lines: string[] = [];
+    // A leaf's parameters are implied by its settings; a composite module's own ones are listed.
+    if (children.length > 0) {
+      for (const [name, parameter] of this.namedOwnParameters()) lines.push(`(${name}): Parameter${formatShape(parameter.shape)}`);
+    }
+    for (const [name, child] of children) lines.push(`(${name}): ${child.toString().replace(/\n/g, '\n  ')}`);
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    return lines.length === 0 ? `${head})` : `${head}\n  ${lines.join('\n  ')}\n)`;
+  }
+
   // ---- state dict ---------------------------------------------------------------------------
 
   /** Every (name, tensor) that stateDict holds, a shared module or Parameter under each name. */

@@ -56,6 +56,10 @@ export class LayerNorm extends Module {
     this.bias = affine && (options.bias ?? true) ? new Parameter(Tensor.zeros([dim], { dtype })) : null;
   }
 
+  override extraRepr(): string {
+    return `${this.dim}, eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+
   forward(x: Tensor): Tensor {
     checkLastDim('LayerNorm', x, this.dim);
     return layerNorm(x, this.weight, this.bias, this.eps);
@@ -85,6 +89,10 @@ export class RMSNorm extends Module {
     this.dim = dim;
     this.eps = options.eps ?? 1e-6;
     this.weight = options.elementwiseAffine ?? true ? new Parameter(Tensor.ones([dim], { dtype: options.dtype ?? 'float32' })) : null;
+  }
+
+  override extraRepr(): string {
+    return `${this.dim}, eps=${this.eps}`;
   }
 
   forward(x: Tensor): Tensor {
@@ -147,6 +155,10 @@ export class BatchNorm1d extends Module {
     this.running_mean = track ? new Buffer(Tensor.zeros([numFeatures], { dtype })) : null;
     this.running_var = track ? new Buffer(Tensor.ones([numFeatures], { dtype })) : null;
     this.num_batches_tracked = track ? new Buffer(Tensor.zeros([], { dtype })) : null;
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, track_running_stats=${this.running_mean !== null}`;
   }
 
   /** x (N, C) or (N, C, L) → same shape. */

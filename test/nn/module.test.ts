@@ -323,3 +323,23 @@ test('to(dtype) converts parameters and buffers in place of the old ones', () =>
   assert.deepEqual(model.lin.weight.toArray(), values);
   assert.ok(model.stats instanceof Buffer && model.stats.dtype === 'float64' && !model.stats.persistent);
 });
+
+test('toString prints the module tree with each layer\'s settings, as PyTorch does', () => {
+  class Head extends Module {
+    readonly scale = new Parameter(Tensor.ones([2]));
+    readonly proj = new Sequential(new Linear(4, 2, { bias: false }), new Tanh());
+  }
+  assert.equal(
+    String(new Head()),
+    [
+      'Head(',
+      '  (scale): Parameter(2)',
+      '  (proj): Sequential(',
+      '    (0): Linear(in_features=4, out_features=2, bias=false)',
+      '    (1): Tanh()',
+      '  )',
+      ')',
+    ].join('\n'),
+  );
+  assert.equal(String(new Embedding(10, 4)), 'Embedding(10, 4)');
+});
