@@ -1,0 +1,191 @@
+/**
+ * A pool of worker threads that run wasm kernel chunks on the shared `WebAssembly.Memory`, while
+ * the calling thread takes chunks too and then blocks (`Atomics.wait`) until all are done: the
+ * kernels stay synchronous, as the tensor engine calls them.
+ *
+ * Protocol, all in one small SharedArrayBuffer (`control`):
+ * - The caller writes chunk descriptors, then bumps SEQ and wakes the workers.
+ * - Everyone claims chunks by compare-and-swap on CLAIM = (seq << 11) | nextChunk, so a worker
+ *   that wakes late for an old job can never claim a chunk of a newer one, and a worker that has
+ *   not started yet simply takes nothing (the caller does its share).
+ * - Each finished chunk adds 1 to DONE; the caller waits until DONE = number of chunks, then
+ *   closes CLAIM (index 0x7ff) before it writes the next job's descriptors.
+ * Workers are unref'd, so an idle pool never keeps the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SgemmExports, WasmMemory, WasmModule } from './wasm.ts';
+
+/** Int32 slots of the control block. */
+const SEQ = 0;
+const CLAIM = 1;
+const DONE = 2;
+const N_CHUNKS = 3;
+const ERROR = 4;
+const READY = 5;
+const WORK_BASE = 6;
+const WORK_BYTES = 7;
+const WORKER_CHUNKS = 8;
+const DESCRIPTORS = 16;
+
+/**
+ * One chunk = `count` sgemm calls, the i-th on a, b, c advanced by i·stride bytes:
+ * [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, count, strideA, strideB, strideC].
+ * Pointers are stored as int32; wasm reads the same bits as an unsigned address.
+ */
+export const DESCRIPTOR_WORDS = 16;
+export const MAX_CHUNKS = 1024;
+const INDEX_BITS = 11;
+const CLOSED = (1 << INDEX_BITS) - 1;
+const SEQ_MASK = 0xfffff;
+
+/** Runs the chunks of the current job in a worker. Kept in step with `KernelPool.drain`. */
+const WORKER_SOURCE = `
+'use strict';
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, slot } = workerData;
+const ctrl = new Int32Array(control);
+const abort = () => { throw new Error('qkv kernels: WebAssembly abort'); };
+const { sgemm } = new WebAssembly.Instance(module, { env: { memory, abort } }).exports;
+const work = (Atomics.load(ctrl, ${WORK_BASE}) >>> 0) + slot * Atomics.load(ctrl, ${WORK_BYTES});
+Atomics.add(ctrl, ${READY}, 1);
+Atomics.notify(ctrl, ${READY});
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${SEQ}, seen);
+  seen = Atomics.load(ctrl, ${SEQ});
+  const tag = seen << ${INDEX_BITS};
+  const total = Atomics.load(ctrl, ${N_CHUNKS});
+  for (;;) {
+    const claim = Atomics.load(ctrl, ${CLAIM});
+    if ((claim & ~${CLOSED}) !== tag) break;
+    const index = claim & ${CLOSED};
+    if (index >= total) break;
+    if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue;
+    try {
+      const d = ${DESCRIPTORS} + index * ${DESCRIPTOR_WORDS};
+      for (let i = 0; i < ctrl[d + 12]; i++) {
+        sgemm(ctrl[d], ctrl[d + 1], ctrl[d + 2],
+          ctrl[d + 3] + i * ctrl[d + 13], ctrl[d + 4], ctrl[d + 5],
+          ctrl[d + 6] + i * ctrl[d + 14], ctrl[d + 7], ctrl[d + 8],
+          ctrl[d + 9] + i * ctrl[d + 15], ctrl[d + 10], ctrl[d + 11], work);
+      }
+    } catch (error) {
+      Atomics.store(ctrl, ${ERROR}, 1);
+    }
+    Atomics.add(ctrl, ${WORKER_CHUNKS}, 1);
+    if (Atomics.add(ctrl, ${DONE}, 1) + 1 === total) Atomics.notify(ctrl, ${DONE});
+  }
+}
+`;
+
+export class KernelPool {
+  /** Threads that compute, the calling one included. */
+  readonly threads: number;
+  /** Descriptor words; write a job's chunks here, then call `run`. */
+  readonly descriptors: Int32Array;
+  private readonly control: Int32Array;
+  private readonly workers: Worker[] = [];
+  private seq = 0;
+
+  /**
+   * `threads - 1` workers; slot s (0 = caller) uses `workBytes` of scratch at workBase + s·workBytes.
+   */
+  constructor(threads: number, module: WasmModule, memory: WasmMemory, private readonly sgemm: SgemmExports, readonly workBase: number, readonly workBytes: number) {
+    this.threads = threads;
+    const buffer = new SharedArrayBuffer((DESCRIPTORS + MAX_CHUNKS * DESCRIPTOR_WORDS) * 4);
+    this.control = new Int32Array(buffer);
+    this.descriptors = this.control.subarray(DESCRIPTORS);
+    this.control[WORK_BASE] = workBase | 0;
+    this.control[WORK_BYTES] = workBytes;
+    for (let slot = 1; slot < threads; slot++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        // Not the parent's flags: `--import tsx` would load a TypeScript loader into every worker.
+        execArgv: [],
+        workerData: { module, memory, control: buffer, slot },
+      });
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  /** Block until every worker has started (they start asynchronously); false on timeout. */
+  waitForWorkers(timeoutMs = 10_000): boolean {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const ready = Atomics.load(this.control, READY);
+      if (ready >= this.workers.length) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.control, READY, ready, left);
+    }
+  }
+
+  /** Run chunks 0..count-1 of `descriptors` across the pool; returns when all are done. */
+  run(count: number): void {
+    if (count > MAX_CHUNKS) throw new RangeError(`KernelPool.run: ${count} chunks, at most ${MAX_CHUNKS}`);
+    const ctrl = this.control;
+    this.seq = (this.seq + 1) & SEQ_MASK;
+    const tag = this.seq << INDEX_BITS;
+    Atomics.store(ctrl, N_CHUNKS, count);
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, ERROR, 0);
+    Atomics.store(ctrl, CLAIM, tag);
+    Atomics.store(ctrl, SEQ, this.seq);
+    if (this.workers.length > 0) Atomics.notify(ctrl, SEQ);
+    // A chunk that throws on this thread still counts as done, so the wait below cannot hang.
+    const error = this.drain(tag, count);
+    for (;;) {
+      const done = Atomics.load(ctrl, DONE);
+      if (done >= count) break;
+      Atomics.wait(ctrl, DONE, done);
+    }
+    Atomics.store(ctrl, CLAIM, tag | CLOSED);
+    if (error !== undefined) throw error;
+    if (Atomics.load(ctrl, ERROR) !== 0) throw new Error('qkv kernels: a worker thread failed while running a matmul chunk');
+  }
+
+  /** Chunks the workers (not the calling thread) have run since the pool started. */
+  get workerChunks(): number {
+    return Atomics.load(this.control, WORKER_CHUNKS);
+  }
+
+  /** Stop the workers; the pool cannot run afterwards. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    this.workers.length = 0;
+  }
+
+  /** Claim and run chunks until none is left; returns the first error thrown, if any. */
+  private drain(tag: number, total: number): unknown {
+    const ctrl = this.control;
+    const work = this.workBase;
+    let firstError: unknown;
+    for (;;) {
+      const claim = Atomics.load(ctrl, CLAIM);
+      if ((claim & ~CLOSED) !== tag) return firstError;
+      const index = claim & CLOSED;
+      if (index >= total) return firstError;
+      if (Atomics.compareExchange(ctrl, CLAIM, claim, claim + 1) !== claim) continue;
+      try {
+        runDescriptor(this.sgemm, this.descriptors, index * DESCRIPTOR_WORDS, work);
+      } catch (error) {
+        firstError ??= error;
+      }
+      if (Atomics.add(ctrl, DONE, 1) + 1 === total) Atomics.notify(ctrl, DONE);
+    }
+  }
+}
+
+/** The calling thread's version of the worker loop body above. */
+export function runDescriptor(sgemm: SgemmExports, desc: Int32Array, d: number, work: number): void {
+  const count = desc[d + 12];
+  for (let i = 0; i < count; i++) {
+    sgemm.sgemm(
+      desc[d], desc[d + 1], desc[d + 2],
+      desc[d + 3] + i * desc[d + 13], desc[d + 4], desc[d + 5],
+      desc[d + 6] + i * desc[d + 14], desc[d + 7], desc[d + 8],
+      desc[d + 9] + i * desc[d + 15], desc[d + 10], desc[d + 11], work,
+    );
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Loads the compiled AssemblyScript kernels (build/wasm/*.wasm) into one shared
+ * `WebAssembly.Memory` that worker threads can instantiate the same module on.
+ *
+ * Which build: the relaxed-SIMD one (fused multiply-add) when this runtime compiles it, else the
+ * plain-SIMD one. Node 20 has relaxed SIMD behind `--experimental-wasm-relaxed-simd`, which we
+ * switch on at run time; newer Node has it on by default. `QKV_SIMD=simd` forces the plain build.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+export type SimdVariant = 'relaxed' | 'simd';
+
+/** The exports of sgemm.wasm; pointers are byte addresses in the shared memory. */
+export interface SgemmExports {
+  sgemm(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number,
+    b: number, rsB: number, csB: number,
+    c: number, ldc: number,
+    accumulate: number, work: number,
+  ): void;
+  workspaceBytes(): number;
+}
+
+/** The slice of the WebAssembly JS API we use (lib.dom is not in our tsconfig). */
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+export type WasmModule = object;
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** 64 KiB wasm pages; the modules declare a 65536-page (4 GiB) maximum, see build-wasm.mjs. */
+export const PAGE_BYTES = 65536;
+export const MAX_MEMORY_PAGES = 65536;
+
+export interface LoadedKernels {
+  variant: SimdVariant;
+  /** Compiled once; workers instantiate it again on the same memory. */
+  module: WasmModule;
+  memory: WasmMemory;
+  sgemm: SgemmExports;
+}
+
+/** Instantiate `module` on `memory`; the same call runs in every worker. */
+export function instantiateSgemm(module: WasmModule, memory: WasmMemory): SgemmExports {
+  const instance = new wasmApi.Instance(module, { env: { memory, abort: abortFromWasm } });
+  return instance.exports as SgemmExports;
+}
+
+function abortFromWasm(): never {
+  throw new Error('qkv kernels: WebAssembly abort');
+}
+
+let loaded: LoadedKernels | undefined;
+let loadError: Error | undefined;
+
+/** The kernels for this process, loaded on first use. Throws (and keeps throwing) when they cannot load. */
+export function loadKernels(): LoadedKernels {
+  if (loaded !== undefined) return loaded;
+  if (loadError !== undefined) throw loadError;
+  try {
+    loaded = load();
+    return loaded;
+  } catch (error) {
+    loadError = error instanceof Error ? error : new Error(String(error));
+    throw loadError;
+  }
+}
+
+function load(): LoadedKernels {
+  const root = packageRoot();
+  const relaxedPath = join(root, 'build', 'wasm', 'sgemm-relaxed.wasm');
+  const simdPath = join(root, 'build', 'wasm', 'sgemm-simd.wasm');
+  if (!existsSync(relaxedPath) || !existsSync(simdPath)) buildFromSource(root);
+
+  let variant: SimdVariant = 'simd';
+  let bytes = new Uint8Array(readFileSync(simdPath));
+  if (process.env.QKV_SIMD !== 'simd') {
+    const relaxed = new Uint8Array(readFileSync(relaxedPath));
+    if (supportsModule(relaxed)) {
+      variant = 'relaxed';
+      bytes = relaxed;
+    }
+  }
+  if (!wasmApi.validate(bytes)) {
+    throw new Error(`qkv kernels: this runtime cannot compile ${simdPath} (WebAssembly SIMD and threads are required)`);
+  }
+  const module = new wasmApi.Module(bytes);
+  const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_MEMORY_PAGES, shared: true });
+  return { variant, module, memory, sgemm: instantiateSgemm(module, memory) };
+}
+
+/** True when the runtime compiles `bytes`, after switching relaxed SIMD on where it is still a flag. */
+function supportsModule(bytes: Uint8Array): boolean {
+  if (wasmApi.validate(bytes)) return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return wasmApi.validate(bytes);
+}
+
+/** The folder holding qkv's package.json: two levels above this file both in src/ and in dist/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'qkv') return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`qkv kernels: no package.json named "qkv" above ${fileURLToPath(import.meta.url)}`);
+}
+
+/** A source checkout run through tsx without `npm run build`: compile the wasm once, now. */
+function buildFromSource(root: string): void {
+  const script = join(root, 'scripts', 'build-wasm.mjs');
+  if (!existsSync(script)) {
+    throw new Error(`qkv kernels: ${join(root, 'build', 'wasm')} has no sgemm-*.wasm; run \`npm run build\``);
+  }
+  execFileSync(process.execPath, [script, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
