@@ -343,3 +343,21 @@ test('toString prints the module tree with each layer\'s settings, as PyTorch do
   );
   assert.equal(String(new Embedding(10, 4)), 'Embedding(10, 4)');
 });
+
+test('a back-reference to an ancestor does not loop or duplicate names', () => {
+  class Child extends Module {
+    readonly lin = new Linear(2, 2);
+    owner: Module | null = null;
+  }
+  class Parent extends Module {
+    readonly child = new Child();
+    constructor() {
+      super();
+      this.child.owner = this;
+    }
+  }
+  const model = new Parent();
+  assert.deepEqual(model.namedParameters().map(([name]) => name), ['child.lin.weight', 'child.lin.bias']);
+  assert.deepEqual(Object.keys(model.stateDict()), ['child.lin.weight', 'child.lin.bias']);
+  assert.equal(model.modules().length, 3);
+});
