@@ -5,6 +5,7 @@ import { gradcheck } from '../../src/tensor/gradcheck.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { QkvShapeError, QkvValueError } from '../../src/tensor/errors.ts';
 import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../../src/tensor/ops/loss.ts';
+import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 
 const rng = new Rng(9);
 const f64 = (shape: number[], low = -3, high = 3) => Tensor.rand(shape, { dtype: 'float64', rng, low, high, requiresGrad: true });
@@ -141,7 +142,7 @@ test('crossEntropy with label smoothing matches TensorFlow.js (loss and gradient
 
   const tfLogits = tf.tensor2d(logitValues, [N, C]);
   const labels = tf.oneHot(tf.tensor1d(targetIds, 'int32'), C);
-  const tfLoss = (x: typeof tfLogits) => tf.losses.softmaxCrossEntropy(labels, x, undefined, epsilon, tf.Reduction.NONE).mean();
+  const tfLoss = (x: TfTensor) => tf.losses.softmaxCrossEntropy(labels, x, undefined, epsilon, tf.Reduction.NONE).mean();
   const expectedLoss = tfLoss(tfLogits).dataSync()[0];
   const expectedGrad = Array.from(tf.grad(tfLoss)(tfLogits).dataSync());
 
