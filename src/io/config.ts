@@ -56,20 +56,29 @@ export function readJsonFile(path: string): unknown {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new QkvFileNotFoundError(path, 'file not found');
     throw error;
   }
+  return parseJsonText(text, path);
+}
+
+/** `JSON.parse`, with a `QkvFormatError` naming `file` (and the line and column) on bad JSON. */
+export function parseJsonText(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message;
     const position = /position (\d+)/.exec(message);
     const where = position ? ` (${lineAndColumn(text, Number(position[1]))})` : '';
-    throw new QkvFormatError(path, `not valid JSON: ${message}${where}`);
+    throw new QkvFormatError(file, `not valid JSON: ${message}${where}`);
   }
 }
 
 /** {@link readJsonFile}, requiring a JSON object at the top level (as every config file is). */
 export function readJsonObject(path: string): JsonObject {
-  const value = readJsonFile(path);
-  if (!isJsonObject(value)) throw new QkvFormatError(path, `expected a JSON object at the top level, found ${describe(value)}`);
+  return expectJsonObject(readJsonFile(path), path);
+}
+
+/** `value` if it is a JSON object; a `QkvFormatError` naming `file` otherwise. */
+export function expectJsonObject(value: unknown, file: string): JsonObject {
+  if (!isJsonObject(value)) throw new QkvFormatError(file, `expected a JSON object at the top level, found ${describe(value)}`);
   return value;
 }
 
