@@ -188,6 +188,15 @@ function resultStrides(shape: readonly number[], matrixSize: number, target: rea
 }
 
 /**
+ * True when several batch entries land on the same result (a stride 0 on a dim longer than 1):
+ * the gradient of a broadcast operand, which the kernel must then add into (it starts at zero).
+ */
+function sumsOverBatch(strides: readonly number[], batchShape: readonly number[]): boolean {
+  for (let axis = 0; axis < batchShape.length; axis++) if (strides[axis] === 0 && batchShape[axis] > 1) return true;
+  return false;
+}
+
+/**
  * True when the batch dims of a row-major stack continue its row stride, so the whole stack
  * is one tall (batch·rows × cols) matrix — x of shape (B,T,C) times a weight (C,N).
  */
@@ -267,14 +276,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       // dA (M×K) = dC (M×N) · op(B)ᵀ; summed over the batch dims where A was broadcast.
       const dA = allocate(a.dtype, a.size);
       const dAStrides = resultStrides(left.batchShape, m * k, runShape);
-      runBatched(kernel, runShape, m, k, n, gradOperand, { data: right.data, offset: right.offset, strides: rightStrides, trans: !right.trans }, dA, dAStrides, true);
+      runBatched(kernel, runShape, m, k, n, gradOperand, { data: right.data, offset: right.offset, strides: rightStrides, trans: !right.trans }, dA, dAStrides, sumsOverBatch(dAStrides, runShape));
       gradA = new Tensor(dA, a.shape);
     }
     if (needs[1]) {
       // dB (K×N) = op(A)ᵀ (K×M) · dC (M×N); summed over the batch dims where B was broadcast.
       const dB = allocate(b.dtype, b.size);
       const dBStrides = resultStrides(right.batchShape, k * n, runShape);
-      runBatched(kernel, runShape, k, n, m, { data: left.data, offset: left.offset, strides: leftStrides, trans: !left.trans }, gradOperand, dB, dBStrides, true);
+      runBatched(kernel, runShape, k, n, m, { data: left.data, offset: left.offset, strides: leftStrides, trans: !left.trans }, gradOperand, dB, dBStrides, sumsOverBatch(dBStrides, runShape));
       gradB = new Tensor(dB, b.shape);
     }
     return [gradA, gradB];
