@@ -108,7 +108,7 @@ export class ByteLevelPostProcessor implements PostProcessor {
     return 0;
   }
 
-  process(a: TokenSequence, b: TokenSequence | null): ProcessedSequence {
+  process(a: TokenSequence, b: TokenSequence | null, _addSpecialTokens = true): ProcessedSequence {
     const ids = b === null ? a.ids.slice() : [...a.ids, ...b.ids];
     const tokens = b === null ? a.tokens.slice() : [...a.tokens, ...b.tokens];
     const typeIds = [...new Array(a.ids.length).fill(0), ...new Array(b?.ids.length ?? 0).fill(1)];
