@@ -23,12 +23,22 @@ interface HalfFormat {
 const FLOAT16: HalfFormat = { mantissaBits: 10, exponentBits: 5, bias: 15, quietNaN: 0x7e00 };
 const BFLOAT16: HalfFormat = { mantissaBits: 7, exponentBits: 8, bias: 127, quietNaN: 0x7fc0 };
 
-const scratch = new DataView(new ArrayBuffer(8));
+const scratchFloat = new Float64Array(1);
+const scratchWords = new Uint32Array(scratchFloat.buffer);
+/** Index of the word holding sign, exponent and top mantissa bits of a float64 on this host. */
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 /** floor(log2(a)) for a positive normal float64, read from its exponent field (exact, unlike Math.log2). */
 function binaryExponent(a: number): number {
-  scratch.setFloat64(0, a);
-  return ((scratch.getUint32(0) >>> 20) & 0x7ff) - 1023;
+  scratchFloat[0] = a;
+  return ((scratchWords[HIGH_WORD] >>> 20) & 0x7ff) - 1023;
+}
+
+/** 2^k for -1024 ≤ k ≤ 1023, from a table: `2 ** k` costs more than all the rest of an encode. */
+const POWERS_OF_TWO_OFFSET = 1024;
+const POWERS_OF_TWO = Float64Array.from({ length: 2048 }, (_, i) => 2 ** (i - POWERS_OF_TWO_OFFSET));
+function powerOfTwo(k: number): number {
+  return POWERS_OF_TWO[k + POWERS_OF_TWO_OFFSET];
 }
 
 function encodeHalf(value: number, format: HalfFormat): number {
@@ -45,8 +55,7 @@ function encodeHalf(value: number, format: HalfFormat): number {
   const maxExponent = bias;
   // Below the normal range the spacing stays that of the smallest normal binade: subnormals.
   let exponent = Math.max(binaryExponent(magnitude), minExponent);
-  const quantum = 2 ** (exponent - mantissaBits);
-  const scaled = magnitude / quantum; // exact: division by a power of two
+  const scaled = magnitude * powerOfTwo(mantissaBits - exponent); // exact: scaling by a power of two
   let significand = Math.floor(scaled);
   const remainder = scaled - significand; // exact
   if (remainder > 0.5 || (remainder === 0.5 && significand % 2 === 1)) significand++;

@@ -220,7 +220,8 @@ function encodeValues(dtype: SafeDType, data: SafeInputDataOf[SafeDType], name: 
 
 function prepareTensor(name: string, input: SafeTensorInput): PreparedTensor {
   if (input instanceof Tensor) {
-    const values = input.contiguousData();
+    // A contiguous tensor is viewed, not copied: the bytes are written before this call returns.
+    const values = input.isContiguous() ? input.data.subarray(input.offset, input.offset + input.size) : input.contiguousData();
     return { name, dtype: values instanceof Float64Array ? 'F64' : 'F32', shape: [...input.shape], bytes: littleEndianBytes(values) };
   }
   const { dtype, shape, data } = input;
@@ -272,6 +273,9 @@ function safetensorsChunks(tensors: Record<string, SafeTensorInput> | Map<string
   const json = utf8.encode(JSON.stringify(header));
   // Spaces up to a multiple of 8, so the byte buffer starts 8-byte aligned.
   const paddedLength = Math.ceil(json.length / HEADER_LENGTH_BYTES) * HEADER_LENGTH_BYTES;
+  if (paddedLength > MAX_HEADER_BYTES) {
+    throw new QkvValueError(`safetensors: the header of ${prepared.length} tensors would be ${paddedLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce`);
+  }
   const headerBytes = new Uint8Array(paddedLength).fill(0x20);
   headerBytes.set(json);
   const lengthBytes = new Uint8Array(HEADER_LENGTH_BYTES);
@@ -446,7 +450,7 @@ export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safete
   let metadata: SafetensorsMetadata = {};
   const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header)) {
-    if (name === METADATA_KEY) metadata = validateMetadata(file, info);
+    if (name === METADATA_KEY) metadata = info === null ? {} : validateMetadata(file, info);
     else entries.push(validateEntry(file, name, info, bufferLength));
   }
 

@@ -42,6 +42,8 @@ function fileOf(headerText: string, buffer: number[] = []): Uint8Array {
 }
 
 // ---- the format, byte for byte ------------------------------------------------------------------
+// The files in the first two tests are also exactly what the reference implementation (the Rust
+// `safetensors` crate) produces for the same input, per its own serialization tests.
 
 test('writer: a single F32 tensor, byte for byte as the format prescribes (64-byte header needs no padding)', () => {
   const header = '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}';
@@ -182,7 +184,9 @@ test('Tensors are written as their own dtype, strided views in logical order', (
   const matrix = Tensor.from([[1, 2, 3], [4, 5, 6]]);
   const transposed = new Tensor(matrix.data, [3, 2], [1, 3], 0);
   const wide = Tensor.from([0.1, 0.2], [2], { dtype: 'float64' });
-  const { tensors } = parseSafetensors(serializeSafetensors({ transposed, wide }));
+  const secondRow = new Tensor(matrix.data, [3], [1], 3);
+  const { tensors } = parseSafetensors(serializeSafetensors({ transposed, wide, secondRow }));
+  assert.deepEqual([...tensors.get('secondRow')!.data], [4, 5, 6], 'a contiguous view with an offset');
   assert.equal(tensors.get('transposed')!.dtype, 'F32');
   assert.deepEqual([...tensors.get('transposed')!.data], [1, 4, 2, 5, 3, 6]);
   assert.equal(tensors.get('wide')!.dtype, 'F64');
@@ -321,6 +325,7 @@ test('rejects overlapping offsets, gaps and trailing bytes', () => {
 test('rejects metadata that is not string to string', () => {
   assertRejected(fileOf('{"__metadata__":{"step":3}}'), /__metadata__\["step"\]: values must be strings, found 3/);
   assertRejected(fileOf('{"__metadata__":"pt"}'), /__metadata__: expected an object of strings/);
+  assert.deepEqual(parseSafetensors(fileOf('{"__metadata__":null}')).metadata, {}, 'null metadata is no metadata');
 });
 
 test('the writer refuses inputs it cannot write faithfully, naming the tensor', () => {
