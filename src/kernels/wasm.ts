@@ -98,7 +98,26 @@ function load(): LoadedKernels {
   }
   const module = new wasmApi.Module(bytes);
   const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_MEMORY_PAGES, shared: true });
-  return { variant, module, memory, sgemm: instantiateSgemm(module, memory) };
+  const sgemm = instantiateSgemm(module, memory);
+  warmUp(sgemm, memory);
+  return { variant, module, memory, sgemm };
+}
+
+/**
+ * V8 first runs wasm from its baseline compiler (Liftoff, ~5× slower here) and swaps in optimised
+ * code once a function has run enough, for the *next* call. A few small multiplies now spend that
+ * budget, so the first real matmul already gets the optimised kernel. Uses memory above 64 KiB,
+ * which nothing holds yet.
+ */
+function warmUp(sgemm: SgemmExports, memory: WasmMemory): void {
+  const size = 64;
+  const work = 65536;
+  const a = work + sgemm.workspaceBytes();
+  const b = a + size * size * 4;
+  const c = b + size * size * 4;
+  const pages = Math.ceil((c + size * size * 4) / PAGE_BYTES);
+  memory.grow(pages - memory.buffer.byteLength / PAGE_BYTES);
+  for (let i = 0; i < 4; i++) sgemm.sgemm(size, size, size, a, size, 1, b, size, 1, c, size, 0, work);
 }
 
 /** True when the runtime compiles `bytes`, after switching relaxed SIMD on where it is still a flag. */
