@@ -36,6 +36,24 @@ test('decode(encode(s)) === s for every string: emoji, CJK, controls, lone surro
   }
 });
 
+test('decode(encode(s)) === s on random strings of any UTF-16 code units, and ids match js-tiktoken on well-formed ones', () => {
+  let seed = 12345;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const pools = [[0x00, 0x7f], [0x80, 0x7ff], [0x3000, 0x9fff], [0xd800, 0xdfff], [0xe000, 0xffff], [0x20, 0x7e]];
+  for (let trial = 0; trial < 300; trial++) {
+    let text = '';
+    const length = random(40);
+    for (let i = 0; i < length; i++) {
+      const [lo, hi] = pools[random(pools.length)];
+      text += String.fromCharCode(lo + random(hi - lo + 1));
+    }
+    const ids = gpt2.encodeIds(text);
+    assert.equal(gpt2.decode(ids), text, JSON.stringify(text));
+    const wellFormed = !/[\ud800-\udfff]/.test(text.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
+    if (wellFormed) assert.deepEqual(ids, tiktoken.encode(text, [], []), JSON.stringify(text));
+  }
+});
+
 test('<|endoftext|> is one special token, never split, skippable when decoding', () => {
   const ids = gpt2.encodeIds('end.<|endoftext|>Start');
   assert.deepEqual(ids, tiktoken.encode('end.<|endoftext|>Start', 'all'));
