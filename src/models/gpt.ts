@@ -20,6 +20,7 @@ import { Embedding } from '../nn/embedding.ts';
 import { normal_ } from '../nn/init.ts';
 import { Module } from '../nn/module.ts';
 import { LayerNorm } from '../nn/norm.ts';
+import type { CausalLM } from './causal-lm.ts';
 
 /** GPT-2's `config.json` fields, with the defaults chosen for a small model trained here. */
 export interface GPTConfig {
@@ -110,8 +111,8 @@ export class CausalSelfAttention extends Module {
     // GPT-2: residual projections scaled by 1/√(2·n_layer), so the residual stream's variance
     // does not grow with depth (each block adds two branches).
     this.c_proj = new Conv1D(C, C, { std: config.initializer_range / Math.sqrt(2 * config.n_layer), rng });
-    this.attn_dropout = new Dropout(config.attn_pdrop, { rng });
-    this.resid_dropout = new Dropout(config.resid_pdrop, { rng });
+    this.attn_dropout = new Dropout(config.attn_pdrop);
+    this.resid_dropout = new Dropout(config.resid_pdrop);
   }
 
   forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
@@ -152,7 +153,7 @@ export class MLP extends Module {
     const C = config.n_embd;
     this.c_fc = new Conv1D(C, 4 * C, { std: config.initializer_range, rng });
     this.c_proj = new Conv1D(4 * C, C, { std: config.initializer_range / Math.sqrt(2 * config.n_layer), rng });
-    this.dropout = new Dropout(config.resid_pdrop, { rng });
+    this.dropout = new Dropout(config.resid_pdrop);
   }
 
   forward(x: Tensor): Tensor {
@@ -195,7 +196,7 @@ export class GPTTransformer extends Module {
     this.wpe = new Embedding(config.n_positions, config.n_embd);
     normal_(this.wte.weight, 0, config.initializer_range, rng);
     normal_(this.wpe.weight, 0, config.initializer_range, rng);
-    this.drop = new Dropout(config.embd_pdrop, { rng });
+    this.drop = new Dropout(config.embd_pdrop);
     this.h = Array.from({ length: config.n_layer }, () => new Block(config, rng));
     this.ln_f = new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
   }
@@ -209,9 +210,18 @@ export class GPTTransformer extends Module {
  * const model = new GPT({ vocab_size: 65, n_layer: 2 });
  * const { logits, loss } = model.forward(ids, { targets }); // ids, targets (B, T)
  */
-export class GPT extends Module {
+export class GPT extends Module implements CausalLM {
+  // Dropout draws from the global `defaultRng` (saved in checkpoints, so resumed runs repeat
+  // the same masks); `options.rng` only seeds the initial weights.
   readonly config: GPTConfig;
   readonly transformer: GPTTransformer;
+
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+  get contextLength(): number {
+    return this.config.n_positions;
+  }
 
   constructor(config: Partial<GPTConfig> & { vocab_size: number }, options: { rng?: Rng } = {}) {
     super();
