@@ -41,6 +41,8 @@ function powerOfTwo(k: number): number {
   return POWERS_OF_TWO[k + POWERS_OF_TWO_OFFSET];
 }
 
+const MIN_NORMAL_FLOAT64 = 2 ** -1022;
+
 function encodeHalf(value: number, format: HalfFormat): number {
   const { mantissaBits, exponentBits, bias } = format;
   if (Number.isNaN(value)) return format.quietNaN;
@@ -49,7 +51,7 @@ function encodeHalf(value: number, format: HalfFormat): number {
   const infinity = signBit | (((1 << exponentBits) - 1) << mantissaBits);
   if (magnitude === Infinity) return infinity;
   // float64 subnormals (< 2⁻¹⁰²²) are far below half the smallest 16-bit subnormal: they round to ±0.
-  if (magnitude < 2 ** -1022) return signBit;
+  if (magnitude < MIN_NORMAL_FLOAT64) return signBit;
 
   const minExponent = 1 - bias;
   const maxExponent = bias;

@@ -157,23 +157,39 @@ function swapBytes(bytes: Uint8Array, elementSize: number): Uint8Array {
   return out;
 }
 
-function checkIntegers(values: ArrayLike<number>, dtype: SafeDType, name: string): void {
+/** Where a write error points: the file being written (or `<safetensors>` in memory) and the tensor. */
+interface WriteTarget {
+  file: string;
+  name: string;
+}
+
+function writeError(target: WriteTarget, detail: string): QkvValueError {
+  return new QkvValueError(`${target.file}: tensor "${target.name}": ${detail}`);
+}
+
+function checkIntegers(values: ArrayLike<number>, dtype: SafeDType, target: WriteTarget, firstIndex = 0): void {
   const [low, high] = DTYPES[dtype].integerRange!;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (!Number.isInteger(value) || value < low || value > high) {
-      throw new QkvValueError(`safetensors: tensor "${name}": element ${i} is ${value}, not an integer in [${low}, ${high}] as ${dtype} needs`);
+      throw writeError(target, `element ${firstIndex + i} is ${value}, not an integer in [${low}, ${high}] as ${dtype} needs`);
     }
   }
 }
 
-function toBigInts(values: ArrayLike<number> | ArrayLike<bigint>, dtype: 'I64' | 'U64', name: string): bigint[] {
+const BIGINT_RANGES = { I64: [-(2n ** 63n), 2n ** 63n - 1n], U64: [0n, 2n ** 64n - 1n] } as const;
+
+/** 64-bit values as bigints; numbers must be safe integers (beyond 2^53 a number has already lost digits). */
+function toBigInts(values: ArrayLike<number> | ArrayLike<bigint>, dtype: 'I64' | 'U64', target: WriteTarget): bigint[] {
+  const [low, high] = BIGINT_RANGES[dtype];
   const out = new Array<bigint>(values.length);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    if (typeof value === 'bigint') out[i] = value;
-    else {
-      checkIntegers([value], dtype, name);
+    if (typeof value === 'bigint') {
+      if (value < low || value > high) throw writeError(target, `element ${i} is ${value}n, outside [${low}, ${high}] as ${dtype} needs`);
+      out[i] = value;
+    } else {
+      checkIntegers([value], dtype, target, i);
       out[i] = BigInt(value);
     }
   }
@@ -181,7 +197,7 @@ function toBigInts(values: ArrayLike<number> | ArrayLike<bigint>, dtype: 'I64' |
 }
 
 /** Row-major values of dtype `dtype` as the little-endian bytes the file holds. */
-function encodeValues(dtype: SafeDType, data: SafeInputDataOf[SafeDType], name: string): Uint8Array {
+function encodeValues(dtype: SafeDType, data: SafeInputDataOf[SafeDType], target: WriteTarget): Uint8Array {
   switch (dtype) {
     case 'F64':
       return littleEndianBytes(data instanceof Float64Array ? data : Float64Array.from(data as ArrayLike<number>));
@@ -193,16 +209,16 @@ function encodeValues(dtype: SafeDType, data: SafeInputDataOf[SafeDType], name: 
       return littleEndianBytes(encodeBfloat16(data as ArrayLike<number>));
     case 'I64':
       if (data instanceof BigInt64Array) return littleEndianBytes(data);
-      return littleEndianBytes(BigInt64Array.from(toBigInts(data as ArrayLike<number>, dtype, name)));
+      return littleEndianBytes(BigInt64Array.from(toBigInts(data as ArrayLike<number>, dtype, target)));
     case 'U64':
       if (data instanceof BigUint64Array) return littleEndianBytes(data);
-      return littleEndianBytes(BigUint64Array.from(toBigInts(data as ArrayLike<number>, dtype, name)));
+      return littleEndianBytes(BigUint64Array.from(toBigInts(data as ArrayLike<number>, dtype, target)));
     case 'BOOL': {
       const out = new Uint8Array(data.length);
       for (let i = 0; i < data.length; i++) {
         const value = (data as ArrayLike<number | boolean>)[i];
         if (value !== true && value !== false && value !== 0 && value !== 1) {
-          throw new QkvValueError(`safetensors: tensor "${name}": element ${i} is ${value}, not a boolean (true/false or 1/0) as BOOL needs`);
+          throw writeError(target, `element ${i} is ${value}, not a boolean (true/false or 1/0) as BOOL needs`);
         }
         out[i] = Number(value);
       }
@@ -212,13 +228,14 @@ function encodeValues(dtype: SafeDType, data: SafeInputDataOf[SafeDType], name: 
       const arrays = { I32: Int32Array, I16: Int16Array, I8: Int8Array, U32: Uint32Array, U16: Uint16Array, U8: Uint8Array };
       const Kind = arrays[dtype];
       if (data instanceof Kind) return littleEndianBytes(data);
-      checkIntegers(data as ArrayLike<number>, dtype, name);
+      checkIntegers(data as ArrayLike<number>, dtype, target);
       return littleEndianBytes(Kind.from(data as ArrayLike<number>));
     }
   }
 }
 
-function prepareTensor(name: string, input: SafeTensorInput): PreparedTensor {
+function prepareTensor(name: string, input: SafeTensorInput, file: string): PreparedTensor {
+  const target = { file, name };
   if (input instanceof Tensor) {
     // A contiguous tensor is viewed, not copied: the bytes are written before this call returns.
     const values = input.isContiguous() ? input.data.subarray(input.offset, input.offset + input.size) : input.contiguousData();
@@ -226,15 +243,15 @@ function prepareTensor(name: string, input: SafeTensorInput): PreparedTensor {
   }
   const { dtype, shape, data } = input;
   if (!isSafeDType(dtype)) {
-    throw new QkvValueError(`safetensors: tensor "${name}": unknown dtype ${String(dtype)}; expected one of ${Object.keys(DTYPES).join(', ')}`);
+    throw writeError(target, `unknown dtype ${String(dtype)}; expected one of ${Object.keys(DTYPES).join(', ')}`);
   }
   if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
-    throw new QkvValueError(`safetensors: tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    throw writeError(target, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   }
   if (numel(shape) !== data.length) {
-    throw new QkvValueError(`safetensors: tensor "${name}": ${data.length} values cannot have shape ${formatShape(shape)} (${numel(shape)} elements)`);
+    throw writeError(target, `${data.length} values cannot have shape ${formatShape(shape)} (${numel(shape)} elements)`);
   }
-  return { name, dtype, shape: [...shape], bytes: encodeValues(dtype, data, name) };
+  return { name, dtype, shape: [...shape], bytes: encodeValues(dtype, data, target) };
 }
 
 const utf8 = new TextEncoder();
@@ -248,11 +265,15 @@ function compareUtf8(a: string, b: string): number {
  * The file as chunks: the 8-byte length, the padded header, then each tensor's bytes. Used by
  * both `serializeSafetensors` (concatenated) and `saveSafetensors` (streamed to disk).
  */
-function safetensorsChunks(tensors: Record<string, SafeTensorInput> | Map<string, SafeTensorInput>, metadata?: SafetensorsMetadata): Uint8Array[] {
+function safetensorsChunks(
+  tensors: Record<string, SafeTensorInput> | Map<string, SafeTensorInput>,
+  metadata: SafetensorsMetadata | undefined,
+  file: string,
+): Uint8Array[] {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const prepared = entries.map(([name, input]) => {
-    if (name === METADATA_KEY) throw new QkvValueError(`safetensors: "${METADATA_KEY}" is reserved and cannot name a tensor`);
-    return prepareTensor(name, input);
+    if (name === METADATA_KEY) throw new QkvValueError(`${file}: "${METADATA_KEY}" is reserved and cannot name a tensor`);
+    return prepareTensor(name, input, file);
   });
   prepared.sort((a, b) => DTYPES[b.dtype].order - DTYPES[a.dtype].order || compareUtf8(a.name, b.name));
 
@@ -260,7 +281,7 @@ function safetensorsChunks(tensors: Record<string, SafeTensorInput> | Map<string
   if (metadata !== undefined) {
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== 'string') {
-        throw new QkvValueError(`safetensors: ${METADATA_KEY}["${key}"] is a ${typeof value}; metadata values must be strings`);
+        throw new QkvValueError(`${file}: ${METADATA_KEY}["${key}"] is a ${typeof value}; metadata values must be strings`);
       }
     }
     header[METADATA_KEY] = metadata;
@@ -274,7 +295,7 @@ function safetensorsChunks(tensors: Record<string, SafeTensorInput> | Map<string
   // Spaces up to a multiple of 8, so the byte buffer starts 8-byte aligned.
   const paddedLength = Math.ceil(json.length / HEADER_LENGTH_BYTES) * HEADER_LENGTH_BYTES;
   if (paddedLength > MAX_HEADER_BYTES) {
-    throw new QkvValueError(`safetensors: the header of ${prepared.length} tensors would be ${paddedLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce`);
+    throw new QkvValueError(`${file}: the header of ${prepared.length} tensors would be ${paddedLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce`);
   }
   const headerBytes = new Uint8Array(paddedLength).fill(0x20);
   headerBytes.set(json);
@@ -292,7 +313,7 @@ export function serializeSafetensors(
   tensors: Record<string, SafeTensorInput> | Map<string, SafeTensorInput>,
   metadata?: SafetensorsMetadata,
 ): Uint8Array {
-  const chunks = safetensorsChunks(tensors, metadata);
+  const chunks = safetensorsChunks(tensors, metadata, '<safetensors>');
   const out = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
   let position = 0;
   for (const chunk of chunks) {
@@ -312,7 +333,7 @@ export function saveSafetensors(
   tensors: Record<string, SafeTensorInput> | Map<string, SafeTensorInput>,
   metadata?: SafetensorsMetadata,
 ): void {
-  writeFileAtomic(path, safetensorsChunks(tensors, metadata));
+  writeFileAtomic(path, safetensorsChunks(tensors, metadata, path));
 }
 
 // ---- reading ---------------------------------------------------------------------------------
