@@ -11,7 +11,8 @@
  * the largest matmul seen, not the number of calls.
  *
  * Splitting: batched calls split across batch entries; a single large matmul splits into row (or,
- * when M is small, column) blocks of C, one per thread, each thread packing its own A and B.
+ * when M is small, column) blocks of C, one per thread, each thread packing its own A and B
+ * (packing is ~2% of a 512² multiply, so sharing packed B is not worth a second barrier yet).
  */
 import { availableParallelism } from 'node:os';
 import { DESCRIPTOR_WORDS, KernelPool, MAX_CHUNKS, runDescriptor } from './pool.ts';
@@ -159,8 +160,8 @@ function writeChunks(desc: Int32Array, job: SgemmJob, batch: number, threads: nu
     count++;
   };
   const { m, n } = job;
-  if (batch >= threads) {
-    // Whole batch entries per chunk: no packing is repeated. A few chunks per thread balance load.
+  if (batch % threads === 0 || batch >= threads * 4) {
+    // Whole batch entries per chunk: nothing is packed twice. Up to 4 chunks a thread balance load.
     const groups = Math.min(batch, threads * 4, MAX_CHUNKS);
     for (let g = 0; g < groups; g++) {
       const start = Math.floor((g * batch) / groups);
@@ -169,7 +170,8 @@ function writeChunks(desc: Int32Array, job: SgemmJob, batch: number, threads: nu
     }
     return count;
   }
-  const parts = Math.ceil(threads / batch);
+  // Fewer entries than threads, or a count that does not share out evenly: split each entry too.
+  const parts = batch === 1 ? threads : Math.ceil((2 * threads) / batch);
   const splitRows = m >= n || m >= parts * MIN_SPLIT;
   const extent = splitRows ? m : n;
   // Row blocks on the micro-tile height (4), column blocks on its width (8): no extra edge tiles.

@@ -104,6 +104,9 @@ export class KernelPool {
         execArgv: [],
         workerData: { module, memory, control: buffer, slot },
       });
+      // A worker that dies takes no more chunks and the caller does its share, so this warns
+      // instead of letting an unhandled 'error' event end the process.
+      worker.on('error', (error) => process.emitWarning(`qkv kernels: a matmul worker thread stopped (${error.message}); continuing with fewer threads`));
       worker.unref();
       this.workers.push(worker);
     }

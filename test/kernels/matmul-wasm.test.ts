@@ -101,8 +101,9 @@ for (const threads of [1, 2]) {
         checkAgainstOracle({ batch: 3, m: 7, n: 33, k: 65, strideA: 0, ...flags }, seed++);
         checkAgainstOracle({ batch: 3, m: 33, n: 7, k: 65, strideB: 0, offsetB: 5, ...flags }, seed++);
         checkAgainstOracle({ batch: 2, m: 17, n: 19, k: 23, strideA: 17 * 23 + 3, strideB: 19 * 23 + 11, offsetA: 2, offsetB: 1, ...flags }, seed++);
-        // Big enough per entry (and in total) to split across threads by batch.
-        checkAgainstOracle({ batch: 5, m: 65, n: 100, k: 129, ...flags }, seed++);
+        // Big enough to run threaded: split by batch entries, and (3 entries on 2 threads) by rows too.
+        checkAgainstOracle({ batch: 4, m: 65, n: 100, k: 129, ...flags }, seed++);
+        checkAgainstOracle({ batch: 3, m: 70, n: 50, k: 300, strideB: 0, ...flags }, seed++);
       }
     });
 
