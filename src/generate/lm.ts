@@ -1,0 +1,96 @@
+/**
+ * Generating text from a causal language model: the model side of `generateStream`.
+ *
+ * With the KV cache (default) the prompt is run once and each new token costs one position;
+ * without it every step recomputes the whole sequence (the baseline the cache is measured
+ * against). When the sequence reaches the model's context length, the oldest tokens are dropped
+ * and the cache is rebuilt from the last `contextLength − 1` tokens (nanoGPT's cropping).
+ */
+import type { CausalLM, DecodingCache } from '../models/causal-lm.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { noGrad } from '../tensor/autograd.ts';
+import { QkvValueError } from '../tensor/errors.ts';
+import type { Rng } from '../tensor/random.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import type { GenerationConfig } from './config.ts';
+import { generate, generateStream, type GeneratedPiece, type GenerationResult } from './stream.ts';
+
+export interface TextGenerationOptions {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  prompt: string;
+  config?: GenerationConfig;
+  /** Reuse past keys/values (default true). */
+  useCache?: boolean;
+  rng?: Rng;
+}
+
+/** Logits (V) of the last position of `ids` (1, T). */
+function lastLogits(model: CausalLM, ids: readonly number[], cache?: DecodingCache): Float32Array {
+  const input = Tensor.from(ids, [1, ids.length]);
+  const { logits } = model.forward(input, cache ? { cache } : {}); // (1, T, V)
+  const V = logits.shape[2];
+  const data = logits.contiguousData();
+  return Float32Array.from(data.subarray((ids.length - 1) * V, ids.length * V));
+}
+
+/**
+ * A `step` function for `generateStream`: next-token logits given all ids so far, with or
+ * without a KV cache.
+ */
+export function modelStep(model: CausalLM, useCache = true): (ids: readonly number[]) => Float32Array {
+  const context = model.contextLength;
+  let cache: DecodingCache | null = null;
+  let cachedIds = 0;
+  return (ids) =>
+    noGrad(() => {
+      if (!useCache) return lastLogits(model, ids.slice(-context));
+      const needsRebuild = cache === null || cachedIds > ids.length || ids.length > context;
+      if (needsRebuild) {
+        const window = ids.slice(-(context - 1 > 0 ? context - 1 : 1));
+        cache = model.newCache();
+        cachedIds = ids.length;
+        return lastLogits(model, window, cache);
+      }
+      const fresh = ids.slice(cachedIds);
+      cachedIds = ids.length;
+      return lastLogits(model, fresh, cache!);
+    });
+}
+
+function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
+  const ids = tokenizer.encodeIds(prompt);
+  if (ids.length > 0) return ids;
+  // An empty prompt starts from the end-of-text token, as GPT-2 does.
+  const eos = tokenizer.tokenToId('<|endoftext|>');
+  if (eos === undefined) throw new QkvValueError('generate: the prompt is empty and the tokenizer has no <|endoftext|> token to start from');
+  return [eos];
+}
+
+/** Streams `{ tokenId, text }` pieces as they are produced; returns the full result at the end. */
+export function streamText(options: TextGenerationOptions): AsyncGenerator<GeneratedPiece, GenerationResult, undefined> {
+  const { model, tokenizer } = options;
+  model.eval();
+  return generateStream({
+    step: modelStep(model, options.useCache ?? true),
+    decode: (ids) => tokenizer.decode([...ids]),
+    promptIds: promptIds(tokenizer, options.prompt),
+    config: options.config,
+    rng: options.rng,
+  });
+}
+
+/** Generates to the end; `promptIds` are the prompt's token ids. */
+export async function generateText(options: TextGenerationOptions): Promise<GenerationResult & { promptIds: number[] }> {
+  const { model, tokenizer } = options;
+  model.eval();
+  const ids = promptIds(tokenizer, options.prompt);
+  const result = await generate({
+    step: modelStep(model, options.useCache ?? true),
+    decode: (generated) => tokenizer.decode([...generated]),
+    promptIds: ids,
+    config: options.config,
+    rng: options.rng,
+  });
+  return { ...result, promptIds: ids };
+}
