@@ -21,6 +21,9 @@ import type { TokenizerModel } from './model.ts';
 import type { Normalizer } from './normalizer.ts';
 import { ByteLevelPostProcessor, type PostProcessor, type TokenSequence } from './post-processor.ts';
 import type { PreTokenizer } from './pretokenize.ts';
+import { padEncoding, type PaddingOptions, type PaddingSettings, truncatePair, type TruncationOptions } from './truncation.ts';
+
+export type { PaddingOptions, TruncationOptions } from './truncation.ts';
 
 /** A token added to the vocabulary and matched in raw text before anything else. */
 export interface AddedToken {
@@ -40,25 +43,6 @@ export interface Encoding {
   attentionMask: number[];
   /** 1 for tokens added by the post-processor or padding. */
   specialTokensMask: number[];
-}
-
-export interface TruncationOptions {
-  maxLength: number;
-  /** Which sequence of a pair loses tokens: the longer one first (default), or only one. */
-  strategy?: 'longest_first' | 'only_first' | 'only_second';
-  /** Drop tokens from the end (default) or from the start. */
-  direction?: 'right' | 'left';
-}
-
-export interface PaddingOptions {
-  /** Pad every encoding to this length; without it, a batch pads to its longest member. */
-  length?: number;
-  /** Round the padded length up to a multiple of this. */
-  padToMultipleOf?: number;
-  padId?: number;
-  padTypeId?: number;
-  padToken?: string;
-  direction?: 'right' | 'left';
 }
 
 export interface TokenizerParts {
@@ -82,7 +66,7 @@ export class Tokenizer {
   readonly decoder: Decoder | null;
   readonly addedTokens: readonly AddedToken[];
   truncation: Required<TruncationOptions> | null = null;
-  padding: (Required<Omit<PaddingOptions, 'length' | 'padToMultipleOf'>> & { length?: number; padToMultipleOf?: number }) | null = null;
+  padding: PaddingSettings | null = null;
 
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly addedById = new Map<number, AddedToken>();
@@ -164,7 +148,7 @@ export class Tokenizer {
   /** Encode a text, or a pair (BERT's sentence A and B), with the configured truncation and padding. */
   encode(text: string, pair: string | null = null, options: { addSpecialTokens?: boolean } = {}): Encoding {
     const encoding = this.encodeUnpadded(text, pair, options.addSpecialTokens ?? true);
-    if (this.padding !== null) this.pad(encoding, this.padding.length ?? encoding.ids.length);
+    if (this.padding !== null) padEncoding(encoding, this.padding.length ?? encoding.ids.length, this.padding);
     return encoding;
   }
 
@@ -175,7 +159,7 @@ export class Tokenizer {
     );
     if (this.padding !== null) {
       const length = this.padding.length ?? Math.max(0, ...encodings.map((e) => e.ids.length));
-      for (const encoding of encodings) this.pad(encoding, length);
+      for (const encoding of encodings) padEncoding(encoding, length, this.padding);
     }
     return encodings;
   }
@@ -279,51 +263,9 @@ export class Tokenizer {
     }
     if (last < text.length) yield text.slice(last);
   }
-
-  private pad(encoding: Encoding, length: number): void {
-    const padding = this.padding!;
-    const multiple = padding.padToMultipleOf;
-    if (multiple !== undefined && multiple > 0) length = Math.ceil(length / multiple) * multiple;
-    const count = length - encoding.ids.length;
-    if (count <= 0) return;
-    const add = (array: (number | string)[], value: number | string) => {
-      const fill = new Array(count).fill(value);
-      if (padding.direction === 'right') array.push(...fill);
-      else array.unshift(...fill);
-    };
-    add(encoding.ids, padding.padId);
-    add(encoding.tokens, padding.padToken);
-    add(encoding.typeIds, padding.padTypeId);
-    add(encoding.attentionMask, 0);
-    add(encoding.specialTokensMask, 1);
-  }
 }
 
 const DEFAULT_POST_PROCESSOR = new ByteLevelPostProcessor();
-
-/** Cut a (and b) so that together they have at most room tokens. */
-function truncatePair(a: TokenSequence, b: TokenSequence | null, room: number, options: Required<TruncationOptions>): void {
-  const cut = (sequence: TokenSequence, keep: number) => {
-    if (sequence.ids.length <= keep) return;
-    const from = options.direction === 'right' ? 0 : sequence.ids.length - keep;
-    sequence.ids = sequence.ids.slice(from, from + keep);
-    sequence.tokens = sequence.tokens.slice(from, from + keep);
-  };
-  if (b === null) return cut(a, room);
-  const total = a.ids.length + b.ids.length;
-  if (total <= room) return;
-  if (options.strategy === 'only_first') return cut(a, Math.max(0, room - b.ids.length));
-  if (options.strategy === 'only_second') return cut(b, Math.max(0, room - a.ids.length));
-  // longest_first: take tokens from the longer sequence one at a time.
-  let lengthA = a.ids.length;
-  let lengthB = b.ids.length;
-  while (lengthA + lengthB > room) {
-    if (lengthA > lengthB) lengthA--;
-    else lengthB--;
-  }
-  cut(a, lengthA);
-  cut(b, lengthB);
-}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\\/]/g, '\\$&');
