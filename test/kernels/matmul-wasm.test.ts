@@ -116,6 +116,18 @@ for (const threads of [1, 2]) {
       });
     }
 
+    it('stays right over many back-to-back jobs of changing shapes (the claim protocol)', () => {
+      // Each job is just above the threading threshold, so on 2 threads every one is split and
+      // a worker that wakes late meets the next job's descriptors; a stale claim would show here.
+      let seed = 1000;
+      for (let job = 0; job < 60; job++) {
+        const k = 4 + (job % 5);
+        const m = 96 + 8 * (job % 7) + (job % 3);
+        const n = Math.ceil((1 << 21) / (m * k)) + (job % 11);
+        checkAgainstOracle({ batch: 1 + (job % 2), m, n, k, transA: job % 4 === 1, transB: job % 3 === 2, accumulate: job % 5 === 0 }, seed++);
+      }
+    });
+
     it('handles k = 0 and empty outputs', () => {
       const out = new Float32Array([1, 2, 3, 4, 5, 6]);
       matmulWasm(new Float32Array(0), new Float32Array(0), out, { batch: 1, m: 2, n: 3, k: 0, accumulate: true });
