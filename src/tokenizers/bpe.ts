@@ -33,6 +33,8 @@ export class BpeModel implements TokenizerModel {
   /** mergedId[rank] = id of the token the merge of that rank produces. */
   private readonly mergedId: Int32Array;
   private readonly stride: number;
+  /** charIds[c] = id of the one-character token with UTF-16 code c (BMP), or -1: no Map lookup per byte. */
+  private readonly charIds = new Int32Array(0x10000).fill(-1);
 
   constructor(options: BpeOptions) {
     this.vocab = new Map(options.vocab);
@@ -40,6 +42,7 @@ export class BpeModel implements TokenizerModel {
     this.stride = Math.max(1, this.tokens.length);
     this.unkToken = options.unkToken ?? null;
     this.unkId = this.unkToken === null ? -1 : this.requireId(this.unkToken, 'unk_token');
+    for (const [token, id] of this.vocab) if (token.length === 1) this.charIds[token.charCodeAt(0)] = id;
     this.merges = options.merges.map(([a, b]) => [a, b] as const);
     this.mergedId = new Int32Array(this.merges.length);
     this.merges.forEach(([left, right], rank) => {
@@ -77,16 +80,24 @@ export class BpeModel implements TokenizerModel {
   }
 
   private initialSymbols(word: string): number[] {
-    const symbols: number[] = [];
-    for (const ch of word) {
-      const id = this.vocab.get(ch);
-      if (id !== undefined) symbols.push(id);
-      else if (this.unkId >= 0) symbols.push(this.unkId);
-      else {
-        const code = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-        throw new QkvValueError(`BPE: character ${JSON.stringify(ch)} (U+${code}) is not in the vocabulary and the model has no unk_token`);
+    const symbols: number[] = new Array(word.length);
+    let n = 0;
+    for (let i = 0; i < word.length; i++) {
+      const code = word.charCodeAt(i);
+      let id = this.charIds[code];
+      if (id < 0) {
+        // A character outside the BMP (two code units), or one not in the vocabulary.
+        const ch = String.fromCodePoint(word.codePointAt(i)!);
+        i += ch.length - 1;
+        id = this.vocab.get(ch) ?? this.unkId;
+        if (id < 0) {
+          const hex = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+          throw new QkvValueError(`BPE: character ${JSON.stringify(ch)} (U+${hex}) is not in the vocabulary and the model has no unk_token`);
+        }
       }
+      symbols[n++] = id;
     }
+    symbols.length = n;
     return symbols;
   }
 
