@@ -27,7 +27,7 @@
  *   const { tensors } = loadSafetensors('out/model.safetensors');
  *   const wte = toTensor(tensors.get('wte.weight')!);
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { QkvValueError, formatShape } from '../tensor/errors.ts';
 import { numel } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -428,33 +428,31 @@ function validateMetadata(file: string, value: unknown): SafetensorsMetadata {
   return { ...(value as SafetensorsMetadata) };
 }
 
-/**
- * Parses a safetensors file held in memory. `fileNameForErrors` starts every error message.
- * Throws `QkvFormatError` (naming the file and the tensor or field) for anything malformed.
- *
- * @example const { tensors, metadata } = parseSafetensors(bytes, 'model.safetensors');
- */
-export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safetensors bytes>'): ParsedSafetensors {
-  const file = fileNameForErrors;
-  if (bytes.length < HEADER_LENGTH_BYTES) {
-    throw new QkvFormatError(file, `file is ${bytes.length} bytes, too short for the 8-byte header length (truncated?)`, 'header length');
+/** N from the first 8 bytes, checked against the 100 MB bound and against the file's size. */
+function readHeaderLength(first8: Uint8Array, fileSizeBytes: number, file: string): number {
+  if (fileSizeBytes < HEADER_LENGTH_BYTES) {
+    throw new QkvFormatError(file, `file is ${fileSizeBytes} bytes, too short for the 8-byte header length (truncated?)`, 'header length');
   }
-  const declaredLength = new DataView(bytes.buffer, bytes.byteOffset, HEADER_LENGTH_BYTES).getBigUint64(0, true);
+  const declaredLength = new DataView(first8.buffer, first8.byteOffset, HEADER_LENGTH_BYTES).getBigUint64(0, true);
   if (declaredLength > BigInt(MAX_HEADER_BYTES)) {
     throw new QkvFormatError(file, `${declaredLength} bytes is more than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`, 'header length');
   }
   const headerLength = Number(declaredLength);
-  if (headerLength > bytes.length - HEADER_LENGTH_BYTES) {
+  if (headerLength > fileSizeBytes - HEADER_LENGTH_BYTES) {
     throw new QkvFormatError(
       file,
-      `${headerLength} bytes, but only ${bytes.length - HEADER_LENGTH_BYTES} bytes follow it (truncated file?)`,
+      `${headerLength} bytes, but only ${fileSizeBytes - HEADER_LENGTH_BYTES} bytes follow it (truncated file?)`,
       'header length',
     );
   }
+  return headerLength;
+}
 
+/** The header's JSON object (UTF-8 and JSON checked; entries not yet). */
+function parseHeaderJson(headerBytes: Uint8Array, file: string): Record<string, unknown> {
   let headerText: string;
   try {
-    headerText = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_LENGTH_BYTES, HEADER_LENGTH_BYTES + headerLength));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw new QkvFormatError(file, 'is not valid UTF-8', 'header');
   }
@@ -465,6 +463,19 @@ export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safete
     throw new QkvFormatError(file, `is not valid JSON (${(error as Error).message})`, 'header');
   }
   if (!isPlainObject(header)) throw new QkvFormatError(file, `must be a JSON object, found ${describe(header)}`, 'header');
+  return header;
+}
+
+/**
+ * Parses a safetensors file held in memory. `fileNameForErrors` starts every error message.
+ * Throws `QkvFormatError` (naming the file and the tensor or field) for anything malformed.
+ *
+ * @example const { tensors, metadata } = parseSafetensors(bytes, 'model.safetensors');
+ */
+export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safetensors bytes>'): ParsedSafetensors {
+  const file = fileNameForErrors;
+  const headerLength = readHeaderLength(bytes, bytes.length, file);
+  const header = parseHeaderJson(bytes.subarray(HEADER_LENGTH_BYTES, HEADER_LENGTH_BYTES + headerLength), file);
 
   const bufferStart = HEADER_LENGTH_BYTES + headerLength;
   const bufferLength = bytes.length - bufferStart;
@@ -520,6 +531,31 @@ export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safete
  */
 export function loadSafetensors(path: string): ParsedSafetensors {
   return parseSafetensors(readFileSync(path), path);
+}
+
+/**
+ * Only the `__metadata__` of a safetensors file, reading just its header (not the tensors).
+ *
+ * @example loadSafetensorsMetadata('out/model.safetensors').format === 'pt'
+ */
+export function loadSafetensorsMetadata(path: string): SafetensorsMetadata {
+  const fd = openSync(path, 'r');
+  try {
+    const first8 = new Uint8Array(HEADER_LENGTH_BYTES);
+    readSync(fd, first8, 0, HEADER_LENGTH_BYTES, 0);
+    const headerLength = readHeaderLength(first8, fstatSync(fd).size, path);
+    const headerBytes = new Uint8Array(headerLength);
+    let read = 0;
+    while (read < headerLength) {
+      const count = readSync(fd, headerBytes, read, headerLength - read, HEADER_LENGTH_BYTES + read);
+      if (count === 0) throw new QkvFormatError(path, 'the file ended while its header was being read', 'header');
+      read += count;
+    }
+    const metadata = parseHeaderJson(headerBytes, path)[METADATA_KEY];
+    return metadata === undefined || metadata === null ? {} : validateMetadata(path, metadata);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { QkvFormatError } from '../../src/io/errors.ts';
 import {
   loadSafetensors,
+  loadSafetensorsMetadata,
   parseSafetensors,
   saveSafetensors,
   serializeSafetensors,
@@ -238,9 +239,16 @@ test('saveSafetensors / loadSafetensors go through a file atomically', () => {
     assert.throws(() => saveSafetensors(path, { w: { dtype: 'U8', shape: [1], data: [256] } }), (error: unknown) =>
       error instanceof QkvValueError && error.message.startsWith(`${path}: tensor "w": element 0 is 256`));
     assert.deepEqual([...loadSafetensors(path).tensors.get('w')!.data], [1, 2, 3]);
+    assert.deepEqual(loadSafetensorsMetadata(path), { format: 'pt' }, 'metadata alone, from the header');
+    saveSafetensors(path, { w: Tensor.from([1]) });
+    assert.deepEqual(loadSafetensorsMetadata(path), {});
+    saveSafetensors(path, new Map([['w', Tensor.from([1, 2, 3], [3])]]), { format: 'pt' });
     // errors from a file on disk name its path
     writeFileSync(path, readFileSync(path).subarray(0, 40));
     assert.throws(() => loadSafetensors(path), (error: unknown) => error instanceof QkvFormatError && error.message.startsWith(`${path}: `));
+    writeFileSync(path, readFileSync(path).subarray(0, 20));
+    assert.throws(() => loadSafetensorsMetadata(path), (error: unknown) =>
+      error instanceof QkvFormatError && error.message.startsWith(`${path}: header length: `) && /truncated/.test(error.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
