@@ -9,9 +9,10 @@
  *   tokenizer.json           the tokenizer (optional)
  *   generation_config.json   default sampling settings (optional)
  *
- * Each file is written atomically, weights first and config.json last, so a folder whose save
- * was interrupted has no config.json that describes weights it does not have. Files not given
- * (a tokenizer, a generation config) are left as they are.
+ * Each file is written atomically, weights first and config.json last, so a first save that was
+ * interrupted leaves no config.json and the folder is not taken for a model. Files not given (a
+ * tokenizer, a generation config) are left as they are. (Resuming training checks more: see
+ * `./training-state.ts`.)
  *
  * Tied weights: a state dict may hold the same Tensor under two names (GPT-2's `lm_head.weight`
  * is `wte.weight`). As in Hugging Face, only the first name is saved and nothing records the

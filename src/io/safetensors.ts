@@ -277,7 +277,8 @@ function safetensorsChunks(
   });
   prepared.sort((a, b) => DTYPES[b.dtype].order - DTYPES[a.dtype].order || compareUtf8(a.name, b.name));
 
-  const header: Record<string, unknown> = {};
+  // No prototype, so a tensor named "__proto__" becomes a key like any other.
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== 'string') {

@@ -211,6 +211,14 @@ test('toTensor: F16/BF16 become float32 Tensors; integer tensors are refused, na
     error instanceof QkvValueError && /"ids" has dtype I64/.test(error.message));
 });
 
+test('any name round-trips: unicode, dots, and "__proto__"', () => {
+  const names = ['h.0.attn.c_attn.weight', 'é', '__proto__', ''];
+  const inputs = new Map(names.map((name, i) => [name, Tensor.from([i], [1])] as const));
+  const { tensors } = parseSafetensors(serializeSafetensors(inputs));
+  assert.deepEqual([...tensors.keys()].sort(), [...names].sort());
+  names.forEach((name, i) => assert.deepEqual([...tensors.get(name)!.data], [i], name));
+});
+
 test('a parsed tensor does not alias the input bytes', () => {
   const bytes = serializeSafetensors({ w: Tensor.from([1, 2]) });
   const { tensors } = parseSafetensors(bytes);
