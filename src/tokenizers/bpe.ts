@@ -71,8 +71,8 @@ export class BpeModel implements TokenizerModel {
 
   tokenizeWord(word: string, out: number[]): void {
     const symbols = this.initialSymbols(word);
-    if (symbols.length === 1) {
-      out.push(symbols[0]);
+    if (symbols.length === 1 || this.merges.length === 0) {
+      for (let i = 0; i < symbols.length; i++) out.push(symbols[i]);
       return;
     }
     mergeSymbols(symbols, this.mergeRanks, this.mergedId, this.stride);
