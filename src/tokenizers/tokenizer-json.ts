@@ -4,6 +4,12 @@
  * `post_processor`, `decoder`, `truncation`, `padding`), so files interchange with
  * `tokenizers` (Rust/Python) and `@huggingface/tokenizers` (JS). Every field is checked;
  * a malformed file gives a `QkvFormatError` naming the file and the field.
+ * Supported parts: normalizers BertNormalizer, NFC/NFD/NFKC/NFKD, Lowercase, StripAccents,
+ * Sequence; pre-tokenizers ByteLevel, BertPreTokenizer, WhitespaceSplit; models BPE (no
+ * affixes, no byte fallback) and WordPiece; post-processors TemplateProcessing,
+ * BertProcessing, ByteLevel; decoders ByteLevel, WordPiece, Fuse. Anything else is named in
+ * the error. Added tokens are matched in the raw text; their `lstrip`, `rstrip`,
+ * `single_word` and `normalized` flags are read as false.
  *
  * ```ts
  * saveTokenizer(tokenizer, 'out/');          // writes out/tokenizer.json
