@@ -11,8 +11,8 @@
  *
  * Each file is written atomically, weights first and config.json last, so a first save that was
  * interrupted leaves no config.json and the folder is not taken for a model. Files not given (a
- * tokenizer, a generation config) are left as they are. (Resuming training checks more: see
- * `./training-state.ts`.)
+ * tokenizer, a generation config) are left as they are. Training state beside the folder
+ * (`optimizer.safetensors`, `trainer_state.json`) is the trainer's: see `src/train/checkpoint.ts`.
  *
  * Tied weights: a state dict may hold the same Tensor under two names (GPT-2's `lm_head.weight`
  * is `wte.weight`). As in Hugging Face, only the first name is saved and nothing records the
