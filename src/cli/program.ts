@@ -2,7 +2,11 @@
  * The `qkv` program: each command lives in its own file and registers itself here.
  */
 import { Command } from 'commander';
+import { registerEvalCommand } from './eval.ts';
+import { registerGenerateCommand } from './generate.ts';
 import { registerStartCommand } from './start.ts';
+import { registerTokenizerCommands } from './tokenizer.ts';
+import { registerTrainCommand } from './train.ts';
 
 export function buildProgram(): Command {
   const program = new Command('qkv')
@@ -10,5 +14,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerStartCommand(program);
+  registerTrainCommand(program);
+  registerGenerateCommand(program);
+  registerEvalCommand(program);
+  registerTokenizerCommands(program);
   return program;
 }

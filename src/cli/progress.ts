@@ -16,6 +16,8 @@ export interface ProgressOptions {
   fields?: string[];
   /** Force the bar off (e.g. `--json`). */
   silent?: boolean;
+  /** Where the bar starts (a resumed run). */
+  start?: number;
 }
 
 export function createProgress(options: ProgressOptions): Progress {
@@ -35,7 +37,7 @@ export function createProgress(options: ProgressOptions): Progress {
   );
   const initial: Record<string, string> = {};
   for (const name of options.fields ?? []) initial[name] = '-';
-  bar.start(options.total, 0, initial);
+  bar.start(options.total, options.start ?? 0, initial);
   return {
     update: (value, fields) => bar.update(value, fields),
     stop: () => bar.stop(),

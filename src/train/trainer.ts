@@ -85,6 +85,8 @@ export interface TrainSummary {
 }
 
 export interface TrainHooks {
+  /** Called once before the first step with the resolved config and the step it starts from. */
+  onStart?(config: TrainConfig, startStep: number): void;
   /** Called after each optimiser step (progress bars). */
   onStep?(record: MetricsRecord): void;
   /** Called after each evaluation. */
@@ -215,6 +217,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
   let step = startStep;
   let stepsThisCall = 0;
   model.train();
+  hooks.onStart?.(config, startStep);
   try {
     while (step < config.steps) {
       const stepStarted = performance.now();

@@ -13,17 +13,19 @@ import { QkvShapeError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel } from '../shape.ts';
 import { resultDtype } from './broadcast.ts';
-import { matmulReference } from '../../kernels/reference/matmul.ts';
+import { matmul as dispatchMatmul } from '../../kernels/index.ts';
 import type { MatmulKernel } from '../../kernels/types.ts';
 
-let activeKernel: MatmulKernel = matmulReference;
+// The kernels' dispatcher: WebAssembly SIMD across threads for float32, the TypeScript
+// reference for float64 (gradient checks) or when `QKV_KERNELS=reference`.
+let activeKernel: MatmulKernel = dispatchMatmul;
 
 /**
- * Chooses the kernel every `matmul` uses from now on (e.g. the WebAssembly one once it is
- * loaded); `null` restores the TypeScript reference.
+ * Overrides the kernel every `matmul` uses from now on (tests spy on calls this way); `null`
+ * restores the default dispatcher.
  */
 export function setMatmulKernel(kernel: MatmulKernel | null): void {
-  activeKernel = kernel ?? matmulReference;
+  activeKernel = kernel ?? dispatchMatmul;
 }
 
 /** The kernel `matmul` currently uses. */

@@ -1,0 +1,134 @@
+/**
+ * `qkv train`: train a GPT on text files, with a progress bar (step, loss, held-out loss, lr,
+ * grad norm, tokens/s, ETA), a JSONL metrics log in the output folder, and a summary.
+ */
+import type { Command } from 'commander';
+import { MODEL_PRESETS } from '../models/presets.ts';
+import { defaultRunDir, trainOnText, type TokenizerKind, type TrainOnTextOptions, type TrainOnTextResult } from '../train/run.ts';
+import type { TrainConfig } from '../train/trainer.ts';
+import { integerOption, numberOption } from './options.ts';
+import { createProgress } from './progress.ts';
+
+/** Runs `trainOnText` with the progress bar; returns what the summary prints. */
+export async function trainWithProgress(options: TrainOnTextOptions & { silent: boolean }): Promise<TrainOnTextResult> {
+  const log = options.log ?? (() => {});
+  let progress: ReturnType<typeof createProgress> | null = null;
+  let lastVal = '-';
+  const result = await trainOnText({
+    ...options,
+    hooks: {
+      onStart: (config, startStep) => {
+        progress = createProgress({ total: config.steps, start: startStep, fields: ['loss', 'val', 'lr', 'gnorm', 'tok_s'], silent: options.silent });
+      },
+      onStep: (record) => {
+        if (record.val_loss !== undefined) lastVal = record.val_loss.toFixed(3);
+        progress?.update(record.step, {
+          loss: record.loss.toFixed(3),
+          val: lastVal,
+          lr: record.lr.toExponential(1),
+          gnorm: record.grad_norm.toFixed(2),
+          tok_s: Math.round(record.tokens_per_second),
+        });
+      },
+    },
+  });
+  (progress as ReturnType<typeof createProgress> | null)?.stop();
+  const { summary } = result;
+  log(
+    `trained ${summary.steps} steps in ${summary.wallTimeSeconds.toFixed(1)} s: ${Math.round(summary.tokensPerSecond)} tokens/s, ` +
+      `peak memory ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB${summary.interrupted ? ' (interrupted: checkpoint saved)' : ''}`,
+  );
+  log(`held-out loss ${summary.finalValLoss.toFixed(4)} nats/token vs unigram baseline ${result.unigramLoss.toFixed(4)} (train loss ${summary.finalLoss.toFixed(4)})`);
+  if (options.outDir !== null) log(`model folder: ${options.outDir}`);
+  return result;
+}
+
+interface TrainFlags {
+  data: string[];
+  config: string;
+  out?: string;
+  resume?: boolean;
+  tokenizer: TokenizerKind;
+  vocabSize: number;
+  steps?: number;
+  batchSize?: number;
+  blockSize?: number;
+  gradAccum?: number;
+  lr?: number;
+  warmup?: number;
+  evalInterval?: number;
+  checkpointInterval?: number;
+  dropout?: number;
+  seed?: number;
+  json?: boolean;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train a GPT on text files and save a Hugging Face-style model folder')
+    .requiredOption('--data <files...>', 'text files to train on (the last 10% of tokens are held out)')
+    .option('--config <name>', `model size: ${Object.keys(MODEL_PRESETS).join(', ')}`, 'small')
+    .option('--out <dir>', 'model folder to write (default runs/<config>)')
+    .option('--resume', 'continue the run saved in --out (same settings, bit for bit)')
+    .option('--tokenizer <kind>', 'char or bpe', 'char')
+    .option('--vocab-size <n>', 'BPE vocabulary size', integerOption('--vocab-size', 260), 1024)
+    .option('--steps <n>', 'optimiser steps', integerOption('--steps', 1))
+    .option('--batch-size <n>', 'sequences per micro-batch', integerOption('--batch-size', 1))
+    .option('--block-size <n>', 'tokens per sequence', integerOption('--block-size', 1))
+    .option('--grad-accum <n>', 'micro-batches per optimiser step', integerOption('--grad-accum', 1))
+    .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0))
+    .option('--warmup <n>', 'warm-up steps', integerOption('--warmup', 0))
+    .option('--eval-interval <n>', 'evaluate every N steps', integerOption('--eval-interval', 1))
+    .option('--checkpoint-interval <n>', 'checkpoint every N steps (0: at the end)', integerOption('--checkpoint-interval', 0))
+    .option('--dropout <p>', 'dropout for embeddings, attention and residuals', numberOption('--dropout', 0, 0.99))
+    .option('--seed <n>', 'random seed', integerOption('--seed', 0))
+    .option('--json', 'print one JSON summary instead of text')
+    .action(async (flags: TrainFlags) => {
+      const train: Partial<TrainConfig> = {};
+      if (flags.steps !== undefined) train.steps = flags.steps;
+      if (flags.batchSize !== undefined) train.batchSize = flags.batchSize;
+      if (flags.blockSize !== undefined) train.blockSize = flags.blockSize;
+      if (flags.gradAccum !== undefined) train.gradientAccumulationSteps = flags.gradAccum;
+      if (flags.lr !== undefined) {
+        train.learningRate = flags.lr;
+        train.minLearningRate = flags.lr / 10;
+      }
+      if (flags.warmup !== undefined) train.warmupSteps = flags.warmup;
+      if (flags.evalInterval !== undefined) train.evalInterval = flags.evalInterval;
+      if (flags.checkpointInterval !== undefined) train.checkpointInterval = flags.checkpointInterval;
+      if (flags.seed !== undefined) train.seed = flags.seed;
+      const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
+      if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
+      const dropout = flags.dropout === undefined ? {} : { embd_pdrop: flags.dropout, attn_pdrop: flags.dropout, resid_pdrop: flags.dropout };
+      const outDir = flags.out ?? defaultRunDir(flags.config);
+      const log = flags.json ? () => {} : (line: string) => console.log(line);
+      const result = await trainWithProgress({
+        dataFiles: flags.data,
+        preset: flags.config,
+        modelOverrides: dropout,
+        train,
+        tokenizer: flags.tokenizer,
+        vocabSize: flags.vocabSize,
+        outDir,
+        resume: flags.resume,
+        silent: Boolean(flags.json),
+        log,
+      });
+      if (flags.json) {
+        const { summary } = result;
+        console.log(JSON.stringify({
+          out: outDir,
+          steps: summary.steps,
+          loss: summary.finalLoss,
+          val_loss: summary.finalValLoss,
+          unigram_loss: result.unigramLoss,
+          tokens_per_second: summary.tokensPerSecond,
+          wall_time_s: summary.wallTimeSeconds,
+          peak_rss_bytes: summary.peakRssBytes,
+          interrupted: summary.interrupted,
+        }));
+      }
+      if (result.summary.interrupted) process.exitCode = 130;
+    });
+}

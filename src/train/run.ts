@@ -1,0 +1,105 @@
+/**
+ * Training a language model on text files, end to end: read the files, train (or reuse) a
+ * tokenizer, tokenize, build the model from a named size, train, and save the model folder.
+ * `qkv train` and `qkv start` (the `npm start` job) are thin layers over `trainOnText`.
+ */
+import { join } from 'node:path';
+import { GPT } from '../models/gpt.ts';
+import { loadGPT, saveGPT } from '../models/gpt-folder.ts';
+import { modelPreset, type ModelPreset } from '../models/presets.ts';
+import { QkvValueError } from '../tensor/errors.ts';
+import { Rng } from '../tensor/random.ts';
+import { trainBpe } from '../tokenizers/bpe-trainer.ts';
+import { trainCharTokenizer } from '../tokenizers/char.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { hasTrainerState, loadTrainerState } from './checkpoint.ts';
+import { TokenDataset, readTextFiles, unigramCrossEntropy } from './data.ts';
+import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig, type TrainHooks, type TrainSummary } from './trainer.ts';
+
+export type TokenizerKind = 'char' | 'bpe';
+
+export interface TrainOnTextOptions {
+  dataFiles: readonly string[];
+  /** Model size name (`tiny`, `small`, `medium`). */
+  preset: string;
+  /** Config fields that override the preset (e.g. dropout). */
+  modelOverrides?: ModelPreset;
+  /** Training settings that override TRAIN_DEFAULTS. */
+  train?: Partial<TrainConfig>;
+  tokenizer?: TokenizerKind;
+  /** Target vocabulary for `bpe` (default 1024). */
+  vocabSize?: number;
+  /** Model folder to write (and resume from). Null keeps nothing. */
+  outDir: string | null;
+  resume?: boolean;
+  /** Fraction of tokens held out (default 0.1). */
+  validationFraction?: number;
+  hooks?: TrainHooks;
+  log?: (line: string) => void;
+}
+
+export interface TrainOnTextResult {
+  model: GPT;
+  tokenizer: Tokenizer;
+  summary: TrainSummary;
+  /** Held-out loss of a unigram model of the training tokens: the baseline to beat. */
+  unigramLoss: number;
+  trainTokens: number;
+  validationTokens: number;
+  config: TrainConfig;
+}
+
+const END_OF_TEXT = '<|endoftext|>';
+
+function buildTokenizer(kind: TokenizerKind, text: string, vocabSize: number, log: (line: string) => void): Tokenizer {
+  if (kind === 'char') return trainCharTokenizer(text, { specialTokens: [END_OF_TEXT] });
+  if (kind === 'bpe') {
+    log(`training a byte-level BPE tokenizer to ${vocabSize} tokens…`);
+    return trainBpe([text], { vocabSize, specialTokens: [END_OF_TEXT] });
+  }
+  throw new QkvValueError(`unknown tokenizer "${kind}"; choose char or bpe`);
+}
+
+export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnTextResult> {
+  const log = options.log ?? (() => {});
+  const text = readTextFiles(options.dataFiles);
+  let model: GPT;
+  let tokenizer: Tokenizer;
+  const steps = options.train?.steps ?? TRAIN_DEFAULTS.steps;
+  // Warm-up defaults to a tenth of a short run (50 steps at most), so any step count is valid.
+  const warmupSteps = Math.min(TRAIN_DEFAULTS.warmupSteps, Math.floor(steps / 10));
+  let config: TrainConfig = { ...TRAIN_DEFAULTS, warmupSteps, ...options.train };
+  if (options.resume) {
+    if (options.outDir === null || !hasTrainerState(options.outDir)) {
+      throw new QkvValueError(`--resume: ${options.outDir ?? '(no --out)'} holds no checkpoint (trainer_state.json and optimizer.safetensors)`);
+    }
+    const loaded = loadGPT(options.outDir);
+    model = loaded.model;
+    tokenizer = loaded.tokenizer;
+    // The saved configuration continues the same run; only a larger step count may be asked for.
+    const saved = loadTrainerState(options.outDir).train_config as unknown as TrainConfig;
+    config = { ...saved, steps: Math.max(saved.steps, options.train?.steps ?? 0) };
+    log(`resuming from ${options.outDir}`);
+  } else {
+    tokenizer = buildTokenizer(options.tokenizer ?? 'char', text, options.vocabSize ?? 1024, log);
+    model = new GPT({ ...modelPreset(options.preset), ...options.modelOverrides, vocab_size: tokenizer.vocabSize }, { rng: new Rng(config.seed) });
+  }
+  const dataset = new TokenDataset(tokenizer.encodeIds(text), options.validationFraction ?? 0.1);
+  const unigramLoss = unigramCrossEntropy(dataset.train, dataset.validation, tokenizer.vocabSize);
+  const outDir = options.outDir;
+  const summary = await trainLanguageModel({
+    model,
+    dataset,
+    config,
+    outDir,
+    resume: options.resume,
+    saveModel: (dir) => saveGPT(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 }),
+    hooks: options.hooks,
+  });
+  return { model, tokenizer, summary, unigramLoss, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
+}
+
+/** Where `npm start` and `qkv train` put a run when no `--out` is given. */
+export function defaultRunDir(name: string): string {
+  return join(process.cwd(), 'runs', name);
+}
