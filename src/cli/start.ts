@@ -1,108 +1,73 @@
 /**
- * `qkv start` (what `npm start` runs): the main job on an embedded default.
- *
- * Until the GPT trainer lands this is a real, small training run of the engine: a two-layer
- * MLP fits a wiggly 1-D curve with AdamW, warm-up + cosine schedule and gradient clipping,
- * showing a progress bar and the held-out loss falling against the predict-the-mean baseline;
- * then a tiny network learns XOR.
+ * `qkv start` (what `npm start` runs): the main job on the embedded default. It trains a small
+ * character-level GPT on the shipped Brown Corpus text (data/brown.txt) for a few minutes,
+ * prints the held-out loss against the unigram baseline, saves the model folder (runs/start)
+ * and generates a sample from it.
  */
 import type { Command } from 'commander';
-import { Linear, Sequential, Tanh } from '../nn/index.ts';
-import { AdamW, LRScheduler, clipGradNorm, warmupCosineSchedule } from '../optim/index.ts';
-import { noGrad } from '../tensor/autograd.ts';
-import { binaryCrossEntropyWithLogits, mseLoss } from '../tensor/ops/loss.ts';
-import { Rng, manualSeed } from '../tensor/random.ts';
-import { Tensor } from '../tensor/tensor.ts';
-import { createProgress } from './progress.ts';
+import { fileURLToPath } from 'node:url';
+import { generateText } from '../generate/lm.ts';
+import { getKernelInfo } from '../kernels/index.ts';
+import { defaultRunDir } from '../train/run.ts';
+import type { TrainConfig } from '../train/trainer.ts';
+import { integerOption } from './options.ts';
+import { trainWithProgress } from './train.ts';
 
-/** The curve the MLP learns: smooth but not something a line can fit. */
-function target(x: number): number {
-  return Math.sin(2 * x) + 0.5 * x * Math.cos(3 * x);
-}
+/** The shipped corpus, found from this file so `npm start` works from any directory. */
+export const DEFAULT_CORPUS = fileURLToPath(new URL('../../data/brown.txt', import.meta.url));
 
-function sampleCurve(rng: Rng, count: number): { x: Tensor; y: Tensor } {
-  const xs = Array.from({ length: count }, () => rng.uniformRange(-2, 2));
-  return { x: Tensor.from(xs, [count, 1]), y: Tensor.from(xs.map(target), [count, 1]) };
-}
-
-export interface CurveFitResult {
-  baselineLoss: number;
-  initialLoss: number;
-  finalLoss: number;
-  history: { step: number; trainLoss: number; evalLoss: number; lr: number; gradNorm: number }[];
-}
-
-export function fitCurve(options: { steps: number; batchSize: number; seed: number; silent: boolean; log: (line: string) => void }): CurveFitResult {
-  manualSeed(options.seed);
-  const rng = new Rng(options.seed);
-  const model = new Sequential(new Linear(1, 64), new Tanh(), new Linear(64, 64), new Tanh(), new Linear(64, 1));
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 1e-4 });
-  const scheduler = new LRScheduler(optimizer, warmupCosineSchedule({ maxLr: 1e-2, minLr: 1e-4, warmupSteps: 100, totalSteps: options.steps }));
-  const heldOut = sampleCurve(new Rng(options.seed + 1), 512);
-  const heldOutMean = heldOut.y.mean().item();
-  const baselineLoss = noGrad(() => mseLoss(Tensor.full(heldOut.y.shape, heldOutMean), heldOut.y).item());
-  const evaluate = () => noGrad(() => mseLoss(model.forward(heldOut.x), heldOut.y).item());
-
-  const initialLoss = evaluate();
-  const history: CurveFitResult['history'] = [];
-  options.log(`fitting y = sin(2x) + 0.5·x·cos(3x) with an MLP of ${model.numParameters()} parameters (${options.steps} AdamW steps, batch ${options.batchSize})`);
-  options.log(`held-out MSE: predicting the mean ${baselineLoss.toFixed(4)}, untrained model ${initialLoss.toFixed(4)}`);
-  options.log('  step   train MSE    held-out MSE   lr        grad norm');
-  const progress = createProgress({ total: options.steps, fields: ['loss', 'lr'], silent: options.silent });
-  for (let step = 0; step < options.steps; step++) {
-    const batch = sampleCurve(rng, options.batchSize);
-    const loss = mseLoss(model.forward(batch.x), batch.y);
-    loss.backward();
-    const gradNorm = clipGradNorm(model.parameters(), 1.0);
-    const lr = optimizer.lr;
-    optimizer.step();
-    optimizer.zeroGrad();
-    scheduler.step();
-    const trainLoss = loss.item();
-    progress.update(step + 1, { loss: trainLoss.toFixed(4), lr: lr.toExponential(2) });
-    if ((step + 1) % Math.max(1, Math.floor(options.steps / 8)) === 0 || step === options.steps - 1) {
-      const evalLoss = evaluate();
-      history.push({ step: step + 1, trainLoss, evalLoss, lr, gradNorm });
-      progress.stop();
-      options.log(`  ${String(step + 1).padStart(5)}  ${trainLoss.toFixed(5).padStart(9)}  ${evalLoss.toFixed(5).padStart(12)}    ${lr.toExponential(2)}  ${gradNorm.toFixed(3)}`);
-      if (step < options.steps - 1) progress.update(step + 1);
-    }
-  }
-  progress.stop();
-  const finalLoss = evaluate();
-  options.log(`held-out MSE ${finalLoss.toFixed(5)}: ${(baselineLoss / finalLoss).toFixed(0)}× below the predict-the-mean baseline`);
-  return { baselineLoss, initialLoss, finalLoss, history };
-}
-
-export function learnXor(options: { steps: number; seed: number; log: (line: string) => void }): { probabilities: number[]; accuracy: number } {
-  manualSeed(options.seed);
-  const inputs = Tensor.from([[0, 0], [0, 1], [1, 0], [1, 1]]);
-  const labels = Tensor.from([[0], [1], [1], [0]]);
-  const model = new Sequential(new Linear(2, 8), new Tanh(), new Linear(8, 1));
-  const optimizer = new AdamW(model.parameters(), { lr: 0.05, weightDecay: 0 });
-  for (let step = 0; step < options.steps; step++) {
-    const loss = binaryCrossEntropyWithLogits(model.forward(inputs), labels);
-    loss.backward();
-    optimizer.step();
-    optimizer.zeroGrad();
-  }
-  const probabilities = noGrad(() => model.forward(inputs).sigmoid().toArray());
-  const accuracy = probabilities.filter((p, i) => (p > 0.5 ? 1 : 0) === labels.data[i]).length / 4;
-  options.log(`XOR after ${options.steps} steps: p(1) for 00, 01, 10, 11 = ${probabilities.map((p) => p.toFixed(3)).join(', ')} (accuracy ${accuracy * 100}%)`);
-  return { probabilities, accuracy };
-}
+/** The main job's settings: the `small` model (4 layers, n_embd 128, 4 heads) on 64-character windows. */
+export const START_TRAINING: Partial<TrainConfig> = {
+  steps: 600,
+  batchSize: 16,
+  blockSize: 64,
+  learningRate: 2e-3,
+  minLearningRate: 2e-4,
+  warmupSteps: 30,
+  evalInterval: 100,
+  evalBatches: 8,
+};
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('the main job on an embedded default: train a small model and show it working (what `npm start` runs)')
-    .option('--steps <n>', 'optimiser steps for the curve fit', (value) => Number.parseInt(value, 10), 2000)
-    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10), 0)
-    .option('--json', 'print one JSON object with the results instead of text')
-    .action((options: { steps: number; seed: number; json?: boolean }) => {
-      const log = options.json ? () => {} : (line: string) => console.log(line);
-      const curve = fitCurve({ steps: options.steps, batchSize: 128, seed: options.seed, silent: Boolean(options.json), log });
-      const xor = learnXor({ steps: 400, seed: options.seed, log });
-      if (options.json) console.log(JSON.stringify({ curve, xor }));
+    .description('the main job (npm start): train a small GPT on the shipped corpus, then generate from it')
+    .option('--steps <n>', 'optimiser steps', integerOption('--steps', 1), START_TRAINING.steps)
+    .option('--out <dir>', 'model folder to write', defaultRunDir('start'))
+    .option('--prompt <text>', 'prompt for the sample', 'The ')
+    .option('--json', 'print one JSON summary instead of text')
+    .action(async (flags: { steps: number; out: string; prompt: string; json?: boolean }) => {
+      const log = flags.json ? () => {} : (line: string) => console.log(line);
+      const kernels = getKernelInfo();
+      log(`qkv: training a character-level GPT (4 layers, n_embd 128, 4 heads) on ${DEFAULT_CORPUS}`);
+      log(`kernels: ${kernels.backend}${kernels.simd ? ` (${kernels.simd} SIMD)` : ''}, ${kernels.threads} thread(s)`);
+      const result = await trainWithProgress({
+        dataFiles: [DEFAULT_CORPUS],
+        preset: 'small',
+        train: { ...START_TRAINING, steps: flags.steps, warmupSteps: Math.min(START_TRAINING.warmupSteps!, Math.floor(flags.steps / 10)) },
+        tokenizer: 'char',
+        outDir: flags.out,
+        silent: Boolean(flags.json),
+        log,
+      });
+      const sample = await generateText({
+        model: result.model,
+        tokenizer: result.tokenizer,
+        prompt: flags.prompt,
+        config: { max_new_tokens: 300, do_sample: true, temperature: 0.8, top_k: 40, seed: 1 },
+      });
+      log(`\nsample (temperature 0.8, top-k 40, ${sample.tokensPerSecond.toFixed(0)} tokens/s):\n${flags.prompt}${sample.text}\n`);
+      log(`try: npx qkv generate --model ${flags.out} --prompt "${flags.prompt.trim()}"`);
+      if (flags.json) {
+        console.log(JSON.stringify({
+          out: flags.out,
+          steps: result.summary.steps,
+          val_loss: result.summary.finalValLoss,
+          unigram_loss: result.unigramLoss,
+          tokens_per_second: result.summary.tokensPerSecond,
+          wall_time_s: result.summary.wallTimeSeconds,
+          sample: sample.text,
+        }));
+      }
     });
 }
