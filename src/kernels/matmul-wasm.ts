@@ -10,12 +10,12 @@
  * thread, then the operands of the current call. It grows on demand and is reused, so its peak is
  * the largest matmul seen, not the number of calls.
  *
- * Splitting: batched calls split across batch entries; a single large matmul splits into row (or,
- * when M is small, column) blocks of C, one per thread, each thread packing its own A and B
- * (packing is ~2% of a 512² multiply, so sharing packed B is not worth a second barrier yet).
+ * Splitting: batched calls split across batch entries. A single large matmul packs B once, all
+ * threads together (one chunk per block of B), then splits C into row blocks, several per thread,
+ * that share the packed B. When M is too small to split, C splits into column blocks instead.
  */
 import { availableParallelism } from 'node:os';
-import { DESCRIPTOR_WORDS, KernelPool, MAX_CHUNKS, runDescriptor } from './pool.ts';
+import { DESCRIPTOR_WORDS, KernelPool, MAX_CHUNKS, OP_PACK_B, OP_SGEMM, OP_SGEMM_PACKED_B, runDescriptor } from './pool.ts';
 import type { MatmulParams } from './types.ts';
 import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './wasm.ts';
 import type { LoadedKernels, SimdVariant } from './wasm.ts';
@@ -95,7 +95,12 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
   const aPtr = workBase + threads * workBytes;
   const bPtr = aPtr + alignUp(copiesA * m * k * 4);
   const cPtr = bPtr + alignUp(copiesB * k * n * 4);
-  const endPtr = cPtr + alignUp(batch * m * n * 4);
+  const packedBPtr = cPtr + alignUp(batch * m * n * 4);
+  const flops = 2 * batch * m * n * k;
+  const parallel = threads > 1 && flops >= PARALLEL_MIN_FLOPS;
+  // One matmul split by rows: pack B once, together, then share it (see sharedBRowChunks).
+  const shareB = parallel && batch === 1 && m >= 2 * MIN_SPLIT;
+  const endPtr = packedBPtr + (shareB ? alignUp(kernels.sgemm.packedBFloats(k, n) * 4) : 0);
   const f32 = heapWithCapacity(kernels, endPtr);
 
   copyIn(f32, aPtr, a, offsetA, strideA, copiesA, m * k);
@@ -109,8 +114,7 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
     cPtr, strideCBytes: m * n * 4,
     accumulate: accumulate ? 1 : 0,
   };
-  const flops = 2 * batch * m * n * k;
-  if (threads === 1 || flops < PARALLEL_MIN_FLOPS) {
+  if (!parallel) {
     for (let i = 0; i < batch; i++) {
       kernels.sgemm.sgemm(
         m, n, k,
@@ -121,9 +125,12 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
     }
   } else {
     const activePool = getPool(kernels);
-    const chunks = writeChunks(activePool.descriptors, job, batch, threads);
-    if (chunks === 1) runDescriptor(kernels.sgemm, activePool.descriptors, 0, workBase);
-    else activePool.run(chunks);
+    if (shareB) {
+      runChunks(activePool, kernels, writePackBChunks(activePool.descriptors, job, kernels, packedBPtr));
+      runChunks(activePool, kernels, writeSharedBRowChunks(activePool.descriptors, job, packedBPtr, threads));
+    } else {
+      runChunks(activePool, kernels, writeChunks(activePool.descriptors, job, batch, threads));
+    }
   }
   out.set(f32.subarray(cPtr >>> 2, (cPtr >>> 2) + batch * m * n));
 }
@@ -136,27 +143,59 @@ interface SgemmJob {
   accumulate: number;
 }
 
-/** Fill the pool's descriptors with the chunks of `job`; returns how many. */
+/** A single chunk runs on the caller, without waking anyone. */
+function runChunks(activePool: KernelPool, kernels: LoadedKernels, count: number): void {
+  if (count === 1) runDescriptor(kernels.sgemm, activePool.descriptors, 0, RESERVED_BYTES);
+  else activePool.run(count);
+}
+
+/** Phase 1 of a shared-B matmul: one chunk per (NC × KC) block of B. */
+function writePackBChunks(desc: Int32Array, job: SgemmJob, kernels: LoadedKernels, packedBPtr: number): number {
+  const KC = kernels.sgemm.blockSizes(2);
+  const NC = kernels.sgemm.blockSizes(3);
+  let count = 0;
+  for (let jc = 0; jc < job.n; jc += NC) {
+    for (let pc = 0; pc < job.k; pc += KC) {
+      desc.set([OP_PACK_B, job.k, job.n, job.bPtr, job.rsB, job.csB, packedBPtr, jc, pc], count * DESCRIPTOR_WORDS);
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * Phase 2: row blocks of C on the shared packed B. With nothing packed twice, chunks can be
+ * small, so there are 4 per thread: a thread that starts late (woken slowly, or sharing its
+ * core with another process) leaves its chunks to the others instead of holding everyone up.
+ */
+function writeSharedBRowChunks(desc: Int32Array, job: SgemmJob, packedBPtr: number, threads: number): number {
+  const pieces = Math.max(1, Math.min(threads * 4, Math.floor(job.m / MIN_SPLIT), MAX_CHUNKS));
+  const step = Math.ceil(job.m / pieces / 4) * 4;
+  let count = 0;
+  for (let row0 = 0; row0 < job.m; row0 += step) {
+    const rows = Math.min(step, job.m - row0);
+    desc.set([
+      OP_SGEMM_PACKED_B, rows, job.n, job.k,
+      job.aPtr + 4 * row0 * job.rsA, job.rsA, job.csA,
+      packedBPtr,
+      job.cPtr + 4 * row0 * job.n, job.n, job.accumulate,
+    ], count * DESCRIPTOR_WORDS);
+    count++;
+  }
+  return count;
+}
+
+/** Fill the pool's descriptors with the chunks of `job` (each packing its own B); returns how many. */
 function writeChunks(desc: Int32Array, job: SgemmJob, batch: number, threads: number): number {
   let count = 0;
   const push = (batch0: number, batchCount: number, row0: number, rows: number, col0: number, cols: number): void => {
-    const d = count * DESCRIPTOR_WORDS;
-    desc[d] = rows;
-    desc[d + 1] = cols;
-    desc[d + 2] = job.k;
-    desc[d + 3] = job.aPtr + batch0 * job.strideABytes + 4 * row0 * job.rsA;
-    desc[d + 4] = job.rsA;
-    desc[d + 5] = job.csA;
-    desc[d + 6] = job.bPtr + batch0 * job.strideBBytes + 4 * col0 * job.csB;
-    desc[d + 7] = job.rsB;
-    desc[d + 8] = job.csB;
-    desc[d + 9] = job.cPtr + batch0 * job.strideCBytes + 4 * (row0 * job.n + col0);
-    desc[d + 10] = job.n;
-    desc[d + 11] = job.accumulate;
-    desc[d + 12] = batchCount;
-    desc[d + 13] = job.strideABytes;
-    desc[d + 14] = job.strideBBytes;
-    desc[d + 15] = job.strideCBytes;
+    desc.set([
+      OP_SGEMM, rows, cols, job.k,
+      job.aPtr + batch0 * job.strideABytes + 4 * row0 * job.rsA, job.rsA, job.csA,
+      job.bPtr + batch0 * job.strideBBytes + 4 * col0 * job.csB, job.rsB, job.csB,
+      job.cPtr + batch0 * job.strideCBytes + 4 * (row0 * job.n + col0), job.n, job.accumulate,
+      batchCount, job.strideABytes, job.strideBBytes, job.strideCBytes,
+    ], count * DESCRIPTOR_WORDS);
     count++;
   };
   const { m, n } = job;

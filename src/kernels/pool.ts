@@ -28,11 +28,49 @@ const WORKER_CHUNKS = 8;
 const DESCRIPTORS = 16;
 
 /**
- * One chunk = `count` sgemm calls, the i-th on a, b, c advanced by i·stride bytes:
- * [m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, count, strideA, strideB, strideC].
- * Pointers are stored as int32; wasm reads the same bits as an unsigned address.
+ * A chunk descriptor is DESCRIPTOR_WORDS int32 words: an op, then its arguments. Pointers are
+ * stored as int32; wasm reads the same bits as an unsigned address.
+ * - OP_SGEMM: m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, count, strideA, strideB,
+ *   strideC: `count` sgemm calls, the i-th on a, b, c advanced by i·stride bytes.
+ * - OP_SGEMM_PACKED_B: m, n, k, a, rsA, csA, packedB, c, ldc, accumulate.
+ * - OP_PACK_B: k, n, b, rsB, csB, packedB, jc, pc (one block of B into the shared packed B).
  */
-export const DESCRIPTOR_WORDS = 16;
+export const DESCRIPTOR_WORDS = 20;
+export const OP_SGEMM = 0;
+export const OP_SGEMM_PACKED_B = 1;
+export const OP_PACK_B = 2;
+
+/**
+ * Runs one descriptor. One source text for both sides: the workers are eval'd from a string, and
+ * the caller compiles the same text below, so the two cannot drift apart.
+ */
+const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work) {
+  switch (desc[d]) {
+    case ${OP_SGEMM}: {
+      const count = desc[d + 13];
+      for (let i = 0; i < count; i++) {
+        kernels.sgemm(desc[d + 1], desc[d + 2], desc[d + 3],
+          desc[d + 4] + i * desc[d + 14], desc[d + 5], desc[d + 6],
+          desc[d + 7] + i * desc[d + 15], desc[d + 8], desc[d + 9],
+          desc[d + 10] + i * desc[d + 16], desc[d + 11], desc[d + 12], work);
+      }
+      return;
+    }
+    case ${OP_SGEMM_PACKED_B}:
+      kernels.sgemmPackedB(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5], desc[d + 6],
+        desc[d + 7], desc[d + 8], desc[d + 9], desc[d + 10], work);
+      return;
+    case ${OP_PACK_B}:
+      kernels.packBBlockAt(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5], desc[d + 6], desc[d + 7], desc[d + 8]);
+      return;
+    default:
+      throw new Error('qkv kernels: unknown chunk op ' + desc[d]);
+  }
+}`;
+
+/** `runDescriptor(kernels, words, d, work)`: run the descriptor starting at words[d]. */
+export const runDescriptor = new Function(`${RUN_DESCRIPTOR_SOURCE}\nreturn runDescriptor;`)() as (kernels: SgemmExports, words: Int32Array, d: number, work: number) => void;
+
 export const MAX_CHUNKS = 1024;
 const INDEX_BITS = 11;
 const CLOSED = (1 << INDEX_BITS) - 1;
@@ -45,7 +83,8 @@ const { workerData } = require('node:worker_threads');
 const { module, memory, control, slot } = workerData;
 const ctrl = new Int32Array(control);
 const abort = () => { throw new Error('qkv kernels: WebAssembly abort'); };
-const { sgemm } = new WebAssembly.Instance(module, { env: { memory, abort } }).exports;
+const kernels = new WebAssembly.Instance(module, { env: { memory, abort } }).exports;
+${RUN_DESCRIPTOR_SOURCE}
 const work = (Atomics.load(ctrl, ${WORK_BASE}) >>> 0) + slot * Atomics.load(ctrl, ${WORK_BYTES});
 Atomics.add(ctrl, ${READY}, 1);
 Atomics.notify(ctrl, ${READY});
@@ -62,13 +101,7 @@ for (;;) {
     if (index >= total) break;
     if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue;
     try {
-      const d = ${DESCRIPTORS} + index * ${DESCRIPTOR_WORDS};
-      for (let i = 0; i < ctrl[d + 12]; i++) {
-        sgemm(ctrl[d], ctrl[d + 1], ctrl[d + 2],
-          ctrl[d + 3] + i * ctrl[d + 13], ctrl[d + 4], ctrl[d + 5],
-          ctrl[d + 6] + i * ctrl[d + 14], ctrl[d + 7], ctrl[d + 8],
-          ctrl[d + 9] + i * ctrl[d + 15], ctrl[d + 10], ctrl[d + 11], work);
-      }
+      runDescriptor(kernels, ctrl, ${DESCRIPTORS} + index * ${DESCRIPTOR_WORDS}, work);
     } catch (error) {
       Atomics.store(ctrl, ${ERROR}, 1);
     }
@@ -177,18 +210,5 @@ export class KernelPool {
       }
       if (Atomics.add(ctrl, DONE, 1) + 1 === total) Atomics.notify(ctrl, DONE);
     }
-  }
-}
-
-/** The calling thread's version of the worker loop body above. */
-export function runDescriptor(sgemm: SgemmExports, desc: Int32Array, d: number, work: number): void {
-  const count = desc[d + 12];
-  for (let i = 0; i < count; i++) {
-    sgemm.sgemm(
-      desc[d], desc[d + 1], desc[d + 2],
-      desc[d + 3] + i * desc[d + 13], desc[d + 4], desc[d + 5],
-      desc[d + 6] + i * desc[d + 14], desc[d + 7], desc[d + 8],
-      desc[d + 9] + i * desc[d + 15], desc[d + 10], desc[d + 11], work,
-    );
   }
 }

@@ -23,6 +23,18 @@ export interface SgemmExports {
     c: number, ldc: number,
     accumulate: number, work: number,
   ): void;
+  /** Like sgemm, reading B already packed (all of it, for this n and k) by packBBlockAt. */
+  sgemmPackedB(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number,
+    packedB: number,
+    c: number, ldc: number,
+    accumulate: number, work: number,
+  ): void;
+  packBBlockAt(k: number, n: number, b: number, rsB: number, csB: number, packedB: number, jc: number, pc: number): void;
+  packedBFloats(k: number, n: number): number;
+  /** 0 → MR, 1 → NR, 2 → KC, 3 → NC. */
+  blockSizes(which: number): number;
   workspaceBytes(): number;
 }
 

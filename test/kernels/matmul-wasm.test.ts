@@ -74,10 +74,11 @@ const flagCombinations: Array<Pick<MatmulParams, 'transA' | 'transB' | 'accumula
 for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) flagCombinations.push({ transA, transB, accumulate });
 
 // (m, n, k): 1, 7, 33, 65, 129 and non-multiples of the 4×8 tile, plus shapes that cross the
-// blocking (K > KC = 256, M > MC = 96, N > NC = 1024) and shapes large enough to run threaded.
+// blocking (K > KC = 256, M > MC = 96, N > NC = 1024) and shapes large enough to run threaded
+// (on 2 threads: rows on a shared packed B of 1 or 2 blocks, or column blocks when M is small).
 const shapes: Array<[number, number, number]> = [
   [1, 1, 1], [1, 7, 33], [7, 1, 65], [33, 65, 7], [65, 33, 129], [129, 129, 129],
-  [7, 129, 1], [4, 8, 16], [5, 9, 3], [129, 7, 300], [100, 1030, 9], [101, 24, 520], [8, 2050, 130],
+  [7, 129, 1], [4, 8, 16], [5, 9, 3], [129, 7, 300], [100, 1030, 9], [101, 24, 520], [8, 2050, 130], [64, 1030, 40], [80, 100, 300],
 ];
 
 for (const threads of [1, 2]) {

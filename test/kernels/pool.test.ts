@@ -2,7 +2,7 @@
 // caller, and the pool keeps working after one.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { DESCRIPTOR_WORDS, KernelPool } from '../../src/kernels/pool.ts';
+import { DESCRIPTOR_WORDS, KernelPool, OP_SGEMM } from '../../src/kernels/pool.ts';
 import { loadKernels, PAGE_BYTES } from '../../src/kernels/wasm.ts';
 
 describe('KernelPool', () => {
@@ -34,7 +34,7 @@ describe('KernelPool', () => {
       const d = c * DESCRIPTOR_WORDS;
       // An address past the end of memory makes the wasm trap: the "bad" chunk.
       const aPointer = c === badChunk ? 0x7fff0000 : a;
-      pool.descriptors.set([size, size, size, aPointer, size, 1, identity, size, 1, out, size, 0, 1, 0, 0, 0], d);
+      pool.descriptors.set([OP_SGEMM, size, size, size, aPointer, size, 1, identity, size, 1, out, size, 0, 1, 0, 0, 0], d);
     }
     return heap;
   }
