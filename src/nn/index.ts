@@ -19,3 +19,4 @@ export {
 export { Dropout } from './dropout.ts';
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Identity } from './activations.ts';
 export * as init from './init.ts';
+export { applyRotaryEmbedding } from './positions.ts';
