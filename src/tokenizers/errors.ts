@@ -2,18 +2,16 @@
  * Errors of the tokenizers: a malformed `tokenizer.json` names the file and the field
  * (`model.merges[12]`), what was expected and what was found.
  */
-import { QkvError } from '../tensor/errors.ts';
+import { QkvFormatError } from '../io/errors.ts';
 
-/** A tokenizer file that does not have the shape `tokenizer.json` must have. */
-export class QkvFormatError extends QkvError {
-  constructor(
-    readonly file: string,
-    readonly field: string,
-    readonly expected: string,
-    readonly found: string,
-  ) {
-    super(`${file}: field "${field}": expected ${expected}, found ${found}`);
-  }
+export { QkvFormatError };
+
+/**
+ * The error for a tokenizer file that does not have the shape it must have: qkv's one
+ * `QkvFormatError`, worded `file: field "model.merges[3]": expected a string, found number 5`.
+ */
+export function formatError(file: string, field: string, expected: string, found: string): QkvFormatError {
+  return new QkvFormatError(file, `expected ${expected}, found ${found}`, `field "${field}"`);
 }
 
 /** `"abc"`, `number 3`, `array(2)`, `null` — how a found value is described in a message. */

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { QkvError } from '../tensor/errors.ts';
 import { BpeModel } from './bpe.ts';
 import { ByteLevelDecoder } from './decoder.ts';
-import { QkvFormatError } from './errors.ts';
+import { formatError } from './errors.ts';
 import { ByteLevelPostProcessor } from './post-processor.ts';
 import { ByteLevelPreTokenizer } from './pretokenize.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -40,14 +40,14 @@ export function buildGpt2Tokenizer(encoderPath: string, mergesPath: string): Tok
   try {
     encoder = JSON.parse(readFileSync(encoderPath, 'utf8'));
   } catch (error) {
-    throw new QkvFormatError(encoderPath, '(root)', 'a JSON object of token → id', `unreadable JSON (${(error as Error).message})`);
+    throw formatError(encoderPath, '(root)', 'a JSON object of token → id', `unreadable JSON (${(error as Error).message})`);
   }
   if (typeof encoder !== 'object' || encoder === null || Array.isArray(encoder)) {
-    throw new QkvFormatError(encoderPath, '(root)', 'a JSON object of token → id', typeof encoder);
+    throw formatError(encoderPath, '(root)', 'a JSON object of token → id', typeof encoder);
   }
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(encoder)) {
-    if (!Number.isInteger(id)) throw new QkvFormatError(encoderPath, token, 'an integer id', JSON.stringify(id));
+    if (!Number.isInteger(id)) throw formatError(encoderPath, token, 'an integer id', JSON.stringify(id));
     vocab.set(token, id as number);
   }
   const merges: [string, string][] = [];
@@ -55,7 +55,7 @@ export function buildGpt2Tokenizer(encoderPath: string, mergesPath: string): Tok
   lines.forEach((line, index) => {
     if (line.startsWith('#version') || line.trim() === '') return;
     const parts = line.split(' ');
-    if (parts.length !== 2) throw new QkvFormatError(mergesPath, `line ${index + 1}`, 'two tokens separated by one space', JSON.stringify(line));
+    if (parts.length !== 2) throw formatError(mergesPath, `line ${index + 1}`, 'two tokens separated by one space', JSON.stringify(line));
     merges.push([parts[0], parts[1]]);
   });
   // <|endoftext|> stays in the model's vocabulary (as in GPT-2's tokenizer.json) and is also

@@ -3,7 +3,7 @@
  * of the field (`model.merges[3]`) when the value is missing or of the wrong type, so a
  * malformed file gives a `QkvFormatError`, never a bare TypeError.
  */
-import { describeValue, QkvFormatError } from './errors.ts';
+import { describeValue, formatError } from './errors.ts';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -11,7 +11,7 @@ export class JsonReader {
   constructor(readonly file: string) {}
 
   fail(field: string, expected: string, found: unknown): never {
-    throw new QkvFormatError(this.file, field, expected, typeof found === 'string' && found.startsWith('!') ? found.slice(1) : describeValue(found));
+    throw formatError(this.file, field, expected, typeof found === 'string' && found.startsWith('!') ? found.slice(1) : describeValue(found));
   }
 
   object(value: unknown, field: string): JsonObject {

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { BpeModel } from './bpe.ts';
 import { ByteLevelDecoder, type Decoder, FuseDecoder, WordPieceDecoder } from './decoder.ts';
-import { QkvFormatError } from './errors.ts';
+import { formatError } from './errors.ts';
 import { type JsonObject, JsonReader } from './json-reader.ts';
 import type { TokenizerModel } from './model.ts';
 import {
@@ -128,12 +128,12 @@ export function tokenizerFromJson(json: unknown, file = 'tokenizer.json'): Token
 /** `path` is a `tokenizer.json` file or a folder holding one. */
 export function loadTokenizer(path: string): Tokenizer {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'tokenizer.json') : path;
-  if (!existsSync(file)) throw new QkvFormatError(file, '(file)', 'a tokenizer.json file', 'no such file');
+  if (!existsSync(file)) throw formatError(file, '(file)', 'a tokenizer.json file', 'no such file');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new QkvFormatError(file, '(root)', 'valid JSON', `unparsable text (truncated?): ${(error as Error).message}`);
+    throw formatError(file, '(root)', 'valid JSON', `unparsable text (truncated?): ${(error as Error).message}`);
   }
   return tokenizerFromJson(json, file);
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QkvError } from '../../src/tensor/errors.ts';
-import { describeValue, QkvFormatError } from '../../src/tokenizers/errors.ts';
+import { describeValue, formatError, QkvFormatError } from '../../src/tokenizers/errors.ts';
 
 test('QkvFormatError is a QkvError that names the file and the field', () => {
-  const error = new QkvFormatError('t.json', 'model.merges[3]', 'a string', 'number 5');
+  const error = formatError('t.json', 'model.merges[3]', 'a string', 'number 5');
   assert.ok(error instanceof QkvError);
   assert.equal(error.name, 'QkvFormatError');
   assert.equal(error.message, 't.json: field "model.merges[3]": expected a string, found number 5');
-  assert.equal(error.field, 'model.merges[3]');
+  assert.equal(error.where, 'field "model.merges[3]"');
 });
 
 test('describeValue says what was found', () => {
