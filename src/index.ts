@@ -1,0 +1,27 @@
+/**
+ * qkv: tokenize, build, train, fine-tune, generate and inspect transformer language models in
+ * TypeScript. Each area is also importable on its own (`qkv/tensor`, … once published); this
+ * entry re-exports the public API by area.
+ *
+ * @example
+ * import { GPT, Tensor, AdamW } from 'qkv';
+ * const model = new GPT({ vocab_size: 96, n_layer: 4, n_embd: 128, n_head: 4 });
+ */
+export * from './tensor/index.ts';
+export * as kernels from './kernels/index.ts';
+export * from './nn/index.ts';
+export * from './optim/index.ts';
+export * from './tokenizers/index.ts';
+export * from './io/safetensors.ts';
+export { saveModelFolder, loadModelFolder } from './io/model-folder.ts';
+export { QkvFormatError, QkvFileNotFoundError } from './io/errors.ts';
+export { GPT, KVCache, GPT_DEFAULTS, resolveGPTConfig, type GPTConfig } from './models/gpt.ts';
+export { saveGPT, loadGPT } from './models/gpt-folder.ts';
+export { loadCausalLM } from './models/load.ts';
+export type { CausalLM, DecodingCache } from './models/causal-lm.ts';
+export { TokenDataset, unigramCrossEntropy } from './train/data.ts';
+export { trainLanguageModel, evaluateLoss, TRAIN_DEFAULTS, type TrainConfig, type TrainSummary } from './train/trainer.ts';
+export { trainOnText } from './train/run.ts';
+export { evaluatePerplexity } from './eval/perplexity.ts';
+export * as generation from './generate/index.ts';
+export { generateText, streamText } from './generate/lm.ts';
