@@ -84,19 +84,7 @@ export class Tensor {
     const size = this.size;
     if (this.isContiguous()) return this.data.slice(this.offset, this.offset + size);
     const out = allocate(this.dtype, size);
-    const rank = this.shape.length;
-    const index = new Array<number>(rank).fill(0);
-    let source = this.offset;
-    for (let i = 0; i < size; i++) {
-      out[i] = this.data[source];
-      for (let axis = rank - 1; axis >= 0; axis--) {
-        index[axis]++;
-        source += this.strides[axis];
-        if (index[axis] < this.shape[axis]) break;
-        source -= this.strides[axis] * this.shape[axis];
-        index[axis] = 0;
-      }
-    }
+    shapeOps.copyStrided(out, 0, contiguousStrides(this.shape), this);
     return out;
   }
 

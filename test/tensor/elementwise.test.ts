@@ -4,6 +4,7 @@ import { Tensor } from '../../src/tensor/tensor.ts';
 import { gradcheck } from '../../src/tensor/gradcheck.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { erf } from '../../src/tensor/ops/elementwise.ts';
+import { mapBinary, mapUnary } from '../../src/tensor/ops/broadcast.ts';
 import { QkvShapeError } from '../../src/tensor/errors.ts';
 
 const rng = new Rng(7);
@@ -81,6 +82,77 @@ test('gradients of unary ops', () => {
 });
 
 test('gradients through strided (transposed) inputs', () => {
-  const x = f64([1, 1]); // placeholder, replaced below when views exist
-  assert.equal(x.size, 1);
+  gradcheck('gelu of transposed', (x) => x.transpose(0, 1).gelu('tanh'), [f64([5, 3], { low: -3, high: 3 })]);
+  gradcheck('exp of narrowed', (x) => x.narrow(1, 1, 3).exp(), [f64([2, 5])]);
+  gradcheck('mul of transposed by bias', (x, b) => x.transpose(0, 1).mul(b), [f64([5, 3]), f64([5])]);
+  gradcheck('sub bias', (x, b) => x.sub(b), [f64([4, 3]), f64([3])]);
+});
+
+// The closure definitions the unary loops replaced: forward f(x), derivative d(x, y = f(x)).
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const sigmoidRef = (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+const unaryReferences: [string, (x: Tensor) => Tensor, (v: number) => number, (v: number, y: number) => number, [number, number]][] = [
+  ['neg', (x) => x.neg(), (v) => -v, () => -1, [-3, 3]],
+  ['exp', (x) => x.exp(), Math.exp, (_v, y) => y, [-3, 3]],
+  ['log', (x) => x.log(), Math.log, (v) => 1 / v, [0.1, 3]],
+  ['sqrt', (x) => x.sqrt(), Math.sqrt, (_v, y) => 0.5 / y, [0.1, 3]],
+  ['rsqrt', (x) => x.rsqrt(), (v) => 1 / Math.sqrt(v), (v, y) => (-0.5 * y) / v, [0.1, 3]],
+  ['abs', (x) => x.abs(), Math.abs, (v) => Math.sign(v), [-3, 3]],
+  ['tanh', (x) => x.tanh(), Math.tanh, (_v, y) => 1 - y * y, [-3, 3]],
+  ['sigmoid', (x) => x.sigmoid(), sigmoidRef, (_v, y) => y * (1 - y), [-6, 6]],
+  ['relu', (x) => x.relu(), (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0), [-3, 3]],
+  ['leakyRelu', (x) => x.leakyRelu(0.2), (v) => (v > 0 ? v : 0.2 * v), (v) => (v > 0 ? 1 : 0.2), [-3, 3]],
+  ['silu', (x) => x.silu(), (v) => v * sigmoidRef(v), (v) => sigmoidRef(v) * (1 + v * (1 - sigmoidRef(v))), [-6, 6]],
+  ['gelu', (x) => x.gelu(), (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)), (v) => 0.5 * (1 + erf(v / Math.SQRT2)) + (v / Math.sqrt(2 * Math.PI)) * Math.exp(-0.5 * v * v), [-5, 5]],
+  [
+    'gelu tanh',
+    (x) => x.gelu('tanh'),
+    (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))),
+    (v) => {
+      const t = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+    },
+    [-12, 12],
+  ],
+];
+
+function assertClose(actual: Tensor, expected: Tensor, tolerance: number, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.toArray();
+  const e = expected.toArray();
+  for (let i = 0; i < e.length; i++) {
+    const error = Math.abs(a[i] - e[i]);
+    if (!(error <= tolerance * Math.max(1, Math.abs(e[i])))) assert.fail(`${what}: index ${i}: ${a[i]} vs ${e[i]} (error ${error})`);
+  }
+}
+
+test('gelu tanh at the extremes matches the tanh formula', () => {
+  const x = Tensor.from([Infinity, 1e30, 1e4, 30, 1e-30, 0, -0, -1e-30, -30, -1e4, -1e30, NaN], [12], { dtype: 'float64' });
+  const reference = (v: number) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+  assert.deepEqual(x.gelu('tanh').toArray(), x.toArray().map(reference));
+});
+
+test('unary loops match the closure definitions through the general path, forward and backward', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    // float32: the loops round grad·f'(x) once, the reference rounds f'(x) first, then the product
+    const tolerance = dtype === 'float64' ? 1e-14 : 2e-7;
+    for (const [name, op, forward, derivative, [low, high]] of unaryReferences) {
+      const base = Tensor.rand([7, 5], { dtype, rng, low, high });
+      const inputs: [string, Tensor][] = [
+        ['dense', base.contiguousCopy()],
+        ['transposed', base.transpose(0, 1)],
+        ['narrowed', base.narrow(1, 1, 3)],
+      ];
+      for (const [layout, view] of inputs) {
+        const what = `${name} ${dtype} ${layout}`;
+        const x = view.detach().requiresGrad_();
+        const y = op(x);
+        const expectedY = mapUnary(view, forward);
+        assertClose(y, expectedY, tolerance, `${what} forward`);
+        const grad = Tensor.rand(y.shape, { dtype, rng, low: -1, high: 1 });
+        y.backward({ gradient: grad.transpose(0, 1).contiguousCopy().transpose(0, 1) }); // a strided gradient, too
+        assertClose(x.grad!, grad.mul(mapBinary(name, view, expectedY, derivative)), tolerance, `${what} backward`);
+      }
+    }
+  }
 });

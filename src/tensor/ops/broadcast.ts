@@ -1,9 +1,17 @@
 /**
  * The loops every elementwise op shares: read one or two strided tensors under a broadcast
  * output shape, and reduce a broadcast gradient back to an input's shape.
+ *
+ * Two ways in. `arithmetic` runs add/sub/mul/div with no per-element closure: the axes are
+ * coalesced (`coalesceAxes`), so the common layouts become long rows (a dense same-shape pair
+ * is one row, a bias (…, C) + (C) is rows of C against a fixed row, a scalar operand has
+ * stride 0), and each row is a tight loop written out per op. `mapUnary` / `mapBinary` take a
+ * closure and read any layout through an odometer: the general path (pow, masks) and the
+ * oracle the fast loops are tested against.
  */
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, shapesEqual, type Shape } from '../shape.ts';
+import { coalesceAxes } from './shape.ts';
 
 export function resultDtype(a: Tensor, b?: Tensor): DType {
   return a.dtype === 'float64' || b?.dtype === 'float64' ? 'float64' : 'float32';
@@ -13,6 +21,98 @@ export function resultDtype(a: Tensor, b?: Tensor): DType {
 function isDense(t: Tensor): boolean {
   return t.isContiguous();
 }
+
+/** The broadcast shape of a and b (a's own shape, copied, when they agree). */
+function outputShape(op: string, a: Tensor, b: Tensor): number[] {
+  return shapesEqual(a.shape, b.shape) ? [...a.shape] : broadcastShapes(op, a.shape, b.shape);
+}
+
+// ---- add / sub / mul / div without closures ------------------------------------------------
+
+/** The binary ops with closure-free loops. */
+export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div';
+
+/**
+ * out = a ∘ b with NumPy broadcasting, ∘ one of + − × ÷; contiguous output of the broadcast
+ * shape. Same values, bit for bit, as `mapBinary` with the matching closure: each element is
+ * one JS operation on the two stored values, rounded once into the output.
+ */
+export function arithmetic(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
+  const shape = outputShape(op, a, b);
+  const size = numel(shape);
+  const out = allocate(resultDtype(a, b), size);
+  if (size === 0) return new Tensor(out, shape);
+  const layout = coalesceAxes(shape, broadcastStrides(a.shape, a.strides, shape), broadcastStrides(b.shape, b.strides, shape));
+  const rank = layout.shape.length;
+  if (rank === 0) {
+    arithmeticRow(op, 1, out, 0, a.data, a.offset, 0, b.data, b.offset, 0);
+    return new Tensor(out, shape);
+  }
+  const { stridesA, stridesB } = layout;
+  const dims = layout.shape;
+  const rowSize = dims[rank - 1];
+  const rowStrideA = stridesA[rank - 1];
+  const rowStrideB = stridesB[rank - 1];
+  const index = new Array<number>(rank).fill(0);
+  let offsetA = a.offset;
+  let offsetB = b.offset;
+  for (let start = 0; start < size; start += rowSize) {
+    arithmeticRow(op, rowSize, out, start, a.data, offsetA, rowStrideA, b.data, offsetB, rowStrideB);
+    // advance the outer axes like an odometer
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offsetA += stridesA[axis];
+      offsetB += stridesB[axis];
+      if (index[axis] < dims[axis]) break;
+      offsetA -= stridesA[axis] * dims[axis];
+      offsetB -= stridesB[axis] * dims[axis];
+      index[axis] = 0;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+/**
+ * out[o + i] = a[ia + i·sa] ∘ b[ib + i·sb] for i < n. One loop per op and per kind of stride
+ * (both 1; one operand fixed, stride 0; anything else), so every loop body is a single
+ * monomorphic arithmetic operation.
+ */
+function arithmeticRow(op: ArithmeticOp, n: number, out: Storage, o: number, a: Storage, ia: number, sa: number, b: Storage, ib: number, sb: number): void {
+  if (sa === 1 && sb === 1) {
+    switch (op) {
+      case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + b[ib + i]; return;
+      case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] - b[ib + i]; return;
+      case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * b[ib + i]; return;
+      case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] / b[ib + i]; return;
+    }
+  }
+  if (sa === 1 && sb === 0) {
+    const y = b[ib];
+    switch (op) {
+      case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + y; return;
+      case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] - y; return;
+      case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * y; return;
+      case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] / y; return;
+    }
+  }
+  if (sa === 0 && sb === 1) {
+    const x = a[ia];
+    switch (op) {
+      case 'add': for (let i = 0; i < n; i++) out[o + i] = x + b[ib + i]; return;
+      case 'sub': for (let i = 0; i < n; i++) out[o + i] = x - b[ib + i]; return;
+      case 'mul': for (let i = 0; i < n; i++) out[o + i] = x * b[ib + i]; return;
+      case 'div': for (let i = 0; i < n; i++) out[o + i] = x / b[ib + i]; return;
+    }
+  }
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] + b[ib + i * sb]; return;
+    case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] - b[ib + i * sb]; return;
+    case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] * b[ib + i * sb]; return;
+    case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] / b[ib + i * sb]; return;
+  }
+}
+
+// ---- the general path: any function, any layout -------------------------------------------
 
 /**
  * Visits every element of `shape` in row-major order, calling `visit(outIndex, offsetA, offsetB)`
@@ -70,33 +170,28 @@ export function mapUnary(a: Tensor, f: (x: number) => number, dtype: DType = a.d
   return new Tensor(out, a.shape);
 }
 
-/** out = f(a, b) with NumPy broadcasting; contiguous output of the broadcast shape. */
+/**
+ * out = f(a, b) with NumPy broadcasting; contiguous output of the broadcast shape. For
+ * add/sub/mul/div use `arithmetic`, which gives the same values without a call per element.
+ */
 export function mapBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor {
-  const shape = shapesEqual(a.shape, b.shape) ? [...a.shape] : broadcastShapes(op, a.shape, b.shape);
+  const shape = outputShape(op, a, b);
   const out = allocate(resultDtype(a, b), numel(shape));
   const dataA = a.data;
   const dataB = b.data;
-  if (shapesEqual(a.shape, shape) && shapesEqual(b.shape, shape) && isDense(a) && isDense(b)) {
-    const baseA = a.offset;
-    const baseB = b.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(dataA[baseA + i], dataB[baseB + i]);
-  } else if (b.size === 1 && shapesEqual(a.shape, shape) && isDense(a)) {
-    const y = dataB[b.offset];
-    const baseA = a.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(dataA[baseA + i], y);
-  } else {
-    const stridesA = broadcastStrides(a.shape, a.strides, shape);
-    const stridesB = broadcastStrides(b.shape, b.strides, shape);
-    forEachStrided(shape, stridesA, a.offset, stridesB, b.offset, (i, offsetA, offsetB) => {
-      out[i] = f(dataA[offsetA], dataB[offsetB]);
-    });
-  }
+  const stridesA = broadcastStrides(a.shape, a.strides, shape);
+  const stridesB = broadcastStrides(b.shape, b.strides, shape);
+  forEachStrided(shape, stridesA, a.offset, stridesB, b.offset, (i, offsetA, offsetB) => {
+    out[i] = f(dataA[offsetA], dataB[offsetB]);
+  });
   return new Tensor(out, shape);
 }
 
 /**
  * Sums a gradient of the broadcast shape back down to `shape` (the reverse of broadcasting):
- * every axis that was stretched from 1, or added on the left, is summed over.
+ * every axis that was stretched from 1, or added on the left, is summed over. The element-by-
+ * element reference for `reduceToShape` (./reduce.ts), which backward passes use: this one
+ * accumulates in the storage dtype, so float32 sums can differ from it in the last bits.
  */
 export function sumToShape(grad: Tensor, shape: Shape): Tensor {
   if (shapesEqual(grad.shape, shape)) return grad;

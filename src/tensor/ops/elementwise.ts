@@ -1,11 +1,17 @@
 /**
  * Elementwise ops with NumPy broadcasting. Each forward is followed by its backward:
- * binary ops reduce the broadcast gradient back to each input's shape (`sumToShape`); unary
+ * binary ops reduce the broadcast gradient back to each input's shape (`reduceToShape`); unary
  * ops multiply the incoming gradient by the local derivative, written from x and/or y = f(x).
+ *
+ * add/sub/mul/div run through `arithmetic` (./broadcast.ts), unary ops through `unaryForward`
+ * and `unaryBackward` below: one loop per op over dense storage, so the backward computes
+ * grad·f'(x) in a single pass, with no derivative tensor and no call per element.
  */
 import { attachGrad } from '../autograd.ts';
-import { Tensor } from '../tensor.ts';
-import { mapBinary, mapUnary, sumToShape } from './broadcast.ts';
+import { allocate, Tensor, type Storage } from '../tensor.ts';
+import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
+import { reduceToShape } from './reduce.ts';
+import { readDense } from './shape.ts';
 
 function asTensor(value: Tensor | number, like: Tensor): Tensor {
   return typeof value === 'number' ? Tensor.scalar(value, { dtype: like.dtype }) : value;
@@ -15,35 +21,39 @@ function asTensor(value: Tensor | number, like: Tensor): Tensor {
 
 export function add(a: Tensor, bValue: Tensor | number): Tensor {
   const b = asTensor(bValue, a);
-  const out = mapBinary('add', a, b, (x, y) => x + y);
-  return attachGrad(out, 'add', [a, b], (grad) => [sumToShape(grad, a.shape), sumToShape(grad, b.shape)]);
+  const out = arithmetic('add', a, b);
+  return attachGrad(out, 'add', [a, b], (grad, needs) => [
+    needs[0] ? reduceToShape(grad, a.shape) : null,
+    needs[1] ? reduceToShape(grad, b.shape) : null,
+  ]);
 }
 
 export function sub(a: Tensor, bValue: Tensor | number): Tensor {
   const b = asTensor(bValue, a);
-  const out = mapBinary('sub', a, b, (x, y) => x - y);
+  const out = arithmetic('sub', a, b);
   return attachGrad(out, 'sub', [a, b], (grad, needs) => [
-    sumToShape(grad, a.shape),
-    needs[1] ? sumToShape(neg(grad), b.shape) : null,
+    needs[0] ? reduceToShape(grad, a.shape) : null,
+    // Negating after the sum is exact (rounding is symmetric) and touches fewer elements.
+    needs[1] ? neg(reduceToShape(grad, b.shape)) : null,
   ]);
 }
 
 export function mul(a: Tensor, bValue: Tensor | number): Tensor {
   const b = asTensor(bValue, a);
-  const out = mapBinary('mul', a, b, (x, y) => x * y);
+  const out = arithmetic('mul', a, b);
   return attachGrad(out, 'mul', [a, b], (grad, needs) => [
-    needs[0] ? sumToShape(mul(grad, b), a.shape) : null, // d(ab)/da = b
-    needs[1] ? sumToShape(mul(grad, a), b.shape) : null, // d(ab)/db = a
+    needs[0] ? reduceToShape(mul(grad, b), a.shape) : null, // d(ab)/da = b
+    needs[1] ? reduceToShape(mul(grad, a), b.shape) : null, // d(ab)/db = a
   ]);
 }
 
 export function div(a: Tensor, bValue: Tensor | number): Tensor {
   const b = asTensor(bValue, a);
-  const out = mapBinary('div', a, b, (x, y) => x / y);
+  const out = arithmetic('div', a, b);
   return attachGrad(out, 'div', [a, b], (grad, needs) => [
-    needs[0] ? sumToShape(div(grad, b), a.shape) : null, // d(a/b)/da = 1/b
+    needs[0] ? reduceToShape(div(grad, b), a.shape) : null, // d(a/b)/da = 1/b
     // d(a/b)/db = -a/b² = -out/b
-    needs[1] ? sumToShape(neg(div(mul(grad, out), b)), b.shape) : null,
+    needs[1] ? neg(reduceToShape(div(mul(grad, out), b), b.shape)) : null,
   ]);
 }
 
@@ -53,102 +63,167 @@ export function pow(a: Tensor, exponentValue: Tensor | number): Tensor {
   const out = mapBinary('pow', a, p, (x, y) => Math.pow(x, y));
   return attachGrad(out, 'pow', [a, p], (grad, needs) => [
     // d(x^p)/dx = p·x^(p-1)
-    needs[0] ? sumToShape(mul(grad, mapBinary('pow', a, p, (x, y) => (y === 0 ? 0 : y * Math.pow(x, y - 1)))), a.shape) : null,
+    needs[0] ? reduceToShape(mul(grad, mapBinary('pow', a, p, (x, y) => (y === 0 ? 0 : y * Math.pow(x, y - 1)))), a.shape) : null,
     // d(x^p)/dp = x^p·ln x; taken as 0 at x = 0, where x^p is flat in p for p > 0
-    needs[1] ? sumToShape(mul(grad, mapBinary('pow', out, a, (y, x) => (x === 0 ? 0 : y * Math.log(x)))), p.shape) : null,
+    needs[1] ? reduceToShape(mul(grad, mapBinary('pow', out, a, (y, x) => (x === 0 ? 0 : y * Math.log(x)))), p.shape) : null,
   ]);
 }
 
 // ---- unary ---------------------------------------------------------------------------------
 
-/** y = f(x) with dy/dx = derivative(x, y). */
-function unary(name: string, x: Tensor, forward: (x: number) => number, derivative: (x: number, y: number) => number): Tensor {
-  const out = mapUnary(x, forward);
-  return attachGrad(out, name, [x], (grad) => {
-    const local = mapBinary(name, x, out, derivative);
-    return [mul(grad, local)];
+/** The unary ops, each a case of `unaryForward` and of `unaryBackward`. */
+type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'silu' | 'gelu' | 'geluTanh';
+
+/**
+ * y = op(x), and a backward giving grad·dy/dx. A strided x is read into row-major order once,
+ * and that copy (or x's own storage, when dense) is what backward reads. `slope` is
+ * leakyRelu's negative slope.
+ */
+function unary(name: string, op: UnaryOp, x: Tensor, slope = 0): Tensor {
+  const input = readDense(x);
+  const n = input.length;
+  const output = allocate(x.dtype, n);
+  unaryForward(op, output, input, n, slope);
+  return attachGrad(new Tensor(output, x.shape), name, [x], (grad) => {
+    const gradX = allocate(resultDtype(grad, x), n);
+    unaryBackward(op, gradX, readDense(grad), input, output, n, slope);
+    return [new Tensor(gradX, x.shape)];
   });
 }
 
+/** y[i] = op(x[i]) for i < n. */
+function unaryForward(op: UnaryOp, y: Storage, x: Storage, n: number, slope: number): void {
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) y[i] = -x[i]; return;
+    case 'exp': for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]); return;
+    case 'log': for (let i = 0; i < n; i++) y[i] = Math.log(x[i]); return;
+    case 'sqrt': for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]); return;
+    case 'rsqrt': for (let i = 0; i < n; i++) y[i] = 1 / Math.sqrt(x[i]); return;
+    case 'abs': for (let i = 0; i < n; i++) y[i] = Math.abs(x[i]); return;
+    case 'tanh': for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); return;
+    case 'sigmoid': for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]); return;
+    case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; return;
+    case 'leakyRelu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i]; return;
+    case 'silu': for (let i = 0; i < n; i++) y[i] = x[i] * sigmoidScalar(x[i]); return;
+    case 'gelu': for (let i = 0; i < n; i++) y[i] = geluExact(x[i]); return;
+    case 'geluTanh': for (let i = 0; i < n; i++) y[i] = geluTanh(x[i]); return;
+  }
+}
+
+/** dx[i] = g[i] · op'(x[i]), the derivative written from x and/or the forward's y. */
+function unaryBackward(op: UnaryOp, dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void {
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) dx[i] = -g[i]; return;
+    case 'exp': for (let i = 0; i < n; i++) dx[i] = g[i] * y[i]; return;
+    case 'log': for (let i = 0; i < n; i++) dx[i] = g[i] * (1 / x[i]); return;
+    case 'sqrt': for (let i = 0; i < n; i++) dx[i] = g[i] * (0.5 / y[i]); return;
+    case 'rsqrt': for (let i = 0; i < n; i++) dx[i] = g[i] * ((-0.5 * y[i]) / x[i]); return;
+    // |x|' at 0 is taken as 0 (the subgradient PyTorch uses)
+    case 'abs': for (let i = 0; i < n; i++) dx[i] = g[i] * Math.sign(x[i]); return;
+    case 'tanh': for (let i = 0; i < n; i++) dx[i] = g[i] * (1 - y[i] * y[i]); return;
+    case 'sigmoid': for (let i = 0; i < n; i++) dx[i] = g[i] * (y[i] * (1 - y[i])); return;
+    case 'relu': for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : 0); return;
+    case 'leakyRelu': for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : slope); return;
+    case 'silu': for (let i = 0; i < n; i++) dx[i] = g[i] * siluSlope(x[i]); return;
+    case 'gelu': for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); return;
+    case 'geluTanh': for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i]); return;
+  }
+}
+
 export function neg(x: Tensor): Tensor {
-  const out = mapUnary(x, (v) => -v);
-  return attachGrad(out, 'neg', [x], (grad) => [neg(grad)]);
+  return unary('neg', 'neg', x);
 }
 
 export function exp(x: Tensor): Tensor {
-  return unary('exp', x, Math.exp, (_x, y) => y);
+  return unary('exp', 'exp', x);
 }
 
 export function log(x: Tensor): Tensor {
-  return unary('log', x, Math.log, (v) => 1 / v);
+  return unary('log', 'log', x);
 }
 
 export function sqrt(x: Tensor): Tensor {
-  return unary('sqrt', x, Math.sqrt, (_x, y) => 0.5 / y);
+  return unary('sqrt', 'sqrt', x);
 }
 
 /** 1/√x */
 export function rsqrt(x: Tensor): Tensor {
-  return unary('rsqrt', x, (v) => 1 / Math.sqrt(v), (v, y) => (-0.5 * y) / v);
+  return unary('rsqrt', 'rsqrt', x);
 }
 
 /** |x|; the derivative at 0 is taken as 0 (the subgradient PyTorch uses). */
 export function abs(x: Tensor): Tensor {
-  return unary('abs', x, Math.abs, (v) => Math.sign(v));
+  return unary('abs', 'abs', x);
 }
 
 export function tanh(x: Tensor): Tensor {
-  return unary('tanh', x, Math.tanh, (_x, y) => 1 - y * y);
+  return unary('tanh', 'tanh', x);
 }
 
 export function sigmoid(x: Tensor): Tensor {
-  return unary('sigmoid', x, sigmoidScalar, (_x, y) => y * (1 - y));
+  return unary('sigmoid', 'sigmoid', x);
 }
 
 export function relu(x: Tensor): Tensor {
-  return unary('relu', x, (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0));
+  return unary('relu', 'relu', x);
 }
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return unary('leakyRelu', x, (v) => (v > 0 ? v : negativeSlope * v), (v) => (v > 0 ? 1 : negativeSlope));
+  return unary('leakyRelu', 'leakyRelu', x, negativeSlope);
 }
 
 /** x·σ(x) (also called swish). */
 export function silu(x: Tensor): Tensor {
-  return unary('silu', x, (v) => v * sigmoidScalar(v), (v) => {
-    const s = sigmoidScalar(v);
-    return s * (1 + v * (1 - s));
-  });
+  return unary('silu', 'silu', x);
 }
-
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-const INV_SQRT_2 = 1 / Math.SQRT2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /**
  * GELU. `'none'`: exact x·Φ(x) with Φ the normal CDF (via erf). `'tanh'`: GPT-2's approximation
  * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), what Hugging Face calls `gelu_new`.
  */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  if (approximate === 'tanh') {
-    return unary(
-      'gelu',
-      x,
-      (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))),
-      (v) => {
-        const inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-        const t = Math.tanh(inner);
-        const dInner = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * dInner;
-      },
-    );
-  }
-  return unary(
-    'gelu',
-    x,
-    (v) => 0.5 * v * (1 + erf(v * INV_SQRT_2)),
-    (v) => 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v),
-  );
+  return unary('gelu', approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+}
+
+// ---- scalar definitions the loops above inline ---------------------------------------------
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2 = 1 / Math.SQRT2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function geluExact(v: number): number {
+  return 0.5 * v * (1 + erf(v * INV_SQRT_2));
+}
+
+/** d/dx x·Φ(x) = Φ(x) + x·φ(x) */
+function geluExactSlope(v: number): number {
+  return 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+}
+
+// GPT-2's tanh GELU, written through exp: with s = 1/(e^{2u} + 1), 1 + tanh u = 2(1 − s), so
+// 0.5·x·(1 + tanh u) = x·(1 − s), the same function to ~1e-16; but Math.exp costs about two
+// thirds of Math.tanh in V8, and this is the activation of every MLP. e^{2u} = ∞ (large x)
+// gives s = 0 and x itself, +∞ included.
+function geluTanh(v: number): number {
+  const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+  return v * (1 - 1 / (Math.exp(2 * u) + 1));
+}
+
+/**
+ * d/dx of the above: 0.5·(1 + t) + 0.5·x·(1 − t²)·du/dx with t = tanh u; in terms of s,
+ * 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s).
+ */
+function geluTanhSlope(v: number): number {
+  const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+  const s = 1 / (Math.exp(2 * u) + 1);
+  const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+  return 1 - s + 2 * v * s * (1 - s) * du;
+}
+
+/** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))) */
+function siluSlope(v: number): number {
+  const s = sigmoidScalar(v);
+  return s * (1 + v * (1 - s));
 }
 
 function sigmoidScalar(v: number): number {

@@ -11,7 +11,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type IndexLike, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, numel, shapesEqual, type Shape } from '../shape.ts';
 import { reduceToShape } from './reduce.ts';
-import { stridedOffsets } from './shape.ts';
+import { readDense, stridedOffsets } from './shape.ts';
 
 interface Indices {
   readonly values: Int32Array;
@@ -66,7 +66,7 @@ function gather(op: string, x: Tensor, axis: number, ids: Indices): Tensor {
   const result = new Tensor(out, outShape);
   return attachGrad(result, op, [x], (grad) => {
     // Scatter-add into a contiguous gradient of x's shape: repeated ids accumulate.
-    const g = grad.contiguousData();
+    const g = readDense(grad);
     const gradX = allocate(grad.dtype, x.size);
     const axisSize = x.shape[axis];
     let from = 0;
@@ -120,9 +120,20 @@ export function embedding(weight: Tensor, ids: IndexLike): Tensor {
 // ---- where / maskedFill --------------------------------------------------------------------
 
 /**
- * `values` (row-major, of `fromShape`) broadcast to `toShape`, row-major. When `fromShape` is a
- * trailing block of `toShape` (a (T,T) mask under (B,nh,T,T) scores, a (C) bias under (B,T,C))
- * this is a tiling; otherwise each element is read through broadcast strides.
+ * Whether `fromShape`, leading 1s aside, is the trailing part of `toShape`: a (T,T) mask under
+ * (B,NH,T,T) scores, a (C) bias under (B,T,C). Broadcasting it is then a tiling.
+ */
+function isTrailingBlock(fromShape: Shape, toShape: Shape): boolean {
+  let leadingOnes = 0;
+  while (leadingOnes < fromShape.length && fromShape[leadingOnes] === 1) leadingOnes++;
+  const core = fromShape.slice(leadingOnes);
+  return core.length <= toShape.length && shapesEqual(core, toShape.slice(toShape.length - core.length));
+}
+
+/**
+ * `values` (row-major, of `fromShape`) broadcast to `toShape`, row-major: a tiling when
+ * `fromShape` is a trailing block of `toShape`, otherwise each element read through broadcast
+ * strides.
  */
 function broadcastValues<A extends Storage | Uint8Array>(values: A, fromShape: Shape, toShape: Shape, like: (size: number) => A): A {
   const size = numel(toShape);
@@ -130,11 +141,7 @@ function broadcastValues<A extends Storage | Uint8Array>(values: A, fromShape: S
   const out = like(size);
   if (size === 0) return out;
   const block = values.length;
-  let leadingOnes = 0;
-  while (leadingOnes < fromShape.length && fromShape[leadingOnes] === 1) leadingOnes++;
-  const core = fromShape.slice(leadingOnes);
-  const isTrailingBlock = shapesEqual(core, toShape.slice(toShape.length - core.length));
-  if (isTrailingBlock) {
+  if (isTrailingBlock(fromShape, toShape)) {
     for (let start = 0; start < size; start += block) out.set(values, start);
   } else {
     const offsets = stridedOffsets(toShape, broadcastStrides(fromShape, contiguousStrides(fromShape), toShape));
@@ -145,15 +152,54 @@ function broadcastValues<A extends Storage | Uint8Array>(values: A, fromShape: S
 
 /** 1 where the condition is nonzero (NaN counts as nonzero, as `!= 0` does), under `shape`. */
 function nonzeroMask(condition: Tensor, shape: Shape): Uint8Array {
-  const values = condition.isContiguous() ? condition.data.subarray(condition.offset, condition.offset + condition.size) : condition.contiguousData();
+  return broadcastValues(nonzeroOf(condition), condition.shape, shape, (size) => new Uint8Array(size));
+}
+
+/** 1 where `t` is nonzero, row-major, in t's own shape. */
+function nonzeroOf(t: Tensor): Uint8Array {
+  const values = readDense(t);
   const mask = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) mask[i] = values[i] !== 0 ? 1 : 0;
-  return broadcastValues(mask, condition.shape, shape, (size) => new Uint8Array(size));
+  return mask;
+}
+
+/**
+ * Where `mask` (broadcastable to `shape`) is nonzero, as [begin, end) runs of row-major
+ * positions within a block that repeats over the whole of `shape`. A (T,T) causal mask under
+ * (B,NH,T,T) scores is one T·T block of T−1 runs, applied B·NH times, never copied out to the
+ * full size; other masks are broadcast to the full size first (one block).
+ */
+interface MaskRuns {
+  readonly blockSize: number;
+  /** begin₀, end₀, begin₁, end₁, … */
+  readonly runs: Int32Array;
+}
+
+function maskRuns(mask: Tensor, shape: Shape): MaskRuns {
+  const nonzero = nonzeroOf(mask);
+  const block = isTrailingBlock(mask.shape, shape) ? nonzero : broadcastValues(nonzero, mask.shape, shape, (size) => new Uint8Array(size));
+  const bounds: number[] = [];
+  for (let i = 0; i < block.length; i++) {
+    if (block[i] !== 0 && (i === 0 || block[i - 1] === 0)) bounds.push(i);
+    if (block[i] !== 0 && (i === block.length - 1 || block[i + 1] === 0)) bounds.push(i + 1);
+  }
+  return { blockSize: block.length, runs: Int32Array.from(bounds) };
+}
+
+/** Sets `value` at every masked position of `out` (contiguous, of the mask's broadcast shape). */
+function fillRuns(out: Storage, { blockSize, runs }: MaskRuns, value: number): void {
+  if (blockSize === 0) return;
+  for (let start = 0; start < out.length; start += blockSize) {
+    for (let r = 0; r < runs.length; r += 2) {
+      const end = start + runs[r + 1];
+      for (let i = start + runs[r]; i < end; i++) out[i] = value;
+    }
+  }
 }
 
 /** Values of `t` under broadcast `shape`, row-major (no copy when `t` is already that). */
 function broadcastData(t: Tensor, shape: Shape): Storage {
-  const values = t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
+  const values = readDense(t);
   return broadcastValues(values, t.shape, shape, (size) => allocate(t.dtype, size));
 }
 
@@ -201,13 +247,13 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   if (!shapesEqual(shape, x.shape)) {
     throw new QkvShapeError(`maskedFill: mask ${formatShape(mask.shape)} does not broadcast to the input ${formatShape(x.shape)}`);
   }
-  const filled = nonzeroMask(mask, x.shape);
+  const filled = maskRuns(mask, x.shape);
   const out = x.contiguousData();
-  for (let i = 0; i < out.length; i++) if (filled[i]) out[i] = value;
+  fillRuns(out, filled, value);
   const result = new Tensor(out, x.shape);
   return attachGrad(result, 'maskedFill', [x], (grad) => {
     const gradX = grad.contiguousData();
-    for (let i = 0; i < gradX.length; i++) if (filled[i]) gradX[i] = 0;
+    fillRuns(gradX, filled, 0);
     return [new Tensor(gradX, x.shape)];
   });
 }

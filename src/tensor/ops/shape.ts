@@ -50,38 +50,86 @@ export function stridedOffsets(dims: Shape, strides: readonly number[], base = 0
 }
 
 /**
- * Copies `source` (any layout) into the window of `target` storage described by `shape`,
- * `targetStrides` and `targetOffset`. The last axis is a tight loop.
+ * The elements of `t` in row-major order: a view of its own storage when it is already dense
+ * (no copy; read it, do not write it), else a contiguous copy.
+ */
+export function readDense(t: Tensor): Storage {
+  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
+}
+
+/** A shape and the strides of two operands over it, after `coalesceAxes`. */
+export interface CoalescedLayout {
+  readonly shape: number[];
+  readonly stridesA: number[];
+  readonly stridesB: number[];
+}
+
+/**
+ * The same walk over `shape` with fewer axes: size-1 axes are dropped, and an axis is merged
+ * into the next-inner one when, for both operands, stepping it once equals stepping the inner
+ * axis all the way (outer stride = inner stride × inner size). A dense (B,T,C) + (B,T,C)
+ * becomes one axis of B·T·C; a bias (B,T,C) + (C) becomes (B·T, C) with strides (C, 1) and
+ * (0, 1); a scalar operand has stride 0 throughout. Loops then run long rows instead of
+ * restarting an odometer every C elements. The row-major visiting order is unchanged.
+ */
+export function coalesceAxes(shape: Shape, stridesA: readonly number[], stridesB: readonly number[]): CoalescedLayout {
+  const dims: number[] = [];
+  const outA: number[] = [];
+  const outB: number[] = [];
+  for (let axis = 0; axis < shape.length; axis++) {
+    const dim = shape[axis];
+    if (dim === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && outA[last] === stridesA[axis] * dim && outB[last] === stridesB[axis] * dim) {
+      dims[last] *= dim;
+      outA[last] = stridesA[axis];
+      outB[last] = stridesB[axis];
+    } else {
+      dims.push(dim);
+      outA.push(stridesA[axis]);
+      outB.push(stridesB[axis]);
+    }
+  }
+  return { shape: dims, stridesA: outA, stridesB: outB };
+}
+
+/**
+ * Copies `source` (any layout) into the window of `target` storage described by
+ * `targetStrides` (over source's shape) and `targetOffset`. Axes are coalesced first, so a
+ * copy between two dense layouts is one `set`; the innermost axis is a tight loop.
  */
 export function copyStrided(target: Storage, targetOffset: number, targetStrides: readonly number[], source: Tensor): void {
-  const shape = source.shape;
-  const size = source.size;
-  if (size === 0) return;
+  if (source.size === 0) return;
   const data = source.data;
+  const { shape, stridesA: fromStrides, stridesB: toStrides } = coalesceAxes(source.shape, source.strides, targetStrides);
   const rank = shape.length;
   if (rank === 0) {
     target[targetOffset] = data[source.offset];
     return;
   }
   const innerSize = shape[rank - 1];
-  const innerSource = source.strides[rank - 1];
-  const innerTarget = targetStrides[rank - 1];
+  const innerFrom = fromStrides[rank - 1];
+  const innerTo = toStrides[rank - 1];
+  // `set` pays for a subarray per row; below a few dozen elements a plain loop is faster.
+  const useSet = innerFrom === 1 && innerTo === 1 && innerSize >= 64;
   const index = new Array<number>(rank).fill(0);
   let from = source.offset;
   let to = targetOffset;
-  for (let start = 0; start < size; start += innerSize) {
-    if (innerSource === 1 && innerTarget === 1) {
+  for (let start = 0; start < source.size; start += innerSize) {
+    if (useSet) {
       target.set(data.subarray(from, from + innerSize), to);
+    } else if (innerFrom === 1 && innerTo === 1) {
+      for (let i = 0; i < innerSize; i++) target[to + i] = data[from + i];
     } else {
-      for (let i = 0; i < innerSize; i++) target[to + i * innerTarget] = data[from + i * innerSource];
+      for (let i = 0; i < innerSize; i++) target[to + i * innerTo] = data[from + i * innerFrom];
     }
     for (let axis = rank - 2; axis >= 0; axis--) {
       index[axis]++;
-      from += source.strides[axis];
-      to += targetStrides[axis];
+      from += fromStrides[axis];
+      to += toStrides[axis];
       if (index[axis] < shape[axis]) break;
-      from -= source.strides[axis] * shape[axis];
-      to -= targetStrides[axis] * shape[axis];
+      from -= fromStrides[axis] * shape[axis];
+      to -= toStrides[axis] * shape[axis];
       index[axis] = 0;
     }
   }
