@@ -9,8 +9,12 @@
  * Masks add −∞ (not a finite −1e4: a finite mask leaks weight when scores are large), so a
  * masked key gets weight exactly 0. A query row whose keys are all masked gets all-zero weights
  * and a zero output, never NaN (softmax's documented behaviour for an all −∞ row).
+ *
+ * The rest of attention builds on this file: `MultiHeadAttention` (projections, heads, GQA,
+ * positions, KV cache, Transformer-XL memory) in `multi-head-attention.ts`, Bahdanau's
+ * additive score in `additive-attention.ts`; both turn scores into weights here.
  */
-import { QkvShapeError, formatShape } from '../tensor/errors.ts';
+import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { mapUnary } from '../tensor/ops/broadcast.ts';
 import { maskedFill } from '../tensor/ops/indexing.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
@@ -35,7 +39,15 @@ export interface AttentionOptions {
   dropout?: { p: number; training: boolean; rng?: Rng };
   /** Also return the (B, NH, Tq, Tk) weights, for inspection. */
   returnWeights?: boolean;
+  /**
+   * Added to the scaled scores before the masks: a positional bias such as ALiBi or T5's
+   * relative-position bias, (B|1, NH|1, Tq, Tk).
+   */
+  attentionBias?: Tensor | null;
 }
+
+/** The options that turn scores into weights, shared by dot-product and additive attention. */
+export type ScoreMaskOptions = Pick<AttentionOptions, 'causal' | 'queryOffset' | 'keyPaddingMask' | 'dropout' | 'attentionBias'>;
 
 export interface AttentionResult {
   /** (B, NH, Tq, hs) */
@@ -61,17 +73,22 @@ export function causalMask(queryLength: number, keyLength: number, queryOffset: 
   return mask;
 }
 
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): AttentionResult {
-  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4 || q.shape[3] !== k.shape[3] || k.shape[2] !== v.shape[2]) {
-    throw new QkvShapeError(
-      `attention: expected q (B,NH,Tq,hs), k (B,NH,Tk,hs), v (B,NH,Tk,hs); got q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`,
-    );
+/**
+ * scores (B, NH|1, Tq, Tk) → attention weights: adds the positional bias, masks future and padded
+ * keys with −∞, softmax over keys, then dropout. The one place masks are applied, for both the
+ * dot-product and the additive score.
+ */
+export function attentionWeightsFromScores(scores: Tensor, options: ScoreMaskOptions = {}): Tensor {
+  const [batch, , queryLength, keyLength] = scores.shape;
+  if (options.attentionBias) {
+    const bias = options.attentionBias;
+    const fits = bias.ndim === 4 && bias.shape[2] === queryLength && bias.shape[3] === keyLength &&
+      (bias.shape[0] === 1 || bias.shape[0] === batch) && (bias.shape[1] === 1 || bias.shape[1] === scores.shape[1]);
+    if (!fits) {
+      throw new QkvShapeError(`attention: attentionBias must be (B|1, NH|1, Tq, Tk) against scores ${formatShape(scores.shape)}, got ${formatShape(bias.shape)}`);
+    }
+    scores = scores.add(bias);
   }
-  const [batch, , queryLength, headSize] = q.shape;
-  const keyLength = k.shape[2];
-  const scale = options.scale ?? 1 / Math.sqrt(headSize);
-  let scores = matmul(q, k.transpose(-2, -1)); // (B, NH, Tq, hs) · (B, NH, hs, Tk) → (B, NH, Tq, Tk)
-  if (scale !== 1) scores = scores.mul(scale);
   if (options.causal) {
     const offset = options.queryOffset ?? keyLength - queryLength;
     scores = maskedFill(scores, causalMask(queryLength, keyLength, offset), -Infinity);
@@ -88,6 +105,41 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   if (options.dropout && options.dropout.training && options.dropout.p > 0) {
     weights = dropout(weights, options.dropout.p, options.dropout);
   }
+  return weights;
+}
+
+/**
+ * softmax(Q·Kᵀ·scale + bias + masks)·V for q (B, NH, Tq, hs), k and v (B, NH, Tk, hs).
+ *
+ * @example
+ * const { output } = scaledDotProductAttention(q, k, v, { causal: true }); // (B, NH, T, hs)
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): AttentionResult {
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4 || q.shape[3] !== k.shape[3] || k.shape[2] !== v.shape[2]) {
+    throw new QkvShapeError(
+      `attention: expected q (B,NH,Tq,hs), k (B,NH,Tk,hs), v (B,NH,Tk,hs); got q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}`,
+    );
+  }
+  const headSize = q.shape[3];
+  const scale = options.scale ?? 1 / Math.sqrt(headSize);
+  let scores = matmul(q, k.transpose(-2, -1)); // (B, NH, Tq, hs) · (B, NH, hs, Tk) → (B, NH, Tq, Tk)
+  if (scale !== 1) scores = scores.mul(scale);
+  const weights = attentionWeightsFromScores(scores, options);
   const output = matmul(weights, v); // (B, NH, Tq, Tk) · (B, NH, Tk, hs) → (B, NH, Tq, hs)
   return options.returnWeights ? { output, weights } : { output };
+}
+
+/**
+ * Grouped-query attention: each of the NHkv key/value heads serves nRep query heads, so
+ * x (B, NHkv, T, hs) → (B, NHkv·nRep, T, hs) with output head h = input head ⌊h / nRep⌋
+ * (Hugging Face's `repeat_kv`). nRep = 1 returns x itself.
+ *
+ * @example const keys = repeatKeyValueHeads(k, numHeads / numKeyValueHeads);
+ */
+export function repeatKeyValueHeads(x: Tensor, nRep: number): Tensor {
+  if (!Number.isInteger(nRep) || nRep < 1) throw new QkvValueError(`repeatKeyValueHeads: nRep must be a positive integer, got ${nRep}`);
+  if (x.ndim !== 4) throw new QkvShapeError(`repeatKeyValueHeads: expected x (B,NHkv,T,hs), got ${formatShape(x.shape)}`);
+  if (nRep === 1) return x;
+  const [B, NHkv, T, hs] = x.shape;
+  return x.unsqueeze(2).expand([B, NHkv, nRep, T, hs]).reshape([B, NHkv * nRep, T, hs]); // (B, NHkv, nRep, T, hs) → (B, NH, T, hs)
 }
