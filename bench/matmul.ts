@@ -4,6 +4,7 @@
  * (our stand-in for the native limit), plus the ratios qkv 2 threads / tfjs-wasm and / onnxruntime.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
 import { getKernelInfo, matmul, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../src/kernels/index.ts';
 import { matmulReference } from '../src/kernels/reference/matmul.ts';
 import type { BenchReport } from './report.ts';
@@ -92,6 +93,8 @@ export async function run(report: BenchReport): Promise<void> {
   }
   const info = getKernelInfo();
   report.row({ name: `qkv kernels: wasm ${info.simd ?? '-'} build`, value: info.threads, unit: 'threads' });
+  // Context for every number above: a load over the core count means the threads were shared.
+  report.row({ name: `machine load, 1-min average (${availableParallelism()} cores)`, value: loadavg()[0], unit: 'load' });
 }
 
 function randomArray(length: number, seed: number): Float32Array {
