@@ -19,4 +19,6 @@ export {
 export { Dropout } from './dropout.ts';
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Identity } from './activations.ts';
 export * as init from './init.ts';
-export { applyRotaryEmbedding } from './positions.ts';
+export { scaledDotProductAttention, attentionWeightsFromScores, repeatKeyValueHeads, causalMask, type AttentionOptions, type AttentionResult } from './attention.ts';
+export { MultiHeadAttention, attendHeads, type LayerCache, type MultiHeadAttentionOptions, type MultiHeadAttentionForwardOptions, type AttendHeadsOptions } from './multi-head-attention.ts';
+export { applyRotaryEmbedding, sinusoidalPositionEncoding, alibiSlopes, ALiBi, relativePositionBucket, RelativePositionBias, POSITION_SCHEMES, type PositionScheme, type AttentionBiasProvider, type RelativePositionBiasOptions } from './positions.ts';

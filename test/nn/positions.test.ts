@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRotaryEmbedding } from '../../src/nn/positions.ts';
+import { ALiBi, RelativePositionBias, alibiSlopes, applyRotaryEmbedding, relativePositionBucket, sinusoidalPositionEncoding } from '../../src/nn/positions.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { gradcheck } from '../../src/tensor/gradcheck.ts';
 import { Rng } from '../../src/tensor/random.ts';
@@ -94,4 +94,63 @@ test('RoPE gradients match finite differences', () => {
 test('RoPE rejects an odd head size and a negative offset', () => {
   assert.throws(() => applyRotaryEmbedding(Tensor.zeros([1, 1, 2, 5]), 0), /even head size/);
   assert.throws(() => applyRotaryEmbedding(Tensor.zeros([1, 1, 2, 4]), -1), /non-negative/);
+});
+
+test('sinusoidal encoding matches PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(…)', () => {
+  const table = sinusoidalPositionEncoding(50, 6, { dtype: 'float64' });
+  assert.deepEqual(table.shape, [50, 6]);
+  // Worked values: d = 6, p = 1: sin(1), cos(1), sin(1/10000^(1/3)), …
+  close(table.get(1, 0), Math.sin(1), 1e-15, 'PE(1,0)');
+  close(table.get(1, 1), Math.cos(1), 1e-15, 'PE(1,1)');
+  close(table.get(0, 1), 1, 0, 'PE(0,1) = cos 0');
+  for (const p of [0, 7, 49]) {
+    for (let i = 0; i < 3; i++) {
+      close(table.get(p, 2 * i), Math.sin(p / Math.pow(10000, (2 * i) / 6)), 1e-12, `PE(${p},${2 * i})`);
+      close(table.get(p, 2 * i + 1), Math.cos(p / Math.pow(10000, (2 * i) / 6)), 1e-12, `PE(${p},${2 * i + 1})`);
+    }
+  }
+  // An offset continues the same table (KV cache), and an odd width ends with a sine column.
+  const tail = sinusoidalPositionEncoding(3, 6, { offset: 47, dtype: 'float64' });
+  for (let t = 0; t < 3; t++) for (let c = 0; c < 6; c++) assert.equal(tail.get(t, c), table.get(47 + t, c));
+  close(sinusoidalPositionEncoding(3, 5).get(2, 4), Math.sin(2 / Math.pow(10000, 4 / 5)), 1e-7, 'odd width');
+});
+
+test('ALiBi slopes as in the paper: geometric 2^(−8/n)… for powers of two, interleaved otherwise', () => {
+  assert.deepEqual(alibiSlopes(8), [1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]);
+  assert.deepEqual(alibiSlopes(4), [1 / 4, 1 / 16, 1 / 64, 1 / 256]);
+  assert.deepEqual(alibiSlopes(1), [1 / 256]);
+  // 6 heads: the 4-head slopes, then every other 8-head slope: 2^-1, 2^-3.
+  assert.deepEqual(alibiSlopes(6), [1 / 4, 1 / 16, 1 / 64, 1 / 256, 1 / 2, 1 / 8]);
+  // 12 heads: the 8-head slopes, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5 (every other of the 16-head ones).
+  const twelve = alibiSlopes(12);
+  assert.deepEqual(twelve.slice(0, 8), alibiSlopes(8));
+  [-0.5, -1.5, -2.5, -3.5].forEach((exponent, i) => close(twelve[8 + i], 2 ** exponent, 1e-15, `slope ${8 + i}`));
+});
+
+test('ALiBi bias is −slope·(i − j), at any query offset', () => {
+  const bias = new ALiBi(2, { dtype: 'float64' }).bias(2, 4, 2); // queries at positions 2, 3 over keys 0..3
+  assert.deepEqual(bias.shape, [1, 2, 2, 4]);
+  // head 0: slope 2^-4; query position 3: [−3, −2, −1, 0]/16
+  assert.deepEqual([0, 1, 2, 3].map((j) => bias.get(0, 0, 1, j)), [-3 / 16, -2 / 16, -1 / 16, 0]);
+  assert.deepEqual([0, 1, 2, 3].map((j) => bias.get(0, 1, 0, j)), [-2 / 256, -1 / 256, 0, -1 / 256]);
+});
+
+test('T5 buckets match Hugging Face _relative_position_bucket (32 buckets, max distance 128)', () => {
+  // Values from the Hugging Face formula evaluated in float32 (key − query offset → bucket).
+  const bidirectional: [number, number][] = [[-200, 15], [-128, 15], [-127, 15], [-64, 14], [-40, 12], [-32, 12], [-20, 10], [-16, 10],
+    [-12, 9], [-8, 8], [-7, 7], [-1, 1], [0, 0], [1, 17], [7, 23], [8, 24], [20, 26], [40, 28], [128, 31]];
+  for (const [offset, bucket] of bidirectional) assert.equal(relativePositionBucket(offset, true, 32, 128), bucket, `bidirectional ${offset}`);
+  const causal: [number, number][] = [[-200, 31], [-128, 31], [-64, 26], [-40, 23], [-32, 21], [-20, 17], [-16, 16], [-15, 15], [-1, 1], [0, 0], [1, 0], [5, 0]];
+  for (const [offset, bucket] of causal) assert.equal(relativePositionBucket(offset, false, 32, 128), bucket, `causal ${offset}`);
+});
+
+test('RelativePositionBias looks up weight[bucket(j − i), head] and learns it (gradient check)', () => {
+  const relative = new RelativePositionBias(3, { bidirectional: false, numBuckets: 8, maxDistance: 20, dtype: 'float64', rng: new Rng(5), std: 1 });
+  assert.deepEqual(relative.namedParameters().map(([name, p]) => [name, [...p.shape]]), [['weight', [8, 3]]]);
+  const bias = relative.bias(2, 6, 4); // queries at 4, 5
+  assert.deepEqual(bias.shape, [1, 3, 2, 6]);
+  for (let h = 0; h < 3; h++) for (let i = 0; i < 2; i++) for (let j = 0; j < 6; j++) {
+    assert.equal(bias.get(0, h, i, j), relative.weight.get(relativePositionBucket(j - (4 + i), false, 8, 20), h));
+  }
+  gradcheck('relative position bias', () => relative.bias(3, 5, 2), [relative.weight]);
 });
