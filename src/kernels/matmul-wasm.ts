@@ -20,8 +20,18 @@ import type { MatmulParams } from './types.ts';
 import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './wasm.ts';
 import type { LoadedKernels, SimdVariant } from './wasm.ts';
 
-/** Below this many flops one thread wins: waking a worker costs tens of microseconds. */
-export const PARALLEL_MIN_FLOPS = 1 << 22;
+/**
+ * Below this many flops one thread wins: waking a worker costs ~20 µs here, and at 128² (4.2
+ * MFLOP, ~90 µs on one thread) 2 threads measured 10% slower than 1.
+ */
+export const PARALLEL_MIN_FLOPS = 1 << 23;
+let parallelMinFlops = PARALLEL_MIN_FLOPS;
+
+/** Split matmuls of at least `flops` across threads (default PARALLEL_MIN_FLOPS). Tests lower it. */
+export function setWasmParallelMinFlops(flops: number): void {
+  if (!(flops >= 0)) throw new RangeError(`setWasmParallelMinFlops: expected flops ≥ 0, got ${flops}`);
+  parallelMinFlops = flops;
+}
 /** Rows (or columns) a split chunk keeps at least, so packing stays small next to its multiply. */
 const MIN_SPLIT = 32;
 const RESERVED_BYTES = 64 * 1024;
@@ -97,7 +107,7 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
   const cPtr = bPtr + alignUp(copiesB * k * n * 4);
   const packedBPtr = cPtr + alignUp(batch * m * n * 4);
   const flops = 2 * batch * m * n * k;
-  const parallel = threads > 1 && flops >= PARALLEL_MIN_FLOPS;
+  const parallel = threads > 1 && flops >= parallelMinFlops;
   // One matmul split by rows: pack B once, together, then share it (see sharedBRowChunks).
   const shareB = parallel && batch === 1 && m >= 2 * MIN_SPLIT;
   const endPtr = packedBPtr + (shareB ? alignUp(kernels.sgemm.packedBFloats(k, n) * 4) : 0);

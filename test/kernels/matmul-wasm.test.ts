@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from '../../src/kernels/matmul-wasm.ts';
+import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from '../../src/kernels/matmul-wasm.ts';
 import type { MatmulParams } from '../../src/kernels/types.ts';
 
 /** Deterministic uniform values in [-1, 1) (a small LCG: no dependency on the RNG module). */
@@ -73,6 +73,11 @@ function checkAgainstOracle(p: MatmulParams, seed: number, padA = 0, padB = 0): 
 const flagCombinations: Array<Pick<MatmulParams, 'transA' | 'transB' | 'accumulate'>> = [];
 for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) flagCombinations.push({ transA, transB, accumulate });
 
+// Split anything from 2^22 flops across threads (the default threshold is higher), so that the
+// threaded paths run on shapes the float64 oracle checks quickly.
+const TEST_PARALLEL_MIN_FLOPS = 1 << 22;
+setWasmParallelMinFlops(TEST_PARALLEL_MIN_FLOPS);
+
 // (m, n, k): 1, 7, 33, 65, 129 and non-multiples of the 4×8 tile, plus shapes that cross the
 // blocking (K > KC = 256, M > MC = 96, N > NC = 1024) and shapes large enough to run threaded
 // (on 2 threads: rows on a shared packed B of 1 or 2 blocks, or column blocks when M is small).
@@ -125,7 +130,7 @@ for (const threads of [1, 2]) {
         for (let job = 0; job < 40; job++) {
           const k = 24 + (job % 9);
           const m = 64 + 8 * (job % 7) + (job % 3);
-          const n = Math.ceil((1 << 21) / (m * k)) + (job % 11);
+          const n = Math.ceil(TEST_PARALLEL_MIN_FLOPS / 2 / (m * k)) + (job % 11);
           checkAgainstOracle({ batch: 1 + (job % 2), m, n, k, transA: job % 4 === 1, transB: job % 3 === 2, accumulate: job % 5 === 0 }, seed++);
         }
       });

@@ -17,7 +17,8 @@ describe('wasm kernel loader', () => {
   it('computes right on the plain-SIMD build (QKV_SIMD=simd), on 1 and 2 threads', () => {
     // The same check for both thread counts: C = A·Bᵀ with accumulate, against a float64 loop.
     const script = `
-      import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmVariant } from './src/kernels/matmul-wasm.ts';
+      import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmVariant } from './src/kernels/matmul-wasm.ts';
+      setWasmParallelMinFlops(1 << 20);
       const m = 67, n = 130, k = 300;
       let state = 7;
       const random = (length) => Float32Array.from({ length }, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
