@@ -1,9 +1,10 @@
 /**
- * `qkv train`: train a GPT on text files, with a progress bar (step, loss, held-out loss, lr,
+ * `qkv train`: train a GPT or a Llama (`--arch`) on text files, with a progress bar (step, loss, held-out loss, lr,
  * grad norm, tokens/s, ETA), a JSONL metrics log in the output folder, and a summary.
  */
-import type { Command } from 'commander';
-import { MODEL_PRESETS } from '../models/presets.ts';
+import { InvalidArgumentError, type Command } from 'commander';
+import { MODEL_ARCHS, MODEL_PRESETS, type ModelArch } from '../models/presets.ts';
+import { QkvValueError } from '../tensor/errors.ts';
 import { defaultRunDir, trainOnText, type TokenizerKind, type TrainOnTextOptions, type TrainOnTextResult } from '../train/run.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { integerOption, numberOption } from './options.ts';
@@ -46,6 +47,8 @@ export async function trainWithProgress(options: TrainOnTextOptions & { silent: 
 interface TrainFlags {
   data: string[];
   config: string;
+  arch?: ModelArch;
+  kvHeads?: number;
   out?: string;
   resume?: boolean;
   tokenizer: TokenizerKind;
@@ -63,12 +66,19 @@ interface TrainFlags {
   json?: boolean;
 }
 
+function archOption(value: string): ModelArch {
+  if (!(MODEL_ARCHS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--arch must be one of ${MODEL_ARCHS.join(', ')}, got "${value}"`);
+  return value as ModelArch;
+}
+
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a GPT on text files and save a Hugging Face-style model folder')
+    .description('train a GPT or a Llama on text files and save a Hugging Face-style model folder')
     .requiredOption('--data <files...>', 'text files to train on (the last 10% of tokens are held out)')
     .option('--config <name>', `model size: ${Object.keys(MODEL_PRESETS).join(', ')}`, 'small')
+    .option('--arch <name>', "gpt (GPT-2 layout) or llama (RMSNorm, RoPE, SwiGLU, untied head); default gpt, or the folder's with --resume", archOption)
+    .option('--kv-heads <n>', 'llama: key/value heads for grouped-query attention (default: as many as query heads)', integerOption('--kv-heads', 1))
     .option('--out <dir>', 'model folder to write (default runs/<config>)')
     .option('--resume', 'continue the run saved in --out (same settings, bit for bit)')
     .option('--tokenizer <kind>', 'char or bpe', 'char')
@@ -81,7 +91,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--warmup <n>', 'warm-up steps', integerOption('--warmup', 0))
     .option('--eval-interval <n>', 'evaluate every N steps', integerOption('--eval-interval', 1))
     .option('--checkpoint-interval <n>', 'checkpoint every N steps (0: at the end)', integerOption('--checkpoint-interval', 0))
-    .option('--dropout <p>', 'dropout for embeddings, attention and residuals', numberOption('--dropout', 0, 0.99))
+    .option('--dropout <p>', 'dropout for embeddings, attention and residuals (llama: attention only, as HF Llama)', numberOption('--dropout', 0, 0.99))
     .option('--seed <n>', 'random seed', integerOption('--seed', 0))
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
@@ -101,12 +111,19 @@ export function registerTrainCommand(program: Command): void {
       const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
       if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
       const dropout = flags.dropout === undefined ? {} : { embd_pdrop: flags.dropout, attn_pdrop: flags.dropout, resid_pdrop: flags.dropout };
+      if (flags.kvHeads !== undefined && flags.arch !== 'llama') throw new QkvValueError('--kv-heads needs --arch llama');
+      const llamaOverrides = {
+        ...(flags.dropout === undefined ? {} : { attention_dropout: flags.dropout }),
+        ...(flags.kvHeads === undefined ? {} : { num_key_value_heads: flags.kvHeads }),
+      };
       const outDir = flags.out ?? defaultRunDir(flags.config);
       const log = flags.json ? () => {} : (line: string) => console.log(line);
       const result = await trainWithProgress({
         dataFiles: flags.data,
         preset: flags.config,
+        arch: flags.arch,
         modelOverrides: dropout,
+        llamaOverrides,
         train,
         tokenizer: flags.tokenizer,
         vocabSize: flags.vocabSize,
@@ -119,6 +136,7 @@ export function registerTrainCommand(program: Command): void {
         const { summary } = result;
         console.log(JSON.stringify({
           out: outDir,
+          arch: result.arch,
           steps: summary.steps,
           loss: summary.finalLoss,
           val_loss: summary.finalValLoss,

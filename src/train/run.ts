@@ -1,12 +1,14 @@
 /**
  * Training a language model on text files, end to end: read the files, train (or reuse) a
- * tokenizer, tokenize, build the model from a named size, train, and save the model folder.
- * `qkv train` and `qkv start` (the `npm start` job) are thin layers over `trainOnText`.
+ * tokenizer, tokenize, build the model (a GPT or a Llama) from a named size, train, and save the
+ * model folder. `qkv train` and `qkv start` (the `npm start` job) are thin layers over `trainOnText`.
  */
 import { join } from 'node:path';
+import type { CausalLM } from '../models/causal-lm.ts';
 import { GPT } from '../models/gpt.ts';
-import { loadGPT, saveGPT } from '../models/gpt-folder.ts';
-import { modelPreset, type ModelPreset } from '../models/presets.ts';
+import { Llama } from '../models/llama.ts';
+import { loadCausalLM, saveCausalLM } from '../models/load.ts';
+import { MODEL_ARCHS, llamaPreset, modelPreset, type LlamaPreset, type ModelArch, type ModelPreset } from '../models/presets.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { Rng } from '../tensor/random.ts';
 import { trainBpe } from '../tokenizers/bpe-trainer.ts';
@@ -22,8 +24,15 @@ export interface TrainOnTextOptions {
   dataFiles: readonly string[];
   /** Model size name (`tiny`, `small`, `medium`). */
   preset: string;
-  /** Config fields that override the preset (e.g. dropout). */
+  /**
+   * `gpt` (GPT-2 layout, the default for a new run) or `llama` (RMSNorm, RoPE, SwiGLU). When
+   * resuming, the folder's architecture is used and a different one given here is an error.
+   */
+  arch?: ModelArch;
+  /** GPT config fields that override the preset (e.g. dropout); used with `arch: 'gpt'`. */
   modelOverrides?: ModelPreset;
+  /** Llama config fields that override the preset (e.g. attention_dropout, num_key_value_heads); used with `arch: 'llama'`. */
+  llamaOverrides?: LlamaPreset;
   /** Training settings that override TRAIN_DEFAULTS. */
   train?: Partial<TrainConfig>;
   tokenizer?: TokenizerKind;
@@ -39,7 +48,9 @@ export interface TrainOnTextOptions {
 }
 
 export interface TrainOnTextResult {
-  model: GPT;
+  /** The trained model: a `GPT` or a `Llama` (see `arch`). */
+  model: CausalLM;
+  arch: ModelArch;
   tokenizer: Tokenizer;
   summary: TrainSummary;
   /** Held-out loss of a unigram model of the training tokens: the baseline to beat. */
@@ -60,10 +71,32 @@ function buildTokenizer(kind: TokenizerKind, text: string, vocabSize: number, lo
   throw new QkvValueError(`unknown tokenizer "${kind}"; choose char or bpe`);
 }
 
+/** Which of `MODEL_ARCHS` a model is. */
+export function archOf(model: CausalLM): ModelArch {
+  if (model instanceof GPT) return 'gpt';
+  if (model instanceof Llama) return 'llama';
+  throw new QkvValueError(`${model.constructor.name} is neither a GPT nor a Llama`);
+}
+
+function buildModel(arch: ModelArch, options: TrainOnTextOptions, vocabSize: number, seed: number): CausalLM {
+  const rng = new Rng(seed);
+  switch (arch) {
+    case 'gpt':
+      return new GPT({ ...modelPreset(options.preset), ...options.modelOverrides, vocab_size: vocabSize }, { rng });
+    case 'llama':
+      return new Llama({ ...llamaPreset(options.preset), ...options.llamaOverrides, vocab_size: vocabSize }, { rng });
+    default:
+      throw new QkvValueError(`unknown architecture "${String(arch)}"; choose ${MODEL_ARCHS.join(' or ')}`);
+  }
+}
+
 export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnTextResult> {
   const log = options.log ?? (() => {});
+  if (options.arch !== undefined && !(MODEL_ARCHS as readonly string[]).includes(options.arch)) {
+    throw new QkvValueError(`unknown architecture "${options.arch}"; choose ${MODEL_ARCHS.join(' or ')}`);
+  }
   const text = readTextFiles(options.dataFiles);
-  let model: GPT;
+  let model: CausalLM;
   let tokenizer: Tokenizer;
   const steps = options.train?.steps ?? TRAIN_DEFAULTS.steps;
   // Warm-up defaults to a tenth of a short run (50 steps at most), so any step count is valid.
@@ -73,8 +106,11 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
     if (options.outDir === null || !hasTrainerState(options.outDir)) {
       throw new QkvValueError(`--resume: ${options.outDir ?? '(no --out)'} holds no checkpoint (trainer_state.json and optimizer.safetensors)`);
     }
-    const loaded = loadGPT(options.outDir);
+    const loaded = loadCausalLM(options.outDir);
     model = loaded.model;
+    if (options.arch !== undefined && options.arch !== archOf(model)) {
+      throw new QkvValueError(`--resume: ${options.outDir} holds a ${archOf(model)} model, not ${options.arch}`);
+    }
     tokenizer = loaded.tokenizer;
     // The saved configuration continues the same run; only a larger step count may be asked for.
     const saved = loadTrainerState(options.outDir).train_config as unknown as TrainConfig;
@@ -82,7 +118,7 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
     log(`resuming from ${options.outDir}`);
   } else {
     tokenizer = buildTokenizer(options.tokenizer ?? 'char', text, options.vocabSize ?? 1024, log);
-    model = new GPT({ ...modelPreset(options.preset), ...options.modelOverrides, vocab_size: tokenizer.vocabSize }, { rng: new Rng(config.seed) });
+    model = buildModel(options.arch ?? 'gpt', options, tokenizer.vocabSize, config.seed);
   }
   const dataset = new TokenDataset(tokenizer.encodeIds(text), options.validationFraction ?? 0.1);
   const unigramLoss = unigramCrossEntropy(dataset.train, dataset.validation, tokenizer.vocabSize);
@@ -93,10 +129,10 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
     config,
     outDir,
     resume: options.resume,
-    saveModel: (dir) => saveGPT(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 }),
+    saveModel: (dir) => saveCausalLM(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 }),
     hooks: options.hooks,
   });
-  return { model, tokenizer, summary, unigramLoss, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
+  return { model, arch: archOf(model), tokenizer, summary, unigramLoss, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
 }
 
 /** Where `npm start` and `qkv train` put a run when no `--out` is given. */

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildProgram } from '../../src/cli/program.ts';
+
+async function runCli(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
+  try {
+    const program = buildProgram();
+    // Subcommands exist already, so they do not inherit these: set them on each (a bad flag throws, quietly).
+    for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ writeErr: () => {} });
+    await program.parseAsync(args, { from: 'user' });
+  } finally {
+    console.log = original;
+  }
+  return lines.join('\n');
+}
+
+function setup(t: { after(fn: () => void): void }): { dir: string; data: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-cli-train-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = join(dir, 'corpus.txt');
+  writeFileSync(data, 'It was the best of times, it was the worst of times. '.repeat(30));
+  return { dir, data };
+}
+
+const QUICK = ['--config', 'tiny', '--steps', '2', '--batch-size', '2', '--block-size', '16', '--eval-interval', '2', '--json'];
+
+test('train --arch llama (tiny, 2 steps) writes a Llama folder that generate reads through model_type', async (t) => {
+  const { dir, data } = setup(t);
+  const out = join(dir, 'llama');
+  const summary = JSON.parse(await runCli(['train', '--data', data, '--arch', 'llama', '--kv-heads', '2', '--out', out, ...QUICK]));
+  assert.equal(summary.arch, 'llama');
+  assert.equal(summary.steps, 2);
+  assert.ok(summary.val_loss > 0);
+  for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'trainer_state.json']) {
+    assert.ok(existsSync(join(out, file)), file);
+  }
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal(config.model_type, 'llama');
+  assert.equal(config.num_key_value_heads, 2);
+
+  const generated = JSON.parse(await runCli(['generate', '--model', out, '--prompt', 'It was', '--max-new-tokens', '5', '--temperature', '0', '--json']));
+  assert.equal(generated.prompt_ids.length, 6);
+  assert.equal(generated.ids.length, 5);
+  assert.equal(typeof generated.text, 'string');
+});
+
+test('train without --arch builds a GPT (model_type gpt2)', async (t) => {
+  const { dir, data } = setup(t);
+  const out = join(dir, 'gpt');
+  const summary = JSON.parse(await runCli(['train', '--data', data, '--out', out, ...QUICK]));
+  assert.equal(summary.arch, 'gpt');
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model_type, 'gpt2');
+});
+
+test('a bad --arch and --kv-heads without llama are refused', async (t) => {
+  const { data } = setup(t);
+  await assert.rejects(runCli(['train', '--data', data, '--arch', 'rwkv', ...QUICK]), /--arch must be one of gpt, llama, got "rwkv"/);
+  await assert.rejects(runCli(['train', '--data', data, '--kv-heads', '2', ...QUICK]), /--kv-heads needs --arch llama/);
+});
