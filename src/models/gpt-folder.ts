@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { loadModelFolder, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
-import { optionalInteger, optionalNumber, requireInteger, type JsonObject } from '../io/config.ts';
+import { optionalInteger, optionalNumber, optionalOneOf, requireInteger, type JsonObject } from '../io/config.ts';
+import { POSITION_SCHEMES } from '../nn/positions.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { QkvError } from '../tensor/errors.ts';
@@ -35,6 +36,8 @@ export function gptConfigToJson(config: GPTConfig, extra: { bos_token_id?: numbe
     initializer_range: config.initializer_range,
     tie_word_embeddings: true,
     scale_attn_weights: true,
+    // qkv-specific, written only off the GPT-2 default so GPT-2 folders stay standard.
+    ...(config.position === 'learned' ? {} : { position: config.position }),
     ...extra,
     torch_dtype: 'float32',
   };
@@ -64,6 +67,7 @@ export function gptConfigFromJson(json: JsonObject, file: string): GPTConfig {
     attn_pdrop: optionalNumber(json, 'attn_pdrop', file, probability) ?? GPT_DEFAULTS.attn_pdrop,
     resid_pdrop: optionalNumber(json, 'resid_pdrop', file, probability) ?? GPT_DEFAULTS.resid_pdrop,
     initializer_range: optionalNumber(json, 'initializer_range', file, { min: 0 }) ?? GPT_DEFAULTS.initializer_range,
+    position: optionalOneOf(json, 'position', file, POSITION_SCHEMES) ?? GPT_DEFAULTS.position,
   });
 }
 

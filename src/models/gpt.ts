@@ -6,14 +6,19 @@
  *
  *   ids (B,T) → wte + wpe → drop → n_layer × Block → ln_f → logits = h · wteᵀ (B,T,V)
  *   Block: x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))        (pre-LN, as GPT-2)
+ *
+ * `position` swaps GPT-2's learned `wpe` for another scheme (src/nn/positions.ts): a fixed
+ * sinusoidal table added in its place, RoPE on q and k, an ALiBi or T5 relative bias on the
+ * attention scores (one T5 table shared by all layers, as in T5), or nothing.
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { crossEntropy } from '../tensor/ops/loss.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
-import { concat } from '../tensor/ops/shape.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor, type IndexLike } from '../tensor/tensor.ts';
-import { scaledDotProductAttention } from '../nn/attention.ts';
+import { attendHeads, type LayerCache } from '../nn/multi-head-attention.ts';
+import { ALiBi, POSITION_SCHEMES, RelativePositionBias, sinusoidalPositionEncoding, type AttentionBiasProvider, type PositionScheme } from '../nn/positions.ts';
+import { Buffer } from '../nn/parameter.ts';
 import { Conv1D } from '../nn/conv1d.ts';
 import { Dropout } from '../nn/dropout.ts';
 import { Embedding } from '../nn/embedding.ts';
@@ -44,7 +49,16 @@ export interface GPTConfig {
   resid_pdrop: number;
   /** Std of the normal initialisation (GPT-2: 0.02). */
   initializer_range: number;
+  /**
+   * Positional scheme (qkv-specific; GPT-2: 'learned', the `wpe` table). 'sinusoidal' adds the
+   * fixed Vaswani table instead, 'rope' rotates q and k (θ = 10000), 'alibi' and 'relative'
+   * (T5 buckets, learned) bias the attention scores, 'none' has no positions at all.
+   */
+  position: PositionScheme;
 }
+
+/** RoPE base for `position: 'rope'` (Llama's default). */
+export const GPT_ROPE_THETA = 10000;
 
 export const GPT_DEFAULTS: Omit<GPTConfig, 'vocab_size'> = {
   n_positions: 128,
@@ -56,6 +70,7 @@ export const GPT_DEFAULTS: Omit<GPTConfig, 'vocab_size'> = {
   attn_pdrop: 0,
   resid_pdrop: 0,
   initializer_range: 0.02,
+  position: 'learned',
 };
 
 /** Fills defaults and checks the config; errors name the field. */
@@ -65,6 +80,9 @@ export function resolveGPTConfig(config: Partial<GPTConfig> & { vocab_size: numb
     if (!Number.isInteger(full[field]) || full[field] <= 0) throw new QkvValueError(`GPTConfig: ${field} must be a positive integer, got ${full[field]}`);
   }
   if (full.n_embd % full.n_head !== 0) throw new QkvValueError(`GPTConfig: n_embd ${full.n_embd} is not divisible by n_head ${full.n_head}`);
+  if (!POSITION_SCHEMES.includes(full.position)) {
+    throw new QkvValueError(`GPTConfig: position must be one of ${POSITION_SCHEMES.join(', ')}, got ${JSON.stringify(full.position)}`);
+  }
   for (const field of ['embd_pdrop', 'attn_pdrop', 'resid_pdrop'] as const) {
     if (!(full[field] >= 0 && full[field] < 1)) throw new QkvValueError(`GPTConfig: ${field} must be in [0, 1), got ${full[field]}`);
   }
@@ -72,10 +90,7 @@ export function resolveGPTConfig(config: Partial<GPTConfig> & { vocab_size: numb
 }
 
 /** Past keys and values of one layer: (B, NH, P, hs) each, P positions so far. */
-export interface LayerCache {
-  keys: Tensor | null;
-  values: Tensor | null;
-}
+export type { LayerCache };
 
 /** The KV cache of a whole model: one entry per layer, and how many positions it holds. */
 export class KVCache {
@@ -115,25 +130,19 @@ export class CausalSelfAttention extends Module {
     this.resid_dropout = new Dropout(config.resid_pdrop);
   }
 
-  forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
+  /** x (B, T, C) → (B, T, C); `attentionBias` (1, NH, T, P + T) is the ALiBi/T5 bias, when used. */
+  forward(x: Tensor, cache?: LayerCache, returnWeights = false, attentionBias: Tensor | null = null): Tensor {
     const [B, T, C] = x.shape;
     const NH = this.config.n_head;
     const hs = C / NH;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
     const [q, k, v] = qkv.split(C, 2).map((part) => part.reshape([B, T, NH, hs]).transpose(1, 2)); // 3 × (B, NH, T, hs)
-    let keys = k;
-    let values = v;
-    if (cache) {
-      if (cache.keys !== null && cache.values !== null) {
-        keys = concat([cache.keys, k], 2); // (B, NH, P + T, hs)
-        values = concat([cache.values, v], 2);
-      }
-      cache.keys = keys.detach();
-      cache.values = values.detach();
-    }
-    const { output, weights } = scaledDotProductAttention(q, keys, values, {
+    // Cache, RoPE, masks and bias: the shared multi-head attention core (src/nn/multi-head-attention.ts).
+    const { output, weights } = attendHeads(q, k, v, {
       causal: true,
-      queryOffset: keys.shape[2] - T,
+      cache,
+      rotaryTheta: this.config.position === 'rope' ? GPT_ROPE_THETA : null,
+      attentionBias,
       dropout: { p: this.config.attn_pdrop, training: this.training, rng: defaultRng },
       returnWeights: returnWeights,
     });
@@ -176,8 +185,8 @@ export class Block extends Module {
     this.mlp = new MLP(config, rng);
   }
 
-  forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
-    const afterAttention = x.add(this.attn.forward(this.ln_1.forward(x), cache, returnWeights));
+  forward(x: Tensor, cache?: LayerCache, returnWeights = false, attentionBias: Tensor | null = null): Tensor {
+    const afterAttention = x.add(this.attn.forward(this.ln_1.forward(x), cache, returnWeights, attentionBias));
     return afterAttention.add(this.mlp.forward(this.ln_2.forward(afterAttention)));
   }
 }
@@ -185,20 +194,42 @@ export class Block extends Module {
 /** The body, named `transformer` as in Hugging Face (`transformer.h.0.attn.c_attn.weight`). */
 export class GPTTransformer extends Module {
   readonly wte: Embedding;
-  readonly wpe: Embedding;
+  /** The learned position table (position 'learned' only). */
+  readonly wpe: Embedding | null;
+  /** (n_positions, C) fixed table (position 'sinusoidal' only); not saved: it is a formula. */
+  readonly sinusoidal_positions: Buffer | null;
+  /** T5 bias shared by every layer (position 'relative' only): `transformer.relative_attention_bias.weight` (32, NH). */
+  readonly relative_attention_bias: RelativePositionBias | null;
   readonly drop: Dropout;
   readonly h: Block[];
   readonly ln_f: LayerNorm;
+  /** ALiBi's fixed slopes (position 'alibi' only); no state. */
+  readonly alibi: ALiBi | null;
 
   constructor(config: GPTConfig, rng: Rng) {
     super();
     this.wte = new Embedding(config.vocab_size, config.n_embd);
-    this.wpe = new Embedding(config.n_positions, config.n_embd);
     normal_(this.wte.weight, 0, config.initializer_range, rng);
-    normal_(this.wpe.weight, 0, config.initializer_range, rng);
+    this.wpe = null;
+    if (config.position === 'learned') {
+      this.wpe = new Embedding(config.n_positions, config.n_embd);
+      normal_(this.wpe.weight, 0, config.initializer_range, rng);
+    }
+    this.sinusoidal_positions = config.position === 'sinusoidal'
+      ? new Buffer(sinusoidalPositionEncoding(config.n_positions, config.n_embd), { persistent: false })
+      : null;
+    this.relative_attention_bias = config.position === 'relative'
+      ? new RelativePositionBias(config.n_head, { bidirectional: false, std: config.initializer_range, rng })
+      : null;
     this.drop = new Dropout(config.embd_pdrop);
     this.h = Array.from({ length: config.n_layer }, () => new Block(config, rng));
     this.ln_f = new LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
+    this.alibi = config.position === 'alibi' ? new ALiBi(config.n_head) : null;
+  }
+
+  /** The score bias of the ALiBi or T5 scheme, or null. */
+  get positionBias(): AttentionBiasProvider | null {
+    return this.alibi ?? this.relative_attention_bias;
   }
 }
 
@@ -240,11 +271,15 @@ export class GPT extends Module implements CausalLM {
     if (start + T > this.config.n_positions) {
       throw new QkvValueError(`GPT: sequence of ${start + T} positions exceeds n_positions ${this.config.n_positions}`);
     }
-    const { wte, wpe, drop, h, ln_f } = this.transformer;
-    const positions = Tensor.arange(start, start + T);
-    let x = drop.forward(wte.forward(ids).add(wpe.forward(positions))); // (B, T, C) + (T, C)
+    const { wte, wpe, sinusoidal_positions, drop, h, ln_f, positionBias } = this.transformer;
+    let x = wte.forward(ids); // (B, T, C)
+    if (wpe !== null) x = x.add(wpe.forward(Tensor.arange(start, start + T))); // + (T, C)
+    if (sinusoidal_positions !== null) x = x.add(sinusoidal_positions.narrow(0, start, T)); // + (T, C)
+    x = drop.forward(x);
+    // ALiBi / T5: one (1, NH, T, start + T) bias for queries at start… over all keys, shared by the layers.
+    const attentionBias = positionBias === null ? null : positionBias.bias(T, start + T, start);
     for (const [layer, block] of h.entries()) {
-      x = block.forward(x, options.cache?.layers[layer], options.returnAttention);
+      x = block.forward(x, options.cache?.layers[layer], options.returnAttention, attentionBias);
     }
     x = ln_f.forward(x);
     const logits = matmul(x, wte.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
