@@ -132,6 +132,21 @@ test('gelu tanh at the extremes matches the tanh formula', () => {
   assert.deepEqual(x.gelu('tanh').toArray(), x.toArray().map(reference));
 });
 
+test('gelu tanh backward in float32 is accurate to float32 rounding over a dense grid', () => {
+  const n = 24001;
+  const x = Tensor.from(Array.from({ length: n }, (_, i) => -12 + (24 * i) / (n - 1)), [n]).requiresGrad_();
+  x.gelu('tanh').backward({ gradient: Tensor.ones([n]) });
+  const slope = (v: number) => {
+    const t = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
+    return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+  };
+  const values = x.toArray();
+  x.grad!.toArray().forEach((g, i) => {
+    const expected = slope(values[i]);
+    assert.ok(Math.abs(g - expected) <= 1.2e-7 * Math.max(1, Math.abs(expected)), `x = ${values[i]} (index ${i}): ${g} vs ${expected}`);
+  });
+});
+
 test('unary loops match the closure definitions through the general path, forward and backward', () => {
   for (const dtype of ['float64', 'float32'] as const) {
     // float32: the loops round grad·f'(x) once, the reference rounds f'(x) first, then the product

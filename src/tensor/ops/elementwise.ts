@@ -3,9 +3,9 @@
  * binary ops reduce the broadcast gradient back to each input's shape (`reduceToShape`); unary
  * ops multiply the incoming gradient by the local derivative, written from x and/or y = f(x).
  *
- * add/sub/mul/div run through `arithmetic` (./broadcast.ts), unary ops through `unaryForward`
- * and `unaryBackward` below: one loop per op over dense storage, so the backward computes
- * grad·f'(x) in a single pass, with no derivative tensor and no call per element.
+ * add/sub/mul/div run through `arithmetic` (./broadcast.ts), unary ops through `unaryKernels`
+ * below: one loop per op over dense storage, so the backward computes grad·f'(x) in a single
+ * pass, with no derivative tensor and no call per element.
  */
 import { attachGrad } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
@@ -71,63 +71,90 @@ export function pow(a: Tensor, exponentValue: Tensor | number): Tensor {
 
 // ---- unary ---------------------------------------------------------------------------------
 
-/** The unary ops, each a case of `unaryForward` and of `unaryBackward`. */
-type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'silu' | 'gelu' | 'geluTanh';
-
 /**
- * y = op(x), and a backward giving grad·dy/dx. A strided x is read into row-major order once,
- * and that copy (or x's own storage, when dense) is what backward reads. `slope` is
+ * One unary op as two loops over dense storage: forward y[i] = f(x[i]), and backward
+ * dx[i] = g[i]·f'(x[i]), the derivative written from x and/or the forward's y. Each loop is its
+ * own small function, so V8 optimises it alone and inlines the scalar maths into it; `slope` is
  * leakyRelu's negative slope.
  */
+interface UnaryKernel {
+  forward(y: Storage, x: Storage, n: number, slope: number): void;
+  backward(dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void;
+}
+
+const unaryKernels = {
+  neg: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = -x[i]; },
+    backward: (dx, g, _x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = -g[i]; },
+  },
+  exp: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]); },
+    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * y[i]; },
+  },
+  log: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.log(x[i]); },
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (1 / x[i]); },
+  },
+  sqrt: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]); },
+    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (0.5 / y[i]); },
+  },
+  rsqrt: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = 1 / Math.sqrt(x[i]); },
+    backward: (dx, g, x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * ((-0.5 * y[i]) / x[i]); },
+  },
+  abs: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.abs(x[i]); },
+    // the derivative at 0 is taken as 0 (the subgradient PyTorch uses)
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * Math.sign(x[i]); },
+  },
+  tanh: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); },
+    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (1 - y[i] * y[i]); },
+  },
+  sigmoid: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]); },
+    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (y[i] * (1 - y[i])); },
+  },
+  relu: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; },
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : 0); },
+  },
+  leakyRelu: {
+    forward: (y, x, n, slope) => { for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i]; },
+    backward: (dx, g, x, _y, n, slope) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : slope); },
+  },
+  silu: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = x[i] * sigmoidScalar(x[i]); },
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * siluSlope(x[i]); },
+  },
+  gelu: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = geluExact(x[i]); },
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); },
+  },
+  geluTanh: {
+    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = geluTanh(x[i]); },
+    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i]); },
+  },
+} satisfies Record<string, UnaryKernel>;
+
+type UnaryOp = keyof typeof unaryKernels;
+
+/**
+ * y = op(x), with a backward giving grad·dy/dx in one pass. A strided x is read into row-major
+ * order once, and that copy (or x's own storage, when dense) is what backward reads.
+ */
 function unary(name: string, op: UnaryOp, x: Tensor, slope = 0): Tensor {
+  const kernel: UnaryKernel = unaryKernels[op];
   const input = readDense(x);
   const n = input.length;
   const output = allocate(x.dtype, n);
-  unaryForward(op, output, input, n, slope);
+  kernel.forward(output, input, n, slope);
   return attachGrad(new Tensor(output, x.shape), name, [x], (grad) => {
     const gradX = allocate(resultDtype(grad, x), n);
-    unaryBackward(op, gradX, readDense(grad), input, output, n, slope);
+    kernel.backward(gradX, readDense(grad), input, output, n, slope);
     return [new Tensor(gradX, x.shape)];
   });
-}
-
-/** y[i] = op(x[i]) for i < n. */
-function unaryForward(op: UnaryOp, y: Storage, x: Storage, n: number, slope: number): void {
-  switch (op) {
-    case 'neg': for (let i = 0; i < n; i++) y[i] = -x[i]; return;
-    case 'exp': for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]); return;
-    case 'log': for (let i = 0; i < n; i++) y[i] = Math.log(x[i]); return;
-    case 'sqrt': for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]); return;
-    case 'rsqrt': for (let i = 0; i < n; i++) y[i] = 1 / Math.sqrt(x[i]); return;
-    case 'abs': for (let i = 0; i < n; i++) y[i] = Math.abs(x[i]); return;
-    case 'tanh': for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); return;
-    case 'sigmoid': for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]); return;
-    case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; return;
-    case 'leakyRelu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i]; return;
-    case 'silu': for (let i = 0; i < n; i++) y[i] = x[i] * sigmoidScalar(x[i]); return;
-    case 'gelu': for (let i = 0; i < n; i++) y[i] = geluExact(x[i]); return;
-    case 'geluTanh': for (let i = 0; i < n; i++) y[i] = geluTanh(x[i]); return;
-  }
-}
-
-/** dx[i] = g[i] · op'(x[i]), the derivative written from x and/or the forward's y. */
-function unaryBackward(op: UnaryOp, dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void {
-  switch (op) {
-    case 'neg': for (let i = 0; i < n; i++) dx[i] = -g[i]; return;
-    case 'exp': for (let i = 0; i < n; i++) dx[i] = g[i] * y[i]; return;
-    case 'log': for (let i = 0; i < n; i++) dx[i] = g[i] * (1 / x[i]); return;
-    case 'sqrt': for (let i = 0; i < n; i++) dx[i] = g[i] * (0.5 / y[i]); return;
-    case 'rsqrt': for (let i = 0; i < n; i++) dx[i] = g[i] * ((-0.5 * y[i]) / x[i]); return;
-    // |x|' at 0 is taken as 0 (the subgradient PyTorch uses)
-    case 'abs': for (let i = 0; i < n; i++) dx[i] = g[i] * Math.sign(x[i]); return;
-    case 'tanh': for (let i = 0; i < n; i++) dx[i] = g[i] * (1 - y[i] * y[i]); return;
-    case 'sigmoid': for (let i = 0; i < n; i++) dx[i] = g[i] * (y[i] * (1 - y[i])); return;
-    case 'relu': for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : 0); return;
-    case 'leakyRelu': for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : slope); return;
-    case 'silu': for (let i = 0; i < n; i++) dx[i] = g[i] * siluSlope(x[i]); return;
-    case 'gelu': for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); return;
-    case 'geluTanh': for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i]); return;
-  }
 }
 
 export function neg(x: Tensor): Tensor {
@@ -211,7 +238,8 @@ function geluTanh(v: number): number {
 
 /**
  * d/dx of the above: 0.5·(1 + t) + 0.5·x·(1 − t²)·du/dx with t = tanh u; in terms of s,
- * 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s).
+ * 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s). s is recomputed, not recovered from a float32 y
+ * (1 − s = y/x): its rounding, times 2x·du/dx, would cost ~1e-6 of the slope near x = 5.
  */
 function geluTanhSlope(v: number): number {
   const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);

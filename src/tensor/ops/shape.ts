@@ -99,7 +99,8 @@ export function coalesceAxes(shape: Shape, stridesA: readonly number[], stridesB
  * copy between two dense layouts is one `set`; the innermost axis is a tight loop.
  */
 export function copyStrided(target: Storage, targetOffset: number, targetStrides: readonly number[], source: Tensor): void {
-  if (source.size === 0) return;
+  const size = source.size;
+  if (size === 0) return;
   const data = source.data;
   const { shape, stridesA: fromStrides, stridesB: toStrides } = coalesceAxes(source.shape, source.strides, targetStrides);
   const rank = shape.length;
@@ -115,7 +116,7 @@ export function copyStrided(target: Storage, targetOffset: number, targetStrides
   const index = new Array<number>(rank).fill(0);
   let from = source.offset;
   let to = targetOffset;
-  for (let start = 0; start < source.size; start += innerSize) {
+  for (let start = 0; start < size; start += innerSize) {
     if (useSet) {
       target.set(data.subarray(from, from + innerSize), to);
     } else if (innerFrom === 1 && innerTo === 1) {
