@@ -22,3 +22,4 @@ export * as init from './init.ts';
 export { scaledDotProductAttention, attentionWeightsFromScores, repeatKeyValueHeads, causalMask, type AttentionOptions, type AttentionResult } from './attention.ts';
 export { MultiHeadAttention, attendHeads, type LayerCache, type MultiHeadAttentionOptions, type MultiHeadAttentionForwardOptions, type AttendHeadsOptions } from './multi-head-attention.ts';
 export { applyRotaryEmbedding, sinusoidalPositionEncoding, alibiSlopes, ALiBi, relativePositionBucket, RelativePositionBias, POSITION_SCHEMES, type PositionScheme, type AttentionBiasProvider, type RelativePositionBiasOptions } from './positions.ts';
+export { AdditiveAttention, type AdditiveAttentionOptions, type AdditiveAttentionForwardOptions, type AdditiveAttentionResult } from './additive-attention.ts';
