@@ -28,6 +28,9 @@ export interface AttentionModel {
   attentionWeights(): (Tensor | null)[];
   /** Longest sequence the model accepts, if it has a limit. */
   readonly contextLength?: number;
+  /** Training mode (a `Module`'s): switched off for the look, so dropout does not blur the weights. */
+  readonly training?: boolean;
+  train?(mode?: boolean): unknown;
 }
 
 /** True when `model` exposes its attention weights (the check the CLI makes on a loaded folder). */
@@ -73,7 +76,7 @@ function checkIndex(name: string, value: number | undefined, count: number, what
 }
 
 /**
- * Runs `model` on `text` once (no gradient) and returns the attention weights of every layer
+ * Runs `model` on `text` once (no gradient, eval mode, the caller's mode restored) and returns the attention weights of every layer
  * and head, or of the one layer/head asked for. Errors name the layer or head out of range, an
  * empty text, or a text longer than the model's context.
  */
@@ -86,7 +89,14 @@ export function collectAttentionMaps(model: AttentionModel, tokenizer: Tokenizer
     throw new QkvValueError(`attention: the text is ${T} tokens, longer than the model's context of ${model.contextLength}`);
   }
   const input = Tensor.from(ids, [1, T]);
-  noGrad(() => model.forward(input, { returnAttention: true }));
+  // eval mode for this one forward: attention dropout would zero and rescale weights at random
+  const wasTraining = model.training === true && typeof model.train === 'function';
+  if (wasTraining) model.train!(false);
+  try {
+    noGrad(() => model.forward(input, { returnAttention: true }));
+  } finally {
+    if (wasTraining) model.train!(true);
+  }
   const perLayer = model.attentionWeights();
   const numLayers = perLayer.length;
   checkIndex('layer', options.layer, numLayers, 'layers');

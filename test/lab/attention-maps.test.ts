@@ -8,6 +8,8 @@ import {
   visibleText,
   type AttentionModel,
 } from '../../src/lab/attention-maps.ts';
+import { GPT } from '../../src/models/gpt.ts';
+import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { SAMPLE_TEXT, tinyModel } from './fixtures.ts';
 
@@ -37,6 +39,25 @@ test('collects every layer and head, equal to the model\'s own attentionWeights(
       }
       assert.ok(Math.abs(rowSum - 1) < 1e-5, `layer ${map.layer} head ${map.head} row ${i} sums to ${rowSum}`);
     }
+  }
+});
+
+test('a model in training mode is looked at in eval mode (no attention dropout), then left training', () => {
+  const { tokenizer } = tinyModel();
+  const model = new GPT({ vocab_size: tokenizer.vocabSize, n_layer: 1, n_embd: 16, n_head: 2, n_positions: 32, attn_pdrop: 0.5, initializer_range: 0.35 }, { rng: new Rng(4) });
+  assert.equal(model.training, true);
+  const maps = collectAttentionMaps(model, tokenizer, SAMPLE_TEXT);
+  assert.equal(model.training, true, 'training mode restored');
+  model.eval();
+  const ids = tokenizer.encode(SAMPLE_TEXT).ids;
+  model.forward(Tensor.from(ids, [1, ids.length]), { returnAttention: true });
+  const reference = model.attentionWeights()[0]!;
+  for (const map of maps.maps) {
+    map.weights.forEach((row, i) => {
+      const rowSum = row.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(rowSum - 1) < 1e-5, `head ${map.head} row ${i} sums to ${rowSum}: dropout was on`);
+      row.forEach((weight, j) => assert.equal(weight, reference.get(0, map.head, i, j)));
+    });
   }
 });
 
