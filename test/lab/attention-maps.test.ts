@@ -5,12 +5,14 @@ import {
   attentionColorHex,
   collectAttentionMaps,
   isAttentionModel,
+  tokenLabel,
   visibleText,
   type AttentionModel,
 } from '../../src/lab/attention-maps.ts';
 import { GPT } from '../../src/models/gpt.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { loadGpt2Tokenizer } from '../../src/tokenizers/gpt2.ts';
 import { SAMPLE_TEXT, tinyModel } from './fixtures.ts';
 
 test('collects every layer and head, equal to the model\'s own attentionWeights()', () => {
@@ -105,6 +107,13 @@ test('labels make whitespace and control characters visible', () => {
   assert.deepEqual(collectAttentionMaps(model, tokenizer, 'a b\n').labels, ['a', '␣', 'b', '↵']);
   assert.equal(visibleText('x\ty\u0001\u007f'), 'x⇥y\\x01\\x7f');
   assert.equal(visibleText('é ü'), 'é␣ü');
+});
+
+test('byte-level BPE labels read as text: Ġ becomes a visible space, a split character keeps its bytes', () => {
+  const gpt2 = loadGpt2Tokenizer();
+  const encoding = gpt2.encode('The jury naïve 😀\n');
+  const labels = encoding.ids.map((id, i) => tokenLabel(gpt2, id, encoding.tokens[i]));
+  assert.deepEqual(labels, ['The', '␣jury', '␣naïve', 'ĠðŁĺ', 'Ģ', '↵']);
 });
 
 test('colour scale: 0 is white, 1 is dark blue, darker as the weight grows, NaN stands out', () => {
