@@ -60,6 +60,8 @@ export async function run(report: BenchReport): Promise<void> {
     setKernelThreads(2);
     waitForKernelThreads();
     const twoThreads = row(`${shape.label} qkv wasm 2 threads`, timeMedianMs(() => matmul(a, b, out, params), FAST_TIMING));
+    // Flops per CPU-second of this process: the kernel's own speed, whatever else shares the cores.
+    report.row({ name: `${shape.label} qkv wasm 2t, per CPU-s`, shape: shapeText, value: flopsPerCpuSecond(() => matmul(a, b, out, params), flops) / 1e9, unit: 'GFLOP/cpu-s' });
 
     let tfjsValue: number | undefined;
     if (tf !== undefined) {
@@ -95,6 +97,19 @@ export async function run(report: BenchReport): Promise<void> {
   report.row({ name: `qkv kernels: wasm ${info.simd ?? '-'} build`, value: info.threads, unit: 'threads' });
   // Context for every number above: a load over the core count means the threads were shared.
   report.row({ name: `machine load, 1-min average (${availableParallelism()} cores)`, value: loadavg()[0], unit: 'load' });
+}
+
+/** Run `fn` for ~0.5 s and divide its flops by the CPU time all of this process's threads spent. */
+function flopsPerCpuSecond(fn: () => void, flops: number): number {
+  const start = process.cpuUsage();
+  const until = performance.now() + 500;
+  let runs = 0;
+  while (runs < 3 || performance.now() < until) {
+    fn();
+    runs++;
+  }
+  const used = process.cpuUsage(start);
+  return (flops * runs) / ((used.user + used.system) / 1e6);
 }
 
 function randomArray(length: number, seed: number): Float32Array {
