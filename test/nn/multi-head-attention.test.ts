@@ -184,6 +184,7 @@ test('gradients of every variant match finite differences (inputs and weights)',
     ['T5 bias', { positionBias: new RelativePositionBias(2, { dtype: 'float64', rng: new Rng(5), numBuckets: 8, maxDistance: 16 }) }, false],
     ['fused', { fusedProjection: true, causal: true }, false],
     ['cross', { keyValueDim: 6 }, true],
+    ['XL memory + RoPE', { causal: true, rotaryTheta: 100 }, false],
   ];
   for (const [label, options, cross] of variants) {
     const attention = module({ embedDim: 4, numHeads: 2, ...options }, 20);
@@ -191,7 +192,9 @@ test('gradients of every variant match finite differences (inputs and weights)',
     const context = Tensor.randn([1, 2, 6], { rng: new Rng(22), dtype: 'float64', requiresGrad: true });
     const keep = Tensor.from([[1, 1, 0]], undefined, { dtype: 'float64' });
     const inputs = cross ? [x, context] : [x];
-    gradcheck(`multi-head attention (${label})`, () => attention.forward(x, cross ? { context } : { keyPaddingMask: label.includes('padded') ? keep : null }),
+    const memory = label.startsWith('XL') ? Tensor.randn([1, 2, 4], { rng: new Rng(23), dtype: 'float64' }) : null;
+    const forwardOptions = cross ? { context } : { keyPaddingMask: label.includes('padded') ? keep : null, memory };
+    gradcheck(`multi-head attention (${label})`, () => attention.forward(x, forwardOptions),
       [...inputs, ...attention.parameters()]);
   }
 });
