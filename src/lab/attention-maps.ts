@@ -159,6 +159,23 @@ export function visibleText(text: string): string {
   return out;
 }
 
+/**
+ * Most cells a drawing holds (panels × T²): beyond it the SVG/HTML grows past what a browser
+ * opens comfortably (each cell is an element) and the PNG past 100 megapixels.
+ */
+export const MAX_DRAWN_CELLS = 2_000_000;
+
+/** Throws, suggesting how to draw less, when `maps` is too large to draw. */
+export function checkDrawable(maps: AttentionMaps, renderer: string): void {
+  const T = maps.labels.length;
+  const cells = maps.maps.length * T * T;
+  if (cells > MAX_DRAWN_CELLS) {
+    throw new QkvValueError(
+      `${renderer}: ${maps.maps.length} panels of ${T}×${T} tokens are ${cells} cells, more than ${MAX_DRAWN_CELLS} can be drawn; pick one --layer/--head or a shorter text`,
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The colour scale, shared by every renderer so a weight has one colour in HTML, SVG and PNG.
 // Sequential white → dark blue (ColorBrewer "Blues"): 0 is white, so the causal mask's upper

@@ -9,7 +9,7 @@
  * @example
  *   writeFileAtomic('attention.html', renderAttentionHtml(collectAttentionMaps(model, tokenizer, text)));
  */
-import { ATTENTION_COLOR_STOPS, attentionColorHex, type AttentionMaps } from './attention-maps.ts';
+import { ATTENTION_COLOR_STOPS, attentionColorHex, checkDrawable, type AttentionMaps } from './attention-maps.ts';
 import { attentionPanelSvg, defaultTitle, escapeXml, panelGeometry, type SvgOptions } from './heatmap-svg.ts';
 
 export type HtmlOptions = SvgOptions;
@@ -59,6 +59,7 @@ const SCRIPT = `
 
 /** The page for `maps`: one `svg.panel` per (layer, head) kept, grouped by layer. */
 export function renderAttentionHtml(maps: AttentionMaps, options: HtmlOptions = {}): string {
+  checkDrawable(maps, 'renderAttentionHtml');
   const title = options.title ?? defaultTitle(maps);
   const geometry = panelGeometry(maps, options);
   const gradient = ATTENTION_COLOR_STOPS.map((stop) => `${attentionColorHex(stop.weight)} ${stop.weight * 100}%`).join(', ');

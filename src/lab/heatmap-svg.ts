@@ -9,7 +9,7 @@
  * @example
  *   writeFileAtomic('attention.svg', renderAttentionSvg(collectAttentionMaps(model, tokenizer, text)));
  */
-import { ATTENTION_COLOR_STOPS, attentionColorHex, formatWeight, visibleText, type AttentionMap, type AttentionMaps } from './attention-maps.ts';
+import { ATTENTION_COLOR_STOPS, attentionColorHex, checkDrawable, formatWeight, visibleText, type AttentionMap, type AttentionMaps } from './attention-maps.ts';
 
 export interface SvgOptions {
   /** Side of one cell in px; default chosen from T so a panel is about 300 px wide (6 to 24). */
@@ -25,6 +25,8 @@ const PANEL_GAP_PX = 16;
 const PANEL_TITLE_PX = 18;
 const HEADER_PX = 64;
 const MAX_LABEL_CHARS = 12;
+/** Above this many tokens, cells carry no `<title>` tooltip: it would triple the file's size. */
+const MAX_TOOLTIP_TOKENS = 64;
 
 /** Escapes text for XML content and attribute values. */
 export function escapeXml(text: string): string {
@@ -97,13 +99,12 @@ export function attentionPanelSvg(maps: AttentionMaps, map: AttentionMap, geomet
     parts.push(`<text class="query-label" x="${left - 3}" y="${y}" text-anchor="end" dominant-baseline="middle">${labels[i]}</text>`);
   }
   parts.push('</g>', `<g class="cells" shape-rendering="crispEdges">`);
+  const tooltips = T <= MAX_TOOLTIP_TOKENS;
   for (let i = 0; i < T; i++) {
     for (let j = 0; j < T; j++) {
       const weight = map.weights[i][j];
-      parts.push(
-        `<rect data-i="${i}" data-j="${j}" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${attentionColorHex(weight)}">` +
-          `<title>query ${i} ${fullLabels[i]} → key ${j} ${fullLabels[j]}: ${formatWeight(weight)}</title></rect>`,
-      );
+      const rect = `<rect data-i="${i}" data-j="${j}" x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${attentionColorHex(weight)}"`;
+      parts.push(tooltips ? `${rect}><title>query ${i} ${fullLabels[i]} → key ${j} ${fullLabels[j]}: ${formatWeight(weight)}</title></rect>` : `${rect}/>`);
     }
   }
   parts.push('</g>');
@@ -134,6 +135,7 @@ export function defaultTitle(maps: AttentionMaps): string {
 
 /** All panels of `maps` in one SVG document: a row per layer, a column per head. */
 export function renderAttentionSvg(maps: AttentionMaps, options: SvgOptions = {}): string {
+  checkDrawable(maps, 'renderAttentionSvg');
   const geometry = panelGeometry(maps, options);
   const layers = [...new Set(maps.maps.map((map) => map.layer))];
   const heads = [...new Set(maps.maps.map((map) => map.head))];

@@ -16,7 +16,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import { QkvValueError } from '../tensor/errors.ts';
-import { attentionColor, type AttentionMaps } from './attention-maps.ts';
+import { attentionColor, checkDrawable, type AttentionMaps } from './attention-maps.ts';
 import { defaultTitle, panelTitle } from './heatmap-svg.ts';
 
 export type Rgb = readonly [number, number, number];
@@ -248,6 +248,7 @@ function pngLabel(label: string): string {
 
 /** Draws every map of `maps` and encodes the result; the returned layout says where each cell is. */
 export function renderAttentionPng(maps: AttentionMaps, options: PngOptions = {}): AttentionPng {
+  checkDrawable(maps, 'renderAttentionPng');
   const T = maps.labels.length;
   const cell = options.cellSizePx ?? Math.min(24, Math.max(4, Math.round(240 / T)));
   if (!Number.isInteger(cell) || cell < 1) throw new QkvValueError(`renderAttentionPng: cellSizePx must be a positive integer, got ${cell}`);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   attentionColor,
   attentionColorHex,
+  checkDrawable,
   collectAttentionMaps,
   isAttentionModel,
   tokenLabel,
@@ -114,6 +115,13 @@ test('byte-level BPE labels read as text: Ġ becomes a visible space, a split ch
   const encoding = gpt2.encode('The jury naïve 😀\n');
   const labels = encoding.ids.map((id, i) => tokenLabel(gpt2, id, encoding.tokens[i]));
   assert.deepEqual(labels, ['The', '␣jury', '␣naïve', 'ĠðŁĺ', 'Ģ', '↵']);
+});
+
+test('a drawing too large to open is refused with a hint', () => {
+  const T = 1000;
+  const maps = { text: '', ids: [], tokens: [], labels: new Array<string>(T).fill('x'), numLayers: 1, numHeads: 3, maps: [0, 1, 2].map((head) => ({ layer: 0, head, weights: [] })) };
+  assert.throws(() => checkDrawable(maps, 'renderAttentionSvg'), /renderAttentionSvg: 3 panels of 1000×1000 tokens are 3000000 cells.*pick one --layer\/--head/);
+  checkDrawable({ ...maps, maps: maps.maps.slice(0, 1) }, 'renderAttentionSvg');
 });
 
 test('colour scale: 0 is white, 1 is dark blue, darker as the weight grows, NaN stands out', () => {

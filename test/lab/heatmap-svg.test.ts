@@ -153,6 +153,17 @@ test('one head, and long multi-character labels turned and shortened', () => {
   assert.match(keys[0].attributes.transform, /rotate\(-90\)/);
 });
 
+test('past 64 tokens cells carry no tooltip (the file stays small), and still parse', () => {
+  const T = 65;
+  const weights = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (j <= i ? 1 / (i + 1) : 0)));
+  const maps = { text: 'x'.repeat(T), ids: [], tokens: [], labels: new Array<string>(T).fill('x'), numLayers: 1, numHeads: 1, maps: [{ layer: 0, head: 0, weights }] };
+  const svg = renderAttentionSvg(maps);
+  const cells = [...descendants(parseXml(svg))].filter((e) => e.name === 'rect' && 'data-i' in e.attributes);
+  assert.equal(cells.length, T * T);
+  assert.ok(cells.every((cell) => cell.children.length === 0));
+  assert.equal(cells[T * T - 1].attributes.fill, attentionColorHex(1 / T));
+});
+
 test('Chromium parses the SVG as XML and draws one panel per head', { timeout: 60_000 }, async (t) => {
   if (!chromiumInstalled()) {
     t.skip(CHROMIUM_MISSING);
