@@ -100,6 +100,33 @@ test('maskedFill backward gives zero gradient at filled positions', () => {
   assert.deepEqual(x.grad!.tolist(), [[0, 2, 0], [0, 5, 0]]);
 });
 
+test('maskedFill (a repeated block of runs) matches an element-by-element fill on odd shapes', () => {
+  const random = (shape: number[]) => Tensor.randn(shape, { rng });
+  const randomMask = (shape: number[]) => Tensor.rand(shape, { rng }).sub(0.5).relu(); // about half nonzero
+  const cases: [string, Tensor, Tensor][] = [
+    ['causal (1,1,T,T) under (B,NH,T,T)', random([2, 3, 5, 5]), Tensor.from(Array.from({ length: 25 }, (_, i) => (i % 5 > Math.floor(i / 5) ? 1 : 0)), [1, 1, 5, 5])],
+    ['random trailing block', random([3, 4, 7]), randomMask([4, 7])],
+    ['padding (B,1,1,Tk) under (B,NH,Tq,Tk), not a trailing block', random([2, 3, 4, 5]), randomMask([2, 1, 1, 5])],
+    ['column mask', random([5, 3]), randomMask([5, 1])],
+    ['same shape, strided input', random([7, 3]).transpose(0, 1), randomMask([3, 7])],
+    ['scalar mask', random([2, 3]), Tensor.from([1], [])],
+    ['nothing masked', random([4, 3]), Tensor.zeros([3])],
+    ['everything masked', random([4, 3]), Tensor.ones([4, 3])],
+    ['NaN counts as nonzero', random([2, 3]), Tensor.from([NaN, 0, 1])],
+  ];
+  for (const [what, x, mask] of cases) {
+    const masked = maskedFill(x, mask, -Infinity);
+    const maskValues = mask.expand(...x.shape).toArray();
+    const expected = x.toArray().map((v, i) => (maskValues[i] !== 0 ? -Infinity : v));
+    assert.deepEqual(masked.toArray(), expected, `${what}: forward`);
+    const input = x.detach().requiresGrad_();
+    const grad = random([...x.shape]);
+    maskedFill(input, mask, -Infinity).backward({ gradient: grad });
+    const g = grad.toArray();
+    assert.deepEqual(input.grad!.toArray(), g.map((v, i) => (maskValues[i] !== 0 ? 0 : v)), `${what}: backward`);
+  }
+});
+
 test('gradients of the gathers and selections with odd shapes and negative axes', () => {
   gradcheck('indexSelect 0', (x) => indexSelect(x, 0, [4, 0, 4, 2]), [f64([5, 3])]);
   gradcheck('indexSelect -1', (x) => indexSelect(x, -1, [6, 1, 1]), [f64([3, 1, 7])]);

@@ -145,6 +145,17 @@ test('gradients of variance and max', () => {
   gradcheck('max of permuted', (x) => max(x.permute(1, 0, 2), -2).values, [f64([3, 5, 2])]);
 });
 
+test('bias-gradient sums (leading axes of a dense tensor) add each column in row order', () => {
+  // float64: sumToShape accumulates in float64 too, in the same order, so the results are equal bit for bit.
+  for (const rows of [1, 3, 4, 5, 8, 13]) {
+    const grad = Tensor.randn([rows, 7], { rng, dtype: 'float64' });
+    assert.deepEqual(reduceToShape(grad, [7]).toArray(), sumToShape(grad, [7]).toArray(), `${rows} rows`);
+    assert.deepEqual(sum(grad.reshape([1, rows, 7]), [0, 1]).toArray(), sumToShape(grad, [7]).toArray(), `sum over ${rows} rows`);
+  }
+  const offsetRows = Tensor.randn([9, 5], { rng, dtype: 'float64' }).narrow(0, 2, 6); // dense, with an offset
+  assert.deepEqual(reduceToShape(offsetRows, [5]).toArray(), sumToShape(offsetRows, [5]).toArray(), 'rows at an offset');
+});
+
 test('reduceToShape undoes broadcasting like sumToShape', () => {
   const grad = Tensor.from([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]); // (2,2,3)
   assert.deepEqual(reduceToShape(grad, [3]).tolist(), [22, 26, 30]);
