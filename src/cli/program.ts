@@ -2,6 +2,7 @@
  * The `qkv` program: each command lives in its own file and registers itself here.
  */
 import { Command } from 'commander';
+import { registerAttentionCommand } from './attention.ts';
 import { registerEvalCommand } from './eval.ts';
 import { registerGenerateCommand } from './generate.ts';
 import { registerStartCommand } from './start.ts';
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerEvalCommand(program);
   registerTokenizerCommands(program);
+  registerAttentionCommand(program);
   return program;
 }

@@ -31,7 +31,7 @@ test('the start job trains on the shipped corpus, saves a folder and generates (
 
 test('every command has --help', () => {
   const program = buildProgram();
-  for (const name of ['start', 'train', 'generate', 'eval', 'tokenizer']) {
+  for (const name of ['start', 'train', 'generate', 'eval', 'tokenizer', 'attention']) {
     const command = program.commands.find((c) => c.name() === name);
     assert.ok(command, name);
     assert.match(command.helpInformation(), /Usage:/);
