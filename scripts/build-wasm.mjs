@@ -20,7 +20,7 @@ const outDir = join(root, 'build', 'wasm');
 
 /** 65536 pages = 4 GiB, the wasm32 limit; shared memories must declare a maximum. */
 const MAX_MEMORY_PAGES = 65536;
-const kernels = ['sgemm'];
+const kernels = ['kernels'];
 const variants = [
   { suffix: 'relaxed', features: 'simd,relaxed-simd,threads' },
   { suffix: 'simd', features: 'simd,threads' },

@@ -7,19 +7,20 @@
  * 1024², 2–3% of a one-thread multiply, ~5% of a two-thread one; keeping tensors in wasm memory
  * would save that, at the price of an allocator the tensor engine does not have (yet).
  *
- * Shared memory layout (bytes): [0, 64 KiB) left to AssemblyScript, then one sgemm workspace per
- * thread, then the operands of the current call. It grows on demand and is reused, so its peak is
- * the largest matmul seen, not the number of calls.
+ * The operands go in the arena of the shared memory (see ./runtime.ts).
  *
  * Splitting: batched calls split across batch entries. A single large matmul packs B once, all
  * threads together (one chunk per block of B), then splits C into row blocks, several per thread,
  * that share the packed B. When M is too small to split, C splits into column blocks instead.
  */
-import { availableParallelism } from 'node:os';
-import { DESCRIPTOR_WORDS, KernelPool, MAX_CHUNKS, OP_PACK_B, OP_SGEMM, OP_SGEMM_PACKED_B, runDescriptor } from './pool.ts';
+import { DESCRIPTOR_WORDS, MAX_CHUNKS, OP_PACK_B, OP_SGEMM, OP_SGEMM_PACKED_B } from './pool.ts';
+import { alignUp, arenaStart, heapWithCapacity, kernelPool, RESERVED_BYTES, runChunks, wasmThreads } from './runtime.ts';
 import type { MatmulParams } from './types.ts';
-import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './wasm.ts';
-import type { LoadedKernels, SimdVariant } from './wasm.ts';
+import { loadKernels } from './wasm.ts';
+import type { LoadedKernels } from './wasm.ts';
+
+// Thread control lives in ./runtime.ts, shared by every wasm kernel; re-exported for callers here.
+export { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from './runtime.ts';
 
 /**
  * Below this many flops one thread wins: waking a worker costs ~20 µs here, and at 128² (4.2
@@ -36,48 +37,6 @@ export function setWasmParallelMinFlops(flops: number): void {
 
 /** Rows (or columns) a split chunk keeps at least, so packing stays small next to its multiply. */
 const MIN_SPLIT = 32;
-const RESERVED_BYTES = 64 * 1024;
-const ALIGN_BYTES = 64;
-
-let threadCount: number | undefined;
-let pool: KernelPool | undefined;
-let heap: Float32Array | undefined;
-
-/** Threads the wasm matmul uses: `setWasmThreads`, else `QKV_THREADS`, else the core count. */
-export function wasmThreads(): number {
-  threadCount ??= threadsFromEnv();
-  return threadCount;
-}
-
-/** Use `threads` threads from the next call on (1 = no workers). Restarts the worker pool. */
-export function setWasmThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setWasmThreads: expected an integer ≥ 1, got ${threads}`);
-  if (threads === threadCount) return;
-  threadCount = threads;
-  if (pool !== undefined) {
-    void pool.close();
-    pool = undefined;
-  }
-}
-
-/** Which wasm build runs: 'relaxed' (SIMD with FMA) or 'simd'. Loads the kernels. */
-export function wasmVariant(): SimdVariant {
-  return loadKernels().variant;
-}
-
-/**
- * Start the worker pool now and block until its workers are running (they start asynchronously,
- * and until then the calling thread does all the work). For tests and benchmarks.
- */
-export function waitForWasmWorkers(timeoutMs = 10_000): boolean {
-  return getPool(loadKernels()).waitForWorkers(timeoutMs);
-}
-
-/** Chunks run by worker threads (not the caller) since the pool started: proof that threads share work. */
-export function wasmWorkerChunks(): number {
-  return pool?.workerChunks ?? 0;
-}
-
 /** out[b] (+)= op(A[b])·op(B[b]) in float32 on the wasm kernels; see `MatmulParams`. */
 export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, params: MatmulParams): void {
   const { batch, m, n, k } = params;
@@ -99,12 +58,11 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
 
   const kernels = loadKernels();
   const threads = wasmThreads();
-  const workBytes = alignUp(kernels.sgemm.workspaceBytes());
   const workBase = RESERVED_BYTES;
   // Distinct A / B copies: one when broadcast (stride 0), else one per batch entry, packed tight.
   const copiesA = strideA === 0 ? 1 : batch;
   const copiesB = strideB === 0 ? 1 : batch;
-  const aPtr = workBase + threads * workBytes;
+  const aPtr = arenaStart(kernels);
   const bPtr = aPtr + alignUp(copiesA * m * k * 4);
   const cPtr = bPtr + alignUp(copiesB * k * n * 4);
   const packedBPtr = cPtr + alignUp(batch * m * n * 4);
@@ -112,7 +70,7 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
   const parallel = threads > 1 && flops >= parallelMinFlops;
   // One matmul split by rows: pack B once, together, then share it (see sharedBRowChunks).
   const shareB = parallel && batch === 1 && m >= 2 * MIN_SPLIT;
-  const endPtr = packedBPtr + (shareB ? alignUp(kernels.sgemm.packedBFloats(k, n) * 4) : 0);
+  const endPtr = packedBPtr + (shareB ? alignUp(kernels.exports.packedBFloats(k, n) * 4) : 0);
   const f32 = heapWithCapacity(kernels, endPtr);
 
   copyIn(f32, aPtr, a, offsetA, strideA, copiesA, m * k);
@@ -128,7 +86,7 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
   };
   if (!parallel) {
     for (let i = 0; i < batch; i++) {
-      kernels.sgemm.sgemm(
+      kernels.exports.sgemm(
         m, n, k,
         aPtr + i * job.strideABytes, job.rsA, job.csA,
         bPtr + i * job.strideBBytes, job.rsB, job.csB,
@@ -136,12 +94,12 @@ export function matmulWasm(a: Float32Array, b: Float32Array, out: Float32Array, 
       );
     }
   } else {
-    const activePool = getPool(kernels);
+    const descriptors = kernelPool(kernels).descriptors;
     if (shareB) {
-      runChunks(activePool, kernels, writePackBChunks(activePool.descriptors, job, kernels, packedBPtr));
-      runChunks(activePool, kernels, writeSharedBRowChunks(activePool.descriptors, job, packedBPtr, threads));
+      runChunks(kernels, writePackBChunks(descriptors, job, kernels, packedBPtr));
+      runChunks(kernels, writeSharedBRowChunks(descriptors, job, packedBPtr, threads));
     } else {
-      runChunks(activePool, kernels, writeChunks(activePool.descriptors, job, batch, threads));
+      runChunks(kernels, writeChunks(descriptors, job, batch, threads));
     }
   }
   out.set(f32.subarray(cPtr >>> 2, (cPtr >>> 2) + batch * m * n));
@@ -155,16 +113,10 @@ interface SgemmJob {
   accumulate: number;
 }
 
-/** A single chunk runs on the caller, without waking anyone. */
-function runChunks(activePool: KernelPool, kernels: LoadedKernels, count: number): void {
-  if (count === 1) runDescriptor(kernels.sgemm, activePool.descriptors, 0, RESERVED_BYTES);
-  else activePool.run(count);
-}
-
 /** Phase 1 of a shared-B matmul: one chunk per (NC × KC) block of B. */
 function writePackBChunks(desc: Int32Array, job: SgemmJob, kernels: LoadedKernels, packedBPtr: number): number {
-  const KC = kernels.sgemm.blockSizes(2);
-  const NC = kernels.sgemm.blockSizes(3);
+  const KC = kernels.exports.blockSizes(2);
+  const NC = kernels.exports.blockSizes(3);
   let count = 0;
   for (let jc = 0; jc < job.n; jc += NC) {
     for (let pc = 0; pc < job.k; pc += KC) {
@@ -248,34 +200,6 @@ function copyIn(f32: Float32Array, ptr: number, source: Float32Array, offset: nu
   for (let i = 0; i < copies; i++) f32.set(source.subarray(offset + i * stride, offset + i * stride + size), base + i * size);
 }
 
-function getPool(kernels: LoadedKernels): KernelPool {
-  if (pool === undefined) {
-    const threads = wasmThreads();
-    const workBytes = alignUp(kernels.sgemm.workspaceBytes());
-    heapWithCapacity(kernels, RESERVED_BYTES + threads * workBytes);
-    pool = new KernelPool(threads, kernels.module, kernels.memory, kernels.sgemm, RESERVED_BYTES, workBytes);
-  }
-  return pool;
-}
-
-/** A float32 view of the whole shared memory, grown to at least `bytes`. */
-function heapWithCapacity(kernels: LoadedKernels, bytes: number): Float32Array {
-  const memory = kernels.memory;
-  let size = memory.buffer.byteLength;
-  if (bytes > size) {
-    if (bytes > MAX_MEMORY_PAGES * PAGE_BYTES) {
-      throw new RangeError(`qkv kernels: a matmul needing ${bytes} bytes of wasm memory exceeds the 4 GiB limit`);
-    }
-    // Grow by at least half again, so a slowly growing workload does not grow on every call.
-    const wantPages = Math.min(MAX_MEMORY_PAGES, Math.max(Math.ceil(bytes / PAGE_BYTES), Math.ceil((size * 1.5) / PAGE_BYTES)));
-    memory.grow(wantPages - size / PAGE_BYTES);
-    size = memory.buffer.byteLength;
-  }
-  // A shared memory's `buffer` is a new, longer SharedArrayBuffer after each grow.
-  if (heap === undefined || heap.length * 4 !== size) heap = new Float32Array(memory.buffer);
-  return heap;
-}
-
 function checkSizes(name: string, length: number, batch: number, offset: number, stride: number, size: number): void {
   for (const [label, value] of [['batch', batch], [`offset of ${name}`, offset], [`stride of ${name}`, stride], [`size of ${name}`, size]] as const) {
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`matmul (wasm): ${label} must be a non-negative integer, got ${value}`);
@@ -285,16 +209,4 @@ function checkSizes(name: string, length: number, batch: number, offset: number,
   if (length < needed) {
     throw new RangeError(`matmul (wasm): ${name} needs at least ${needed} elements (offset ${offset}, ${batch} × stride ${stride}, size ${size}), found ${length}`);
   }
-}
-
-function threadsFromEnv(): number {
-  const raw = process.env.QKV_THREADS;
-  if (raw === undefined || raw === '') return availableParallelism();
-  const threads = Number(raw);
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`QKV_THREADS must be an integer ≥ 1, got "${raw}"`);
-  return threads;
-}
-
-function alignUp(bytes: number): number {
-  return Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
 }

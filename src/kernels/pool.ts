@@ -13,7 +13,7 @@
  * Workers are unref'd, so an idle pool never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { SgemmExports, WasmMemory, WasmModule } from './wasm.ts';
+import type { KernelExports, WasmMemory, WasmModule } from './wasm.ts';
 
 /** Int32 slots of the control block. */
 const SEQ = 0;
@@ -34,17 +34,23 @@ const DESCRIPTORS = 16;
  *   strideC: `count` sgemm calls, the i-th on a, b, c advanced by i·stride bytes.
  * - OP_SGEMM_PACKED_B: m, n, k, a, rsA, csA, packedB, c, ldc, accumulate.
  * - OP_PACK_B: k, n, b, rsB, csB, packedB, jc, pc (one block of B into the shared packed B).
+ * - OP_ATTENTION_FORWARD: T, hs, NH, head0, count, q, k, v, out, lse, keyPad, causal, scaleBits,
+ *   scratchBase, scratchBytes (thread slot s uses scratchBase + s·scratchBytes).
+ * - OP_ATTENTION_BACKWARD: T, hs, NH, head0, count, q, k, v, out, dout, lse, dq, dk, dv, keyPad,
+ *   causal, scaleBits, scratchBase, scratchBytes.
  */
 export const DESCRIPTOR_WORDS = 20;
 export const OP_SGEMM = 0;
 export const OP_SGEMM_PACKED_B = 1;
 export const OP_PACK_B = 2;
+export const OP_ATTENTION_FORWARD = 3;
+export const OP_ATTENTION_BACKWARD = 4;
 
 /**
  * Runs one descriptor. One source text for both sides: the workers are eval'd from a string, and
  * the caller compiles the same text below, so the two cannot drift apart.
  */
-const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work) {
+const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work, slot) {
   switch (desc[d]) {
     case ${OP_SGEMM}: {
       const count = desc[d + 13];
@@ -63,13 +69,24 @@ const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work) {
     case ${OP_PACK_B}:
       kernels.packBBlockAt(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5], desc[d + 6], desc[d + 7], desc[d + 8]);
       return;
+    case ${OP_ATTENTION_FORWARD}:
+      kernels.attentionForward(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5],
+        desc[d + 6], desc[d + 7], desc[d + 8], desc[d + 9], desc[d + 10], desc[d + 11],
+        desc[d + 12], desc[d + 13], desc[d + 14] + slot * desc[d + 15], work);
+      return;
+    case ${OP_ATTENTION_BACKWARD}:
+      kernels.attentionBackward(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5],
+        desc[d + 6], desc[d + 7], desc[d + 8], desc[d + 9], desc[d + 10], desc[d + 11],
+        desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15],
+        desc[d + 16], desc[d + 17], desc[d + 18] + slot * desc[d + 19], work);
+      return;
     default:
       throw new Error('qkv kernels: unknown chunk op ' + desc[d]);
   }
 }`;
 
-/** `runDescriptor(kernels, words, d, work)`: run the descriptor starting at words[d]. */
-export const runDescriptor = new Function(`${RUN_DESCRIPTOR_SOURCE}\nreturn runDescriptor;`)() as (kernels: SgemmExports, words: Int32Array, d: number, work: number) => void;
+/** `runDescriptor(kernels, words, d, work, slot)`: run the descriptor starting at words[d] as thread `slot`. */
+export const runDescriptor = new Function(`${RUN_DESCRIPTOR_SOURCE}\nreturn runDescriptor;`)() as (kernels: KernelExports, words: Int32Array, d: number, work: number, slot: number) => void;
 
 export const MAX_CHUNKS = 1024;
 const INDEX_BITS = 11;
@@ -101,7 +118,7 @@ for (;;) {
     if (index >= total) break;
     if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue;
     try {
-      runDescriptor(kernels, ctrl, ${DESCRIPTORS} + index * ${DESCRIPTOR_WORDS}, work);
+      runDescriptor(kernels, ctrl, ${DESCRIPTORS} + index * ${DESCRIPTOR_WORDS}, work, slot);
     } catch (error) {
       Atomics.store(ctrl, ${ERROR}, 1);
     }
@@ -123,7 +140,7 @@ export class KernelPool {
   /**
    * `threads - 1` workers; slot s (0 = caller) uses `workBytes` of scratch at workBase + s·workBytes.
    */
-  constructor(threads: number, module: WasmModule, memory: WasmMemory, private readonly sgemm: SgemmExports, readonly workBase: number, readonly workBytes: number) {
+  constructor(threads: number, module: WasmModule, memory: WasmMemory, private readonly kernels: KernelExports, readonly workBase: number, readonly workBytes: number) {
     this.threads = threads;
     const buffer = new SharedArrayBuffer((DESCRIPTORS + MAX_CHUNKS * DESCRIPTOR_WORDS) * 4);
     this.control = new Int32Array(buffer);
@@ -204,7 +221,7 @@ export class KernelPool {
       if (index >= total) return firstError;
       if (Atomics.compareExchange(ctrl, CLAIM, claim, claim + 1) !== claim) continue;
       try {
-        runDescriptor(this.sgemm, this.descriptors, index * DESCRIPTOR_WORDS, work);
+        runDescriptor(this.kernels, this.descriptors, index * DESCRIPTOR_WORDS, work, 0);
       } catch (error) {
         firstError ??= error;
       }

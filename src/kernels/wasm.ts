@@ -14,8 +14,8 @@ import { setFlagsFromString } from 'node:v8';
 
 export type SimdVariant = 'relaxed' | 'simd';
 
-/** The exports of sgemm.wasm; pointers are byte addresses in the shared memory. */
-export interface SgemmExports {
+/** The exports of kernels.wasm (sgemm, attention); pointers are byte addresses in the shared memory. */
+export interface KernelExports {
   sgemm(
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
@@ -36,6 +36,18 @@ export interface SgemmExports {
   /** 0 → MR, 1 → NR, 2 → KC, 3 → NC. */
   blockSizes(which: number): number;
   workspaceBytes(): number;
+  attentionScratchBytes(T: number): number;
+  attentionForward(
+    T: number, hs: number, NH: number, head0: number, count: number,
+    q: number, k: number, v: number, out: number, lse: number, keyPad: number,
+    causal: number, scaleBits: number, scratch: number, work: number,
+  ): void;
+  attentionBackward(
+    T: number, hs: number, NH: number, head0: number, count: number,
+    q: number, k: number, v: number, out: number, dout: number, lse: number,
+    dq: number, dk: number, dv: number, keyPad: number,
+    causal: number, scaleBits: number, scratch: number, work: number,
+  ): void;
 }
 
 /** The slice of the WebAssembly JS API we use (lib.dom is not in our tsconfig). */
@@ -61,13 +73,13 @@ export interface LoadedKernels {
   /** Compiled once; workers instantiate it again on the same memory. */
   module: WasmModule;
   memory: WasmMemory;
-  sgemm: SgemmExports;
+  exports: KernelExports;
 }
 
 /** Instantiate `module` on `memory`; the same call runs in every worker. */
-export function instantiateSgemm(module: WasmModule, memory: WasmMemory): SgemmExports {
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new wasmApi.Instance(module, { env: { memory, abort: abortFromWasm } });
-  return instance.exports as SgemmExports;
+  return instance.exports as KernelExports;
 }
 
 function abortFromWasm(): never {
@@ -92,8 +104,8 @@ export function loadKernels(): LoadedKernels {
 
 function load(): LoadedKernels {
   const root = packageRoot();
-  const relaxedPath = join(root, 'build', 'wasm', 'sgemm-relaxed.wasm');
-  const simdPath = join(root, 'build', 'wasm', 'sgemm-simd.wasm');
+  const relaxedPath = join(root, 'build', 'wasm', 'kernels-relaxed.wasm');
+  const simdPath = join(root, 'build', 'wasm', 'kernels-simd.wasm');
   if (!existsSync(relaxedPath) || !existsSync(simdPath)) buildFromSource(root);
 
   let variant: SimdVariant = 'simd';
@@ -110,9 +122,9 @@ function load(): LoadedKernels {
   }
   const module = new wasmApi.Module(bytes);
   const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_MEMORY_PAGES, shared: true });
-  const sgemm = instantiateSgemm(module, memory);
-  warmUp(sgemm, memory);
-  return { variant, module, memory, sgemm };
+  const exports = instantiateKernels(module, memory);
+  warmUp(exports, memory);
+  return { variant, module, memory, exports };
 }
 
 /**
@@ -121,7 +133,7 @@ function load(): LoadedKernels {
  * budget, so the first real matmul already gets the optimised kernel. Uses memory above 64 KiB,
  * which nothing holds yet.
  */
-function warmUp(sgemm: SgemmExports, memory: WasmMemory): void {
+function warmUp(sgemm: KernelExports, memory: WasmMemory): void {
   const size = 64;
   const work = 65536;
   const a = work + sgemm.workspaceBytes();
@@ -158,7 +170,7 @@ function packageRoot(): string {
 function buildFromSource(root: string): void {
   const script = join(root, 'scripts', 'build-wasm.mjs');
   if (!existsSync(script)) {
-    throw new Error(`qkv kernels: ${join(root, 'build', 'wasm')} has no sgemm-*.wasm; run \`npm run build\``);
+    throw new Error(`qkv kernels: ${join(root, 'build', 'wasm')} has no kernels-*.wasm; run \`npm run build\``);
   }
   execFileSync(process.execPath, [script, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -7,7 +7,7 @@ import { loadKernels, PAGE_BYTES } from '../../src/kernels/wasm.ts';
 
 describe('KernelPool', () => {
   const kernels = loadKernels();
-  const workBytes = Math.ceil(kernels.sgemm.workspaceBytes() / 64) * 64;
+  const workBytes = Math.ceil(kernels.exports.workspaceBytes() / 64) * 64;
   // This process runs no matmulWasm, so the pool may use the region matmulWasm would lay out.
   const workBase = 64 * 1024;
   const dataBase = workBase + 2 * workBytes;
@@ -17,7 +17,7 @@ describe('KernelPool', () => {
   if (kernels.memory.buffer.byteLength < bytesNeeded) {
     kernels.memory.grow(Math.ceil((bytesNeeded - kernels.memory.buffer.byteLength) / PAGE_BYTES));
   }
-  const pool = new KernelPool(2, kernels.module, kernels.memory, kernels.sgemm, workBase, workBytes);
+  const pool = new KernelPool(2, kernels.module, kernels.memory, kernels.exports, workBase, workBytes);
   after(() => pool.close());
 
   /** Chunk i: C_i (64×64) = A_i · I, so C_i must equal A_i exactly. */

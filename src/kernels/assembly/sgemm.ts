@@ -95,7 +95,7 @@ export function packBBlockAt(k: i32, n: i32, b: usize, rsB: i32, csB: i32, packe
 }
 
 /** The loop nest of the header; packs B block by block into `work` unless `packedB` != 0. */
-function gemm(
+export function gemm(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32, packedB: usize,

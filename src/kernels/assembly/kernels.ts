@@ -1,0 +1,4 @@
+// @ts-nocheck — AssemblyScript, compiled by `asc` (scripts/build-wasm.mjs), not by tsc.
+// The entry of the one wasm module: every kernel, so workers instantiate a single module.
+export * from './sgemm';
+export * from './attention';

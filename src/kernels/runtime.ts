@@ -1,0 +1,113 @@
+/**
+ * What every wasm kernel shares in this process: the thread count, the worker pool, and the
+ * shared memory's layout and growth.
+ *
+ * Shared memory layout (bytes): [0, 64 KiB) left to AssemblyScript, then one sgemm workspace per
+ * thread (slot 0 = the calling thread), then the arena: the operands and scratch of the current
+ * call, from `arenaStart()`. It grows on demand and is reused, so its peak is the largest call
+ * seen, not the number of calls.
+ */
+import { availableParallelism } from 'node:os';
+import { KernelPool, runDescriptor } from './pool.ts';
+import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './wasm.ts';
+import type { LoadedKernels, SimdVariant } from './wasm.ts';
+
+export const RESERVED_BYTES = 64 * 1024;
+const ALIGN_BYTES = 64;
+
+let threadCount: number | undefined;
+let pool: KernelPool | undefined;
+let heap: Float32Array | undefined;
+
+/** Threads the wasm kernels use: `setWasmThreads`, else `QKV_THREADS`, else the core count. */
+export function wasmThreads(): number {
+  threadCount ??= threadsFromEnv();
+  return threadCount;
+}
+
+/** Use `threads` threads from the next call on (1 = no workers). Restarts the worker pool. */
+export function setWasmThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setWasmThreads: expected an integer ≥ 1, got ${threads}`);
+  if (threads === threadCount) return;
+  threadCount = threads;
+  if (pool !== undefined) {
+    void pool.close();
+    pool = undefined;
+  }
+}
+
+/** Which wasm build runs: 'relaxed' (SIMD with FMA) or 'simd'. Loads the kernels. */
+export function wasmVariant(): SimdVariant {
+  return loadKernels().variant;
+}
+
+/**
+ * Start the worker pool now and block until its workers are running (they start asynchronously,
+ * and until then the calling thread does all the work). For tests and benchmarks.
+ */
+export function waitForWasmWorkers(timeoutMs = 10_000): boolean {
+  return kernelPool(loadKernels()).waitForWorkers(timeoutMs);
+}
+
+/** Chunks run by worker threads (not the caller) since the pool started: proof that threads share work. */
+export function wasmWorkerChunks(): number {
+  return pool?.workerChunks ?? 0;
+}
+
+/** The pool for the current thread count, started on first use. */
+export function kernelPool(kernels: LoadedKernels): KernelPool {
+  if (pool === undefined) {
+    const threads = wasmThreads();
+    const workBytes = workspaceBytes(kernels);
+    heapWithCapacity(kernels, RESERVED_BYTES + threads * workBytes);
+    pool = new KernelPool(threads, kernels.module, kernels.memory, kernels.exports, RESERVED_BYTES, workBytes);
+  }
+  return pool;
+}
+
+/** Run descriptors 0..count-1; a single chunk runs on the caller, without waking anyone. */
+export function runChunks(kernels: LoadedKernels, count: number): void {
+  const activePool = kernelPool(kernels);
+  if (count === 1) runDescriptor(kernels.exports, activePool.descriptors, 0, RESERVED_BYTES, 0);
+  else activePool.run(count);
+}
+
+/** Per-thread sgemm workspace bytes; thread slot s's starts at RESERVED_BYTES + s · this. */
+export function workspaceBytes(kernels: LoadedKernels): number {
+  return alignUp(kernels.exports.workspaceBytes());
+}
+
+/** First byte of the arena, after every thread's workspace. */
+export function arenaStart(kernels: LoadedKernels): number {
+  return RESERVED_BYTES + wasmThreads() * workspaceBytes(kernels);
+}
+
+/** A float32 view of the whole shared memory, grown to at least `bytes`. */
+export function heapWithCapacity(kernels: LoadedKernels, bytes: number): Float32Array {
+  const memory = kernels.memory;
+  let size = memory.buffer.byteLength;
+  if (bytes > size) {
+    if (bytes > MAX_MEMORY_PAGES * PAGE_BYTES) {
+      throw new RangeError(`qkv kernels: a call needing ${bytes} bytes of wasm memory exceeds the 4 GiB limit`);
+    }
+    // Grow by at least half again, so a slowly growing workload does not grow on every call.
+    const wantPages = Math.min(MAX_MEMORY_PAGES, Math.max(Math.ceil(bytes / PAGE_BYTES), Math.ceil((size * 1.5) / PAGE_BYTES)));
+    memory.grow(wantPages - size / PAGE_BYTES);
+    size = memory.buffer.byteLength;
+  }
+  // A shared memory's `buffer` is a new, longer SharedArrayBuffer after each grow.
+  if (heap === undefined || heap.length * 4 !== size) heap = new Float32Array(memory.buffer);
+  return heap;
+}
+
+export function alignUp(bytes: number): number {
+  return Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
+}
+
+function threadsFromEnv(): number {
+  const raw = process.env.QKV_THREADS;
+  if (raw === undefined || raw === '') return availableParallelism();
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`QKV_THREADS must be an integer ≥ 1, got "${raw}"`);
+  return threads;
+}
