@@ -65,21 +65,28 @@ function gather(op: string, x: Tensor, axis: number, ids: Indices): Tensor {
   }
   const result = new Tensor(out, outShape);
   return attachGrad(result, op, [x], (grad) => {
-    // Scatter-add into a contiguous gradient of x's shape: repeated ids accumulate.
-    const g = readDense(grad);
     const gradX = allocate(grad.dtype, x.size);
-    const axisSize = x.shape[axis];
-    let from = 0;
-    for (let o = 0; o < outerOffsets.length; o++) {
-      const rowBase = o * axisSize * innerSize;
-      for (let k = 0; k < picks.length; k++) {
-        const to = rowBase + picks[k] * innerSize;
-        for (let j = 0; j < innerSize; j++) gradX[to + j] += g[from + j];
-        from += innerSize;
-      }
-    }
+    scatterAdd(gradX, readDense(grad), outerOffsets.length, x.shape[axis], picks, innerSize);
     return [new Tensor(gradX, x.shape)];
   });
+}
+
+/**
+ * Gather's backward: the gradient rows `g` (outerCount × picks × innerSize, row-major) added
+ * into a contiguous gradient of shape (outerCount, axisSize, innerSize) at the picked rows, so
+ * repeated ids accumulate. A module-level function, not a loop inside the backward closure: it
+ * runs twice a training step, too rarely for V8 to optimise a fresh closure's loop in time.
+ */
+function scatterAdd(gradX: Storage, g: Storage, outerCount: number, axisSize: number, picks: Int32Array, innerSize: number): void {
+  let from = 0;
+  for (let o = 0; o < outerCount; o++) {
+    const rowBase = o * axisSize * innerSize;
+    for (let k = 0; k < picks.length; k++) {
+      const to = rowBase + picks[k] * innerSize;
+      for (let j = 0; j < innerSize; j++) gradX[to + j] += g[from + j];
+      from += innerSize;
+    }
+  }
 }
 
 function isRowMajor(dims: Shape, strides: readonly number[]): boolean {
