@@ -8,7 +8,8 @@
  *
  *   ids (B,T) → embed_tokens → num_hidden_layers × LlamaDecoderLayer → norm → lm_head (B,T,V)
  *   Layer: x = x + self_attn(input_layernorm(x));  x = x + mlp(post_attention_layernorm(x))
- *   self_attn: q, k rotated by RoPE (position = cache length + t); k, v repeated NH/NKV times
+ *   self_attn: qkv's MultiHeadAttention: q, k rotated by RoPE (position = cache length + t),
+ *              k, v repeated NH/NKV times (GQA), causal, no biases
  *   mlp: down_proj(silu(gate_proj(x)) · up_proj(x))                          (SwiGLU)
  *
  * There is no position table: positions enter only through the rotation of q and k, so a token's
@@ -17,18 +18,16 @@
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { crossEntropy } from '../tensor/ops/loss.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
-import { concat } from '../tensor/ops/shape.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import type { IndexLike, Tensor } from '../tensor/tensor.ts';
-import { repeatKeyValueHeads, scaledDotProductAttention } from '../nn/attention.ts';
 import { Embedding } from '../nn/embedding.ts';
 import { normal_ } from '../nn/init.ts';
 import { Linear } from '../nn/linear.ts';
 import { Module } from '../nn/module.ts';
+import { MultiHeadAttention, type LayerCache } from '../nn/multi-head-attention.ts';
 import { RMSNorm } from '../nn/norm.ts';
-import { applyRotaryEmbedding } from '../nn/positions.ts';
 import type { CausalLM } from './causal-lm.ts';
-import { KVCache, type LayerCache } from './gpt.ts';
+import { KVCache } from './gpt.ts';
 
 /** `LlamaConfig`'s `config.json` fields, with the defaults chosen for a small model trained here. */
 export interface LlamaConfig {
@@ -141,56 +140,25 @@ function projection(inFeatures: number, outFeatures: number, config: LlamaConfig
   return linear;
 }
 
-export class LlamaAttention extends Module {
-  readonly q_proj: Linear;
-  readonly k_proj: Linear;
-  readonly v_proj: Linear;
-  readonly o_proj: Linear;
-  /** The last forward's attention weights (B, NH, T, Tk) when asked for; for inspection only. */
-  attentionWeights: Tensor | null = null;
-
-  constructor(readonly config: LlamaConfig, rng: Rng) {
-    super();
-    const C = config.hidden_size;
-    const hs = C / config.num_attention_heads;
-    this.q_proj = projection(C, config.num_attention_heads * hs, config, rng);
-    this.k_proj = projection(C, config.num_key_value_heads * hs, config, rng);
-    this.v_proj = projection(C, config.num_key_value_heads * hs, config, rng);
-    this.o_proj = projection(config.num_attention_heads * hs, C, config, rng);
-  }
-
-  /** x (B, T, C), the first token at absolute position `positionOffset` → (B, T, C). */
-  forward(x: Tensor, positionOffset: number, cache?: LayerCache, returnWeights = false): Tensor {
-    const [B, T, C] = x.shape;
-    const NH = this.config.num_attention_heads;
-    const NKV = this.config.num_key_value_heads;
-    const hs = C / NH;
-    const theta = this.config.rope_theta;
-    const q = applyRotaryEmbedding(this.q_proj.forward(x).reshape([B, T, NH, hs]).transpose(1, 2), positionOffset, theta); // (B, NH, T, hs)
-    const k = applyRotaryEmbedding(this.k_proj.forward(x).reshape([B, T, NKV, hs]).transpose(1, 2), positionOffset, theta); // (B, NKV, T, hs)
-    const v = this.v_proj.forward(x).reshape([B, T, NKV, hs]).transpose(1, 2); // (B, NKV, T, hs)
-    // The cache keeps NKV heads, not NH: that is grouped-query attention's memory saving.
-    let keys = k;
-    let values = v;
-    if (cache) {
-      if (cache.keys !== null && cache.values !== null) {
-        keys = concat([cache.keys, k], 2); // (B, NKV, P + T, hs)
-        values = concat([cache.values, v], 2);
-      }
-      cache.keys = keys.detach();
-      cache.values = values.detach();
-    }
-    const groups = NH / NKV;
-    const { output, weights } = scaledDotProductAttention(q, repeatKeyValueHeads(keys, groups), repeatKeyValueHeads(values, groups), {
-      causal: true,
-      queryOffset: keys.shape[2] - T,
-      dropout: { p: this.config.attention_dropout, training: this.training, rng: defaultRng },
-      returnWeights,
-    });
-    this.attentionWeights = weights ?? null;
-    const merged = output.transpose(1, 2).reshape([B, T, NH * hs]); // (B, NH, T, hs) → (B, T, NH·hs)
-    return this.o_proj.forward(merged);
-  }
+/**
+ * Llama's self-attention is qkv's one `MultiHeadAttention`, configured as Llama: causal, no
+ * biases, RoPE on q and k (rotate_half, θ = rope_theta, offset = positions already cached),
+ * NKV key/value heads repeated to NH, KV cache of the rotated NKV-head keys. Its projections are
+ * named as HF's (`q_proj`, `k_proj`, `v_proj`, `o_proj`) and initialised N(0, initializer_range²).
+ */
+export function llamaAttention(config: LlamaConfig, rng: Rng): MultiHeadAttention {
+  const attention = new MultiHeadAttention({
+    embedDim: config.hidden_size,
+    numHeads: config.num_attention_heads,
+    numKeyValueHeads: config.num_key_value_heads,
+    bias: false,
+    causal: true,
+    rotaryTheta: config.rope_theta,
+    dropout: config.attention_dropout,
+    rng,
+  });
+  for (const proj of [attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj]) normal_(proj!.weight, 0, config.initializer_range, rng);
+  return attention;
 }
 
 /** SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) · up(x)). */
@@ -216,21 +184,21 @@ export class LlamaMLP extends Module {
 
 export class LlamaDecoderLayer extends Module {
   // Declaration order is HF's, so the state dict lists self_attn, mlp, then the two norms.
-  readonly self_attn: LlamaAttention;
+  readonly self_attn: MultiHeadAttention;
   readonly mlp: LlamaMLP;
   readonly input_layernorm: RMSNorm;
   readonly post_attention_layernorm: RMSNorm;
 
   constructor(config: LlamaConfig, rng: Rng) {
     super();
-    this.self_attn = new LlamaAttention(config, rng);
+    this.self_attn = llamaAttention(config, rng);
     this.mlp = new LlamaMLP(config, rng);
     this.input_layernorm = new RMSNorm(config.hidden_size, { eps: config.rms_norm_eps });
     this.post_attention_layernorm = new RMSNorm(config.hidden_size, { eps: config.rms_norm_eps });
   }
 
-  forward(x: Tensor, positionOffset: number, cache?: LayerCache, returnWeights = false): Tensor {
-    const afterAttention = x.add(this.self_attn.forward(this.input_layernorm.forward(x), positionOffset, cache, returnWeights));
+  forward(x: Tensor, cache?: LayerCache, returnWeights = false): Tensor {
+    const afterAttention = x.add(this.self_attn.forward(this.input_layernorm.forward(x), { cache, returnWeights }));
     return afterAttention.add(this.mlp.forward(this.post_attention_layernorm.forward(afterAttention)));
   }
 }
@@ -295,7 +263,7 @@ export class Llama extends Module implements CausalLM {
     const { embed_tokens, layers, norm } = this.model;
     let x = embed_tokens.forward(ids); // (B, T, C)
     for (const [index, layer] of layers.entries()) {
-      x = layer.forward(x, start, options.cache?.layers[index], options.returnAttention);
+      x = layer.forward(x, options.cache?.layers[index], options.returnAttention);
     }
     x = norm.forward(x);
     const logits = this.lm_head === null

@@ -76,7 +76,7 @@ test('HF initialisation: every Linear and the embedding N(0, 0.02²), RMSNorm ga
   };
   const layer = model.model.layers[0];
   for (const [name, weight] of [
-    ['embed_tokens', model.model.embed_tokens.weight], ['q_proj', layer.self_attn.q_proj.weight],
+    ['embed_tokens', model.model.embed_tokens.weight], ['q_proj', layer.self_attn.q_proj!.weight],
     ['down_proj', layer.mlp.down_proj.weight], ['lm_head', model.lm_head!.weight],
   ] as const) {
     assert.ok(Math.abs(std(weight) - 0.02) < 0.0015, `${name}: std ${std(weight)}`);
