@@ -28,7 +28,7 @@ export function attentionForward(
   for (let head = head0; head < head0 + count; head++) {
     const offset = <usize>head * T * hs * 4;
     const pad = keyPad == 0 ? 0 : keyPad + <usize>(head / NH) * T;
-    gemm(T, T, hs, q + offset, hs, 1, k + offset, 1, hs, 0, P, T, 0, work); // S = Q·Kᵀ
+    scores(T, hs, q + offset, k + offset, causal, P, work);
     const lseHead = lse + <usize>head * T * 4;
     for (let i = 0; i < T; i++) {
       const row = P + <usize>i * T * 4;
@@ -46,7 +46,7 @@ export function attentionForward(
       for (; j < end; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) / sum);
       store<f32>(lseHead + (<usize>i << 2), max + Mathf.log(sum));
     }
-    gemm(T, hs, T, P, T, 1, v + offset, hs, 1, 0, out + offset, hs, 0, work); // out = P·V
+    timesLowerRows(T, hs, P, v + offset, out + offset, causal, work); // out = P·V
   }
 }
 
@@ -65,7 +65,7 @@ export function attentionBackward(
     const pad = keyPad == 0 ? 0 : keyPad + <usize>(head / NH) * T;
     const lseHead = lse + <usize>head * T * 4;
     // P again, from S and the saved lse: cheaper than keeping B·NH·T² floats from the forward.
-    gemm(T, T, hs, q + offset, hs, 1, k + offset, 1, hs, 0, P, T, 0, work);
+    scores(T, hs, q + offset, k + offset, causal, P, work);
     for (let i = 0; i < T; i++) {
       const row = P + <usize>i * T * 4;
       const rowLse = load<f32>(lseHead + (<usize>i << 2));
@@ -76,8 +76,8 @@ export function attentionBackward(
       const end = maskRow(row, T, i, causal, pad, scale);
       expRow(row, end, rowLse);
     }
-    gemm(T, hs, T, P, 1, T, dout + offset, hs, 1, 0, dv + offset, hs, 0, work); // dV = Pᵀ·dO
-    gemm(T, T, hs, dout + offset, hs, 1, v + offset, 1, hs, 0, dP, T, 0, work); // dP = dO·Vᵀ
+    transposedTimesUpperRows(T, hs, P, dout + offset, dv + offset, causal, work); // dV = Pᵀ·dO
+    scores(T, hs, dout + offset, v + offset, causal, dP, work); // dP = dO·Vᵀ
     // dS = P ⊙ (dP − D), D_i = Σ_c dO[i,c]·out[i,c] (= Σ_j P[i,j]·dP[i,j]); the scale folds in here.
     for (let i = 0; i < T; i++) {
       const rowOffset = <usize>i * hs * 4;
@@ -87,18 +87,62 @@ export function attentionBackward(
       const d = dP + <usize>i * T * 4;
       const Dv = f32x4.splat(D);
       const scaleV = f32x4.splat(scale);
+      // Causal: only the columns `scores` computed for this row block (P is 0 past them anyway).
+      const end = causal ? min(T, (i / RB + 1) * RB) : T;
       let j = 0;
-      for (; j + 4 <= T; j += 4) {
+      for (; j + 4 <= end; j += 4) {
         const at = <usize>j << 2;
         v128.store(d + at, f32x4.mul(f32x4.mul(v128.load(p + at), f32x4.sub(v128.load(d + at), Dv)), scaleV));
       }
-      for (; j < T; j++) {
+      for (; j < end; j++) {
         const at = <usize>j << 2;
         store<f32>(d + at, load<f32>(p + at) * (load<f32>(d + at) - D) * scale);
       }
     }
-    gemm(T, hs, T, dP, T, 1, k + offset, hs, 1, 0, dq + offset, hs, 0, work); // dQ = dS·K
-    gemm(T, hs, T, dP, 1, T, q + offset, hs, 1, 0, dk + offset, hs, 0, work); // dK = dSᵀ·Q
+    timesLowerRows(T, hs, dP, k + offset, dq + offset, causal, work); // dQ = dS·K
+    transposedTimesUpperRows(T, hs, dP, q + offset, dk + offset, causal, work); // dK = dSᵀ·Q
+  }
+}
+
+// Causal attention skips the products' zero upper triangle in row blocks of RB queries: block
+// [r0, r1) needs keys [0, r1) only, which saves ~25% of the multiply work at T = 128, ~37% at 256.
+// @ts-ignore: decorator
+@inline const RB: i32 = 64;
+
+/** S (T×T, row stride T) = X·Yᵀ for X, Y (T, hs); causal: row block [r0, r1) gets columns [0, r1) only. */
+function scores(T: i32, hs: i32, x: usize, y: usize, causal: i32, S: usize, work: usize): void {
+  if (!causal) {
+    gemm(T, T, hs, x, hs, 1, y, 1, hs, 0, S, T, 0, work);
+    return;
+  }
+  for (let r0 = 0; r0 < T; r0 += RB) {
+    const r1 = min(T, r0 + RB);
+    gemm(r1 - r0, r1, hs, x + <usize>r0 * hs * 4, hs, 1, y, 1, hs, 0, S + <usize>r0 * T * 4, T, 0, work);
+  }
+}
+
+/** out (T, hs) = L·Y with L (T×T) lower triangular when causal: row block [r0, r1) sums over [0, r1). */
+function timesLowerRows(T: i32, hs: i32, L: usize, y: usize, out: usize, causal: i32, work: usize): void {
+  if (!causal) {
+    gemm(T, hs, T, L, T, 1, y, hs, 1, 0, out, hs, 0, work);
+    return;
+  }
+  for (let r0 = 0; r0 < T; r0 += RB) {
+    const r1 = min(T, r0 + RB);
+    gemm(r1 - r0, hs, r1, L + <usize>r0 * T * 4, T, 1, y, hs, 1, 0, out + <usize>r0 * hs * 4, hs, 0, work);
+  }
+}
+
+/** out (T, hs) = Lᵀ·Y with L lower triangular when causal: out row j sums over i ≥ j, so block [r0, r1) over [r0, T). */
+function transposedTimesUpperRows(T: i32, hs: i32, L: usize, y: usize, out: usize, causal: i32, work: usize): void {
+  if (!causal) {
+    gemm(T, hs, T, L, 1, T, y, hs, 1, 0, out, hs, 0, work);
+    return;
+  }
+  for (let r0 = 0; r0 < T; r0 += RB) {
+    const r1 = min(T, r0 + RB);
+    // A(j, i) = L[i][j] for j in [r0, r1), i in [r0, T).
+    gemm(r1 - r0, hs, T - r0, L + (<usize>r0 * T + <usize>r0) * 4, 1, T, y + <usize>r0 * hs * 4, hs, 1, 0, out + <usize>r0 * hs * 4, hs, 0, work);
   }
 }
 
