@@ -13,6 +13,10 @@
  * getKernelInfo(); // { backend: 'wasm', simd: 'relaxed', threads: 2 }
  */
 import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './matmul-wasm.ts';
+
+// Fused attention (float32 only; the oracle is the composition of matmul and softmax kernels).
+export { attentionBackwardWasm as attentionBackward, attentionForwardWasm as attentionForward } from './attention-wasm.ts';
+export type { AttentionParams } from './attention-wasm.ts';
 import { matmulReference } from './reference/matmul.ts';
 import type { MatmulKernel, MatmulParams, Storage } from './types.ts';
 import type { SimdVariant } from './wasm.ts';
