@@ -14,7 +14,7 @@
  */
 import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './matmul-wasm.ts';
 
-// Fused attention (float32 only; the oracle is the composition of matmul and softmax kernels).
+// Fused attention, float32 only (tested against a float64 oracle in test/kernels/attention-wasm.test.ts).
 export { attentionBackwardWasm as attentionBackward, attentionForwardWasm as attentionForward } from './attention-wasm.ts';
 export type { AttentionParams } from './attention-wasm.ts';
 import { matmulReference } from './reference/matmul.ts';
