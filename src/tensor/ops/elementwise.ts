@@ -7,7 +7,7 @@
  * below: one loop per op over dense storage, so the backward computes grad·f'(x) in a single
  * pass, with no derivative tensor and no call per element.
  */
-import { attachGrad } from '../autograd.ts';
+import { attachGrad, isGradEnabled } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
 import { reduceToShape } from './reduce.ts';
@@ -78,8 +78,14 @@ export function pow(a: Tensor, exponentValue: Tensor | number): Tensor {
  * leakyRelu's negative slope.
  */
 interface UnaryKernel {
-  forward(y: Storage, x: Storage, n: number, slope: number): void;
-  backward(dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void;
+  /**
+   * Whether the forward keeps one intermediate value per element in `saved` for the backward,
+   * trading that memory for a second exp. `saved` is given only when a backward will run; a
+   * backward handed null recomputes the value.
+   */
+  readonly saves?: boolean;
+  forward(y: Storage, x: Storage, n: number, slope: number, saved: Storage | null): void;
+  backward(dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number, saved: Storage | null): void;
 }
 
 const unaryKernels = {
@@ -133,8 +139,17 @@ const unaryKernels = {
     backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); },
   },
   geluTanh: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = geluTanh(x[i]); },
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i]); },
+    saves: true, // e^{2u}: the backward then needs no exp
+    forward: (y, x, n, _slope, saved) => {
+      for (let i = 0; i < n; i++) {
+        const e = geluTanhExp(x[i]);
+        y[i] = x[i] * (1 - 1 / (e + 1));
+        if (saved !== null) saved[i] = e;
+      }
+    },
+    backward: (dx, g, x, _y, n, _slope, saved) => {
+      for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i], saved === null ? geluTanhExp(x[i]) : saved[i]);
+    },
   },
 } satisfies Record<string, UnaryKernel>;
 
@@ -149,10 +164,12 @@ function unary(name: string, op: UnaryOp, x: Tensor, slope = 0): Tensor {
   const input = readDense(x);
   const n = input.length;
   const output = allocate(x.dtype, n);
-  kernel.forward(output, input, n, slope);
+  const backwardWillRun = isGradEnabled() && x.requiresGrad; // as attachGrad decides
+  const saved = kernel.saves && backwardWillRun ? allocate(x.dtype, n) : null;
+  kernel.forward(output, input, n, slope, saved);
   return attachGrad(new Tensor(output, x.shape), name, [x], (grad) => {
     const gradX = allocate(resultDtype(grad, x), n);
-    kernel.backward(gradX, readDense(grad), input, output, n, slope);
+    kernel.backward(gradX, readDense(grad), input, output, n, slope, saved);
     return [new Tensor(gradX, x.shape)];
   });
 }
@@ -227,25 +244,25 @@ function geluExactSlope(v: number): number {
   return 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
 }
 
-// GPT-2's tanh GELU, written through exp: with s = 1/(e^{2u} + 1), 1 + tanh u = 2(1 − s), so
+// GPT-2's tanh GELU, written through e = exp(2u): with s = 1/(e + 1), 1 + tanh u = 2(1 − s), so
 // 0.5·x·(1 + tanh u) = x·(1 − s), the same function to ~1e-16; but Math.exp costs about two
-// thirds of Math.tanh in V8, and this is the activation of every MLP. e^{2u} = ∞ (large x)
-// gives s = 0 and x itself, +∞ included.
-function geluTanh(v: number): number {
-  const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-  return v * (1 - 1 / (Math.exp(2 * u) + 1));
+// thirds of Math.tanh in V8, and this is the activation of every MLP. e = ∞ (large x) gives
+// s = 0 and x itself, +∞ included.
+function geluTanhExp(v: number): number {
+  return Math.exp(2 * SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
 }
 
 /**
- * d/dx of the above: 0.5·(1 + t) + 0.5·x·(1 − t²)·du/dx with t = tanh u; in terms of s,
- * 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s). s is recomputed, not recovered from a float32 y
- * (1 − s = y/x): its rounding, times 2x·du/dx, would cost ~1e-6 of the slope near x = 5.
+ * d/dx of the above from x and e: 0.5·(1 + t) + 0.5·x·(1 − t²)·du/dx with t = tanh u; in terms
+ * of s, 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s). 1 − s = e·s is taken that way while s > 1/2,
+ * where 1 − s would cancel: so both keep the relative accuracy of e, even when e has been
+ * stored as float32 (recovering 1 − s as y/x instead costs ~1e-6 of the slope near x = ±5).
  */
-function geluTanhSlope(v: number): number {
-  const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-  const s = 1 / (Math.exp(2 * u) + 1);
+function geluTanhSlope(v: number, e: number): number {
+  const s = 1 / (e + 1);
+  const keep = e < 1 ? e * s : 1 - s; // 1 − s
   const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-  return 1 - s + 2 * v * s * (1 - s) * du;
+  return keep + 2 * v * s * keep * du;
 }
 
 /** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))) */
