@@ -215,8 +215,11 @@ export class GPTTransformer extends Module {
       this.wpe = new Embedding(config.n_positions, config.n_embd);
       normal_(this.wpe.weight, 0, config.initializer_range, rng);
     }
+    // Scaled so each entry has the std of the token embeddings (initializer_range; sin and cos have
+    // rms 1/√2): at unit amplitude the table drowns the 0.02-scale token embeddings and a short
+    // run learns little beyond unigram statistics. (Vaswani et al. instead scale the embeddings up by √C.)
     this.sinusoidal_positions = config.position === 'sinusoidal'
-      ? new Buffer(sinusoidalPositionEncoding(config.n_positions, config.n_embd), { persistent: false })
+      ? new Buffer(sinusoidalPositionEncoding(config.n_positions, config.n_embd).mul(config.initializer_range * Math.SQRT2), { persistent: false })
       : null;
     this.relative_attention_bias = config.position === 'relative'
       ? new RelativePositionBias(config.n_head, { bidirectional: false, std: config.initializer_range, rng })
