@@ -202,3 +202,14 @@ test('config.json carries position only when it is not GPT-2\'s learned table', 
   assert.equal(gptConfigFromJson(gptConfigToJson(new GPT(tiny).config), 'config.json').position, 'learned');
   assert.throws(() => gptConfigFromJson({ ...json, position: 'spiral' }, 'dir/config.json'), /dir\/config.json/);
 });
+
+test('sinusoidal positions start at the token embeddings\' scale (a unit-amplitude table drowns them)', () => {
+  const model = new GPT({ ...tiny, position: 'sinusoidal' }, { rng: new Rng(12) });
+  const table = model.transformer.sinusoidal_positions!;
+  const rms = Math.sqrt(table.toArray().reduce((sum, v) => sum + v * v, 0) / table.size);
+  assert.ok(Math.abs(rms - 0.02) < 0.002, `rms ${rms}, token embedding std 0.02`);
+  // Still the Vaswani formula, times a constant: PE(1, 0) = c·sin 1, PE(1, 1) = c·cos 1.
+  const scale = 0.02 * Math.SQRT2;
+  assert.ok(Math.abs(table.get(1, 0) - scale * Math.sin(1)) < 1e-7);
+  assert.ok(Math.abs(table.get(1, 1) - scale * Math.cos(1)) < 1e-7);
+});
