@@ -89,6 +89,9 @@ const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work, sl
 export const runDescriptor = new Function(`${RUN_DESCRIPTOR_SOURCE}\nreturn runDescriptor;`)() as (kernels: KernelExports, words: Int32Array, d: number, work: number, slot: number) => void;
 
 export const MAX_CHUNKS = 1024;
+/** How long an idle worker, and a caller waiting for workers, spin before they sleep. */
+const WORKER_SPIN_MS = 0.2;
+const CALLER_SPIN_MS = 1;
 const INDEX_BITS = 11;
 const CLOSED = (1 << INDEX_BITS) - 1;
 const SEQ_MASK = 0xfffff;
@@ -107,6 +110,11 @@ Atomics.add(ctrl, ${READY}, 1);
 Atomics.notify(ctrl, ${READY});
 let seen = 0;
 for (;;) {
+  // Spin a little before sleeping: the next job often follows at once (the next matmul, the
+  // second phase of this one), and on a busy machine a sleeping thread can wait milliseconds
+  // for its core back.
+  const spinUntil = performance.now() + ${WORKER_SPIN_MS};
+  while (Atomics.load(ctrl, ${SEQ}) === seen && performance.now() < spinUntil);
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   const tag = seen << ${INDEX_BITS};
@@ -188,6 +196,9 @@ export class KernelPool {
     if (this.workers.length > 0) Atomics.notify(ctrl, SEQ);
     // A chunk that throws on this thread still counts as done, so the wait below cannot hang.
     const error = this.drain(tag, count);
+    // The last chunks are running on workers: spin briefly (as they do) before sleeping.
+    const spinUntil = performance.now() + CALLER_SPIN_MS;
+    while (Atomics.load(ctrl, DONE) < count && performance.now() < spinUntil);
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
       if (done >= count) break;
