@@ -7,6 +7,7 @@ import { attachGrad } from '../autograd.ts';
 import { QkvValueError } from '../errors.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { defaultRng, type Rng } from '../random.ts';
+import { readDense } from './shape.ts';
 
 export interface DropoutOptions {
   /** Drop elements only when true; otherwise return `x` itself. */
@@ -15,10 +16,6 @@ export interface DropoutOptions {
   rng?: Rng;
 }
 
-/** The elements of `t` in row-major order: its own storage when already dense, else a copy. */
-function readDense(t: Tensor): Storage {
-  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
-}
 
 /**
  * Zeroes each element with probability `p` and scales the rest by 1/(1 − p) when training;

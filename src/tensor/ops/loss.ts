@@ -7,6 +7,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type IndexLike, type Storage } from '../tensor.ts';
 import { numel, shapesEqual } from '../shape.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../../kernels/reference/crossentropy.ts';
+import { readDense } from './shape.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -19,10 +20,6 @@ export interface CrossEntropyOptions {
   reduction?: Reduction;
 }
 
-/** The elements of `t` in row-major order: its own storage when already dense, else a copy. */
-function readDense(t: Tensor): Storage {
-  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
-}
 
 function checkReduction(op: string, reduction: string): void {
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {

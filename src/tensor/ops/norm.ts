@@ -15,11 +15,7 @@ import {
   rmsNormBackward,
   rmsNormForward,
 } from '../../kernels/reference/norm.ts';
-
-/** The elements of `t` in row-major order: its own storage when already dense, else a copy. */
-function readDense(t: Tensor): Storage {
-  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
-}
+import { readDense } from './shape.ts';
 
 function checkFeatureVector(op: string, name: string, t: Tensor | null, C: number, x: Tensor): void {
   if (t !== null && (t.ndim !== 1 || t.shape[0] !== C)) {

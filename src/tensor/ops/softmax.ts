@@ -6,11 +6,8 @@ import { attachGrad } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { normalizeAxis } from '../shape.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../../kernels/reference/softmax.ts';
+import { readDense } from './shape.ts';
 
-/** The elements of `t` in row-major order: its own storage when already dense, else a copy. */
-function readDense(t: Tensor): Storage {
-  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.contiguousData();
-}
 
 /** The shape seen as (outer, C, inner) around `axis`. */
 function splitAtAxis(x: Tensor, axis: number, op: string): { outer: number; C: number; inner: number } {
