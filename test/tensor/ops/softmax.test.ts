@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvValueError } from '../../src/tensor/errors.ts';
-import { logSoftmax, softmax } from '../../src/tensor/ops/softmax.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvValueError } from '../../../src/tensor/errors.ts';
+import { logSoftmax, softmax } from '../../../src/tensor/ops/softmax.ts';
 
 const rng = new Rng(5);
 const f64 = (shape: number[]) => Tensor.rand(shape, { dtype: 'float64', rng, low: -3, high: 3, requiresGrad: true });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvShapeError, QkvValueError } from '../../src/tensor/errors.ts';
-import { batchNorm, layerNorm, rmsNorm } from '../../src/tensor/ops/norm.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvShapeError, QkvValueError } from '../../../src/tensor/errors.ts';
+import { batchNorm, layerNorm, rmsNorm } from '../../../src/tensor/ops/norm.ts';
 
 const rng = new Rng(13);
 const f64 = (shape: number[], low = -2, high = 2) => Tensor.rand(shape, { dtype: 'float64', rng, low, high, requiresGrad: true });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { erf } from '../../src/tensor/ops/elementwise.ts';
-import { mapBinary, mapUnary } from '../../src/tensor/ops/broadcast.ts';
-import { QkvShapeError } from '../../src/tensor/errors.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { erf } from '../../../src/tensor/ops/elementwise.ts';
+import { mapBinary, mapUnary } from '../../../src/tensor/ops/broadcast.ts';
+import { QkvShapeError } from '../../../src/tensor/errors.ts';
 
 const rng = new Rng(7);
 const f64 = (shape: number[], options: { low?: number; high?: number; requiresGrad?: boolean } = {}) =>

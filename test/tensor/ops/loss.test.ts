@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvShapeError, QkvValueError } from '../../src/tensor/errors.ts';
-import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../../src/tensor/ops/loss.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvShapeError, QkvValueError } from '../../../src/tensor/errors.ts';
+import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../../../src/tensor/ops/loss.ts';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 
 const rng = new Rng(9);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, type DType } from '../../src/tensor/tensor.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { arithmetic, mapBinary, type ArithmeticOp } from '../../src/tensor/ops/broadcast.ts';
-import { coalesceAxes, copyStrided } from '../../src/tensor/ops/shape.ts';
-import { contiguousStrides } from '../../src/tensor/shape.ts';
+import { Tensor, type DType } from '../../../src/tensor/tensor.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { arithmetic, mapBinary, type ArithmeticOp } from '../../../src/tensor/ops/broadcast.ts';
+import { coalesceAxes, copyStrided } from '../../../src/tensor/ops/shape.ts';
+import { contiguousStrides } from '../../../src/tensor/shape.ts';
 
 const rng = new Rng(23);
 const random = (shape: number[], dtype: DType = 'float32') => Tensor.randn(shape, { rng, dtype });

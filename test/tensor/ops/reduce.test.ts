@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvShapeError, QkvValueError } from '../../src/tensor/errors.ts';
-import { max, mean, reduceToShape, sum, variance } from '../../src/tensor/ops/reduce.ts';
-import { sumToShape } from '../../src/tensor/ops/broadcast.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvShapeError, QkvValueError } from '../../../src/tensor/errors.ts';
+import { max, mean, reduceToShape, sum, variance } from '../../../src/tensor/ops/reduce.ts';
+import { sumToShape } from '../../../src/tensor/ops/broadcast.ts';
 
 const rng = new Rng(11);
 const f64 = (shape: number[]) => Tensor.rand(shape, { dtype: 'float64', rng, low: -2, high: 2, requiresGrad: true });

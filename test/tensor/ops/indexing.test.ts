@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvShapeError, QkvValueError } from '../../src/tensor/errors.ts';
-import { embedding, indexSelect, maskedFill, where } from '../../src/tensor/ops/indexing.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvShapeError, QkvValueError } from '../../../src/tensor/errors.ts';
+import { embedding, indexSelect, maskedFill, where } from '../../../src/tensor/ops/indexing.ts';
 
 const rng = new Rng(3);
 const f64 = (shape: number[]) => Tensor.rand(shape, { dtype: 'float64', rng, low: -2, high: 2, requiresGrad: true });

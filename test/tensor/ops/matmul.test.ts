@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { attachGrad } from '../../src/tensor/autograd.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvShapeError } from '../../src/tensor/errors.ts';
-import { matmul, setMatmulKernel } from '../../src/tensor/ops/matmul.ts';
-import { matmulReference } from '../../src/kernels/reference/matmul.ts';
-import type { MatmulParams } from '../../src/kernels/types.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { attachGrad } from '../../../src/tensor/autograd.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvShapeError } from '../../../src/tensor/errors.ts';
+import { matmul, setMatmulKernel } from '../../../src/tensor/ops/matmul.ts';
+import { matmulReference } from '../../../src/kernels/reference/matmul.ts';
+import type { MatmulParams } from '../../../src/kernels/types.ts';
 
 const rng = new Rng(3);
 const f64 = (shape: number[]) => Tensor.rand(shape, { dtype: 'float64', rng, low: -1, high: 1, requiresGrad: true });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { gradcheck } from '../../src/tensor/gradcheck.ts';
-import { Rng, manualSeed } from '../../src/tensor/random.ts';
-import { QkvValueError } from '../../src/tensor/errors.ts';
-import { dropout } from '../../src/tensor/ops/dropout.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { gradcheck } from '../../../src/tensor/gradcheck.ts';
+import { Rng, manualSeed } from '../../../src/tensor/random.ts';
+import { QkvValueError } from '../../../src/tensor/errors.ts';
+import { dropout } from '../../../src/tensor/ops/dropout.ts';
 
 test('identity when not training or p = 0', () => {
   const x = Tensor.randn([4, 5], { rng: new Rng(1) });
