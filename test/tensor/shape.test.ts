@@ -15,7 +15,7 @@ test('NumPy broadcasting rules, with the failing dimension named', () => {
   assert.deepEqual(broadcastShapes('op', [], [3]), [3]);
   assert.deepEqual(broadcastShapes('op', [5, 4], [1]), [5, 4]);
   assert.throws(() => broadcastShapes('mul', [2, 1], [8, 4, 3]), (error: Error) =>
-    error instanceof QkvShapeError && /mul: cannot broadcast shapes \(2,1\) and \(8,4,3\): dimension 1 is 4 in one and 2 in another/.test(error.message));
+    error instanceof QkvShapeError && /mul: cannot broadcast shapes \(2,1\) and \(8,4,3\): dimension 1 is 2 in one and 4 in another/.test(error.message));
   assert.deepEqual(broadcastStrides([3, 1], [1, 1], [2, 3, 4]), [0, 1, 0]);
 });
 
