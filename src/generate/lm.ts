@@ -3,8 +3,10 @@
  *
  * With the KV cache (default) the prompt is run once and each new token costs one position;
  * without it every step recomputes the whole sequence (the baseline the cache is measured
- * against). When the sequence reaches the model's context length, the oldest tokens are dropped
- * and the cache is rebuilt from the last `contextLength − 1` tokens (nanoGPT's cropping).
+ * against). When the sequence outgrows the model's context length, the cached path drops the
+ * oldest half of the context and rebuilds the cache once from the newer half, then goes on
+ * incrementally: rebuilding from `contextLength − 1` tokens at every step (nanoGPT's cropping,
+ * what the uncached path does) would make every token past the context cost a full forward.
  */
 import type { CausalLM, DecodingCache } from '../models/causal-lm.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -45,9 +47,10 @@ export function modelStep(model: CausalLM, useCache = true): (ids: readonly numb
   return (ids) =>
     noGrad(() => {
       if (!useCache) return lastLogits(model, ids.slice(-context));
-      const needsRebuild = cache === null || cachedIds > ids.length || ids.length > context;
-      if (needsRebuild) {
-        const window = ids.slice(-(context - 1 > 0 ? context - 1 : 1));
+      const overflow = cache !== null && cache.length + (ids.length - cachedIds) > context;
+      if (cache === null || cachedIds > ids.length || overflow) {
+        const keep = overflow ? Math.max(1, Math.floor(context / 2)) : context;
+        const window = ids.slice(-keep);
         cache = model.newCache();
         cachedIds = ids.length;
         return lastLogits(model, window, cache);

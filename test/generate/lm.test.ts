@@ -49,3 +49,22 @@ test('streaming yields the same text as the one-shot call, and an empty prompt s
   assert.equal(streamed, whole.text);
   assert.deepEqual(whole.promptIds, [tokenizer.tokenToId('<|endoftext|>')]);
 });
+
+test('past the context length the cache is rebuilt once per half-context, not at every token', () => {
+  const step = modelStep(model, true);
+  let positions = 0;
+  const forward = model.forward.bind(model);
+  model.forward = ((ids, options) => {
+    positions += ids.shape[1];
+    return forward(ids, options);
+  }) as typeof model.forward;
+  try {
+    const ids = tokenizer.encodeIds('ab');
+    for (let i = 0; i < 60; i++) ids.push(argmax(step(ids)));
+  } finally {
+    model.forward = forward;
+  }
+  // 62 tokens with a 12-token context: ~1 position per token plus a 6-token rebuild every ~6 tokens.
+  // Rebuilding the full window at every step would cost ~11 positions per token (over 500).
+  assert.ok(positions < 2.5 * 62, `${positions} positions computed`);
+});
