@@ -16,6 +16,7 @@
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { mapUnary } from '../tensor/ops/broadcast.ts';
+import { fusedAttention } from '../tensor/ops/attention.ts';
 import { maskedFill } from '../tensor/ops/indexing.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { softmax } from '../tensor/ops/softmax.ts';
@@ -122,11 +123,28 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   }
   const headSize = q.shape[3];
   const scale = options.scale ?? 1 / Math.sqrt(headSize);
+  if (canFuse(q, k, v, options)) {
+    return { output: fusedAttention(q, k, v, { causal: options.causal, keyPaddingMask: options.keyPaddingMask, scale }) };
+  }
   let scores = matmul(q, k.transpose(-2, -1)); // (B, NH, Tq, hs) · (B, NH, hs, Tk) → (B, NH, Tq, Tk)
   if (scale !== 1) scores = scores.mul(scale);
   const weights = attentionWeightsFromScores(scores, options);
   const output = matmul(weights, v); // (B, NH, Tq, Tk) · (B, NH, Tk, hs) → (B, NH, Tq, hs)
   return options.returnWeights ? { output, weights } : { output };
+}
+
+/**
+ * Whether the fused kernel computes exactly what the composition would: float32 self-attention
+ * with queries and keys over the same positions, and nothing between the scores and the softmax
+ * but the causal and padding masks. `QKV_FUSED_ATTENTION=0` turns it off (for comparisons).
+ */
+function canFuse(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): boolean {
+  if (process.env.QKV_FUSED_ATTENTION === '0') return false;
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
+  if (options.returnWeights || options.attentionBias) return false;
+  if (options.dropout && options.dropout.training && options.dropout.p > 0) return false;
+  const sameLength = q.shape[2] === k.shape[2] && (options.queryOffset ?? 0) === 0;
+  return sameLength && q.shape[0] === k.shape[0] && q.shape[1] === k.shape[1];
 }
 
 /**
