@@ -39,7 +39,11 @@ export async function trainWithProgress(options: TrainOnTextOptions & { silent: 
     `trained ${summary.steps} steps in ${summary.wallTimeSeconds.toFixed(1)} s: ${Math.round(summary.tokensPerSecond)} tokens/s, ` +
       `peak memory ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB${summary.interrupted ? ' (interrupted: checkpoint saved)' : ''}`,
   );
-  log(`held-out loss ${summary.finalValLoss.toFixed(4)} nats/token vs unigram baseline ${result.unigramLoss.toFixed(4)} (train loss ${summary.finalLoss.toFixed(4)})`);
+  const perByte = (loss: number) => (loss / result.validationBytesPerToken).toFixed(3);
+  log(
+    `held-out loss ${summary.finalValLoss.toFixed(4)} nats/token (${perByte(summary.finalValLoss)} nats/byte) vs unigram baseline ` +
+      `${result.unigramLoss.toFixed(4)} (${perByte(result.unigramLoss)} nats/byte); train loss ${summary.finalLoss.toFixed(4)}`,
+  );
   if (options.outDir !== null) log(`model folder: ${options.outDir}`);
   return result;
 }
@@ -141,6 +145,7 @@ export function registerTrainCommand(program: Command): void {
           loss: summary.finalLoss,
           val_loss: summary.finalValLoss,
           unigram_loss: result.unigramLoss,
+          validation_bytes_per_token: result.validationBytesPerToken,
           tokens_per_second: summary.tokensPerSecond,
           wall_time_s: summary.wallTimeSeconds,
           peak_rss_bytes: summary.peakRssBytes,

@@ -55,6 +55,8 @@ export interface TrainOnTextResult {
   summary: TrainSummary;
   /** Held-out loss of a unigram model of the training tokens: the baseline to beat. */
   unigramLoss: number;
+  /** UTF-8 bytes per token of the held-out text: loss / this = nats per byte, comparable across tokenizers. */
+  validationBytesPerToken: number;
   trainTokens: number;
   validationTokens: number;
   config: TrainConfig;
@@ -122,6 +124,7 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
   }
   const dataset = new TokenDataset(tokenizer.encodeIds(text), options.validationFraction ?? 0.1);
   const unigramLoss = unigramCrossEntropy(dataset.train, dataset.validation, tokenizer.vocabSize);
+  const validationBytesPerToken = Buffer.byteLength(tokenizer.decode([...dataset.validation]), 'utf8') / dataset.validation.length;
   const outDir = options.outDir;
   const summary = await trainLanguageModel({
     model,
@@ -132,7 +135,7 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
     saveModel: (dir) => saveCausalLM(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 }),
     hooks: options.hooks,
   });
-  return { model, arch: archOf(model), tokenizer, summary, unigramLoss, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
+  return { model, arch: archOf(model), tokenizer, summary, unigramLoss, validationBytesPerToken, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
 }
 
 /** Where `npm start` and `qkv train` put a run when no `--out` is given. */
