@@ -59,3 +59,17 @@ test('bad configs are named', async () => {
   await assert.rejects(trainLanguageModel({ model, dataset, config: { ...config, blockSize: 64 }, outDir: null, saveModel: () => {} }), /blockSize 64 exceeds the model's context length 16/);
   await assert.rejects(trainLanguageModel({ model, dataset, config: { ...config, steps: 0 }, outDir: null, saveModel: () => {} }), /steps must be a positive integer/);
 });
+
+test('memory stays flat over 1,000 training steps (graphs and kernel buffers are released)', async () => {
+  const model = new GPT({ ...modelConfig, n_embd: 32, n_head: 4 }, { rng: new Rng(3) });
+  const rss: number[] = [];
+  await trainLanguageModel({
+    model, dataset, outDir: null, saveModel: () => {},
+    config: { ...config, steps: 1000, batchSize: 4, blockSize: 16, gradientAccumulationSteps: 1, warmupSteps: 10, evalInterval: 1000, evalBatches: 1 },
+    hooks: { onStep: (record) => { if (record.step % 100 === 0) rss.push(process.memoryUsage().rss); } },
+  });
+  const settled = rss[1]; // after 200 steps: buffers and JIT warmed up
+  const growthMiB = (Math.max(...rss.slice(2)) - settled) / 2 ** 20;
+  // A leak of one step's activations (~1 MB here) would add hundreds of MiB over 800 steps.
+  assert.ok(growthMiB < 40, `RSS grew ${growthMiB.toFixed(1)} MiB between step 200 and step 1000 (${rss.map((r) => (r / 2 ** 20).toFixed(0)).join(', ')} MiB)`);
+});
