@@ -16,9 +16,8 @@
  * attentionBackwardWasm(dq, dk, dv, dout, q, k, v, out, lse, p);
  */
 import { DESCRIPTOR_WORDS, MAX_CHUNKS, OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD } from './pool.ts';
-import { alignUp, arenaStart, heapWithCapacity, kernelPool, runChunks, wasmThreads } from './runtime.ts';
+import { Arena, kernelPool, runChunks, wasmThreads } from './runtime.ts';
 import { loadKernels } from './wasm.ts';
-import type { LoadedKernels } from './wasm.ts';
 
 export interface AttentionParams {
   B: number;
@@ -42,7 +41,7 @@ export function attentionForwardWasm(out: Float32Array, lse: Float32Array, q: Fl
   const qPtr = layout.floats(size), kPtr = layout.floats(size), vPtr = layout.floats(size);
   const outPtr = layout.floats(size), lsePtr = layout.floats(rows);
   const padPtr = p.keyPadding === undefined ? 0 : layout.bytes(p.B * p.T);
-  const scratch = layout.scratch(p.T);
+  const scratch = layout.perThread(kernels.exports.attentionScratchBytes(p.T));
   const f32 = layout.commit();
   f32.set(q.subarray(0, size), qPtr >>> 2);
   f32.set(k.subarray(0, size), kPtr >>> 2);
@@ -76,7 +75,7 @@ export function attentionBackwardWasm(
   const outPtr = layout.floats(size), doutPtr = layout.floats(size), lsePtr = layout.floats(rows);
   const dqPtr = layout.floats(size), dkPtr = layout.floats(size), dvPtr = layout.floats(size);
   const padPtr = p.keyPadding === undefined ? 0 : layout.bytes(p.B * p.T);
-  const scratch = layout.scratch(p.T);
+  const scratch = layout.perThread(kernels.exports.attentionScratchBytes(p.T));
   const f32 = layout.commit();
   f32.set(q.subarray(0, size), qPtr >>> 2);
   f32.set(k.subarray(0, size), kPtr >>> 2);
@@ -114,31 +113,6 @@ function headChunks(p: AttentionParams, write: (d: number, head0: number, count:
     write(g * DESCRIPTOR_WORDS, start, end - start);
   }
   return groups;
-}
-
-/** Bump allocation in the arena for one call. */
-class Arena {
-  private next: number;
-  constructor(private readonly kernels: LoadedKernels) {
-    this.next = arenaStart(kernels);
-  }
-  floats(count: number): number {
-    return this.bytes(count * 4);
-  }
-  bytes(count: number): number {
-    const at = this.next;
-    this.next += alignUp(count);
-    return at;
-  }
-  /** Per-thread (T, T) tiles: thread slot s uses base + s · bytesPerThread. */
-  scratch(T: number): { base: number; bytesPerThread: number } {
-    const bytesPerThread = alignUp(this.kernels.exports.attentionScratchBytes(T));
-    return { base: this.bytes(bytesPerThread * wasmThreads()), bytesPerThread };
-  }
-  /** Grow the memory to hold everything allocated; returns the float32 view to copy through. */
-  commit(): Float32Array {
-    return heapWithCapacity(this.kernels, this.next);
-  }
 }
 
 const scaleView = new Float32Array(1);

@@ -1,7 +1,13 @@
 /**
- * The kernels the tensor engine calls. `matmul` runs float32 on the WebAssembly SIMD sgemm across
- * worker threads, and everything else (float64, mixed storage) on the plain TypeScript reference,
- * which stays the oracle the fast path is tested against.
+ * The kernels the tensor engine calls. Float32 work runs on the WebAssembly SIMD kernels (matmul
+ * across worker threads; fused attention; tanh GELU, layerNorm, cross-entropy and the Adam step
+ * fused into one pass each), and everything else (float64, mixed storage) on the plain
+ * TypeScript references, which stay the oracles the fast paths are tested against.
+ *
+ * Where the reference lives here (matmul, layerNorm, cross-entropy) the export takes the
+ * reference's signature and picks the path itself. Where it lives in the caller (tanh GELU in
+ * src/tensor/ops/elementwise.ts, the Adam step in src/optim/adam.ts) the export is `tryX`: it
+ * runs the wasm kernel and returns true, or returns false and the caller runs its reference.
  *
  * Legend (as in ./types.ts): B = batch, T = time, C = channels, V = vocab, NH = heads,
  * hs = head size; M, N, K are the matmul sizes (M×K times K×N).
@@ -17,8 +23,16 @@ import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVarian
 // Fused attention, float32 only (tested against a float64 oracle in test/kernels/attention-wasm.test.ts).
 export { attentionBackwardWasm as attentionBackward, attentionForwardWasm as attentionForward } from './attention-wasm.ts';
 export type { AttentionParams } from './attention-wasm.ts';
+import { adamUpdateWasm } from './adam-wasm.ts';
+import type { AdamStepScalars } from './adam-wasm.ts';
+import { geluTanhBackwardWasm, geluTanhForwardWasm } from './activation-wasm.ts';
+import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from './crossentropy-wasm.ts';
+import { layerNormBackwardWasm, layerNormForwardWasm } from './norm-wasm.ts';
+import { crossEntropyBackward as crossEntropyBackwardReference, crossEntropyForward as crossEntropyForwardReference } from './reference/crossentropy.ts';
 import { matmulReference } from './reference/matmul.ts';
+import { layerNormBackward as layerNormBackwardReference, layerNormForward as layerNormForwardReference } from './reference/norm.ts';
 import type { MatmulKernel, MatmulParams, Storage } from './types.ts';
+export type { AdamStepScalars } from './adam-wasm.ts';
 import type { SimdVariant } from './wasm.ts';
 
 export type KernelBackend = 'wasm' | 'reference';
@@ -70,6 +84,77 @@ export const matmul: MatmulKernel = (a: Storage, b: Storage, out: Storage, param
   }
   matmulReference(a, b, out, params);
 };
+
+/**
+ * Tanh GELU forward, y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n values, on wasm when
+ * y and x (and `saved`, which gets exp(2u) for the caller's reference backward) are float32;
+ * false when the caller's reference must run.
+ */
+export function tryGeluTanhForward(y: Storage, x: Storage, saved: Storage | null, n: number): boolean {
+  if (!(y instanceof Float32Array && x instanceof Float32Array && (saved === null || saved instanceof Float32Array))) return false;
+  if (activeBackend() !== 'wasm') return false;
+  geluTanhForwardWasm(y, x, saved, n);
+  return true;
+}
+
+/** dx = g·gelu'(x) over n values (tanh form), on wasm when all three are float32; false otherwise. */
+export function tryGeluTanhBackward(dx: Storage, g: Storage, x: Storage, n: number): boolean {
+  if (!(dx instanceof Float32Array && g instanceof Float32Array && x instanceof Float32Array)) return false;
+  if (activeBackend() !== 'wasm') return false;
+  geluTanhBackwardWasm(dx, g, x, n);
+  return true;
+}
+
+/** The contract of ./reference/norm.ts `layerNormForward`; float32 activations, weight and bias run on wasm. */
+export const layerNormForward: typeof layerNormForwardReference = (out, mean, rstd, inp, weight, bias, N, C, eps) => {
+  if (out instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && float32OrNull(bias) && activeBackend() === 'wasm') {
+    layerNormForwardWasm(out, mean, rstd, inp, weight, bias, N, C, eps);
+    return;
+  }
+  layerNormForwardReference(out, mean, rstd, inp, weight, bias, N, C, eps);
+};
+
+/** The contract of ./reference/norm.ts `layerNormBackward`; float32 dout, inp, dinp and weight run on wasm. */
+export const layerNormBackward: typeof layerNormBackwardReference = (dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) => {
+  if (float32OrNull(dinp) && dout instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
+    layerNormBackwardWasm(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    return;
+  }
+  layerNormBackwardReference(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+};
+
+/** The contract of ./reference/crossentropy.ts `crossEntropyForward`; float32 logits and losses run on wasm. */
+export const crossEntropyForward: typeof crossEntropyForwardReference = (losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing) => {
+  if (losses instanceof Float32Array && logits instanceof Float32Array && activeBackend() === 'wasm') {
+    crossEntropyForwardWasm(losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing);
+    return;
+  }
+  crossEntropyForwardReference(losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing);
+};
+
+/** The contract of ./reference/crossentropy.ts `crossEntropyBackward`; float32 logits and dlogits run on wasm. */
+export const crossEntropyBackward: typeof crossEntropyBackwardReference = (dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing) => {
+  if (dlogits instanceof Float32Array && logits instanceof Float32Array && activeBackend() === 'wasm') {
+    crossEntropyBackwardWasm(dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing);
+    return;
+  }
+  crossEntropyBackwardReference(dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing);
+};
+
+/**
+ * One Adam / AdamW step over a parameter's arrays, in place, on wasm when all four are float32;
+ * false when the caller's reference must run. See `AdamStepScalars` for what the step needs.
+ */
+export function tryAdamUpdate(param: Storage, grad: Storage, expAvg: Storage, expAvgSq: Storage, step: AdamStepScalars): boolean {
+  if (!(param instanceof Float32Array && grad instanceof Float32Array && expAvg instanceof Float32Array && expAvgSq instanceof Float32Array)) return false;
+  if (activeBackend() !== 'wasm') return false;
+  adamUpdateWasm(param, grad, expAvg, expAvgSq, step);
+  return true;
+}
+
+function float32OrNull(array: Storage | null): array is Float32Array | null {
+  return array === null || array instanceof Float32Array;
+}
 
 /** 'wasm' when asked for and loadable; a load failure falls back to the reference once, with the reason kept. */
 function activeBackend(): KernelBackend {

@@ -100,6 +100,36 @@ export function heapWithCapacity(kernels: LoadedKernels, bytes: number): Float32
   return heap;
 }
 
+/**
+ * Bump allocation in the arena for one kernel call: take the operands' places, `commit` (grows
+ * the memory once), then copy in through the returned view. The next call starts over at
+ * `arenaStart`, so nothing is freed and nothing leaks.
+ */
+export class Arena {
+  private next: number;
+  constructor(private readonly kernels: LoadedKernels) {
+    this.next = arenaStart(kernels);
+  }
+  /** Byte address of `count` float32 (or int32) values. */
+  floats(count: number): number {
+    return this.bytes(count * 4);
+  }
+  bytes(count: number): number {
+    const at = this.next;
+    this.next += alignUp(count);
+    return at;
+  }
+  /** One block of scratch per thread: thread slot s uses base + s · bytesPerThread. */
+  perThread(bytes: number): { base: number; bytesPerThread: number } {
+    const bytesPerThread = alignUp(bytes);
+    return { base: this.bytes(bytesPerThread * wasmThreads()), bytesPerThread };
+  }
+  /** Grow the memory to hold everything allocated; returns the float32 view to copy through. */
+  commit(): Float32Array {
+    return heapWithCapacity(this.kernels, this.next);
+  }
+}
+
 export function alignUp(bytes: number): number {
   return Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
 }

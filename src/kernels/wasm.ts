@@ -14,7 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 
 export type SimdVariant = 'relaxed' | 'simd';
 
-/** The exports of kernels.wasm (sgemm, attention); pointers are byte addresses in the shared memory. */
+/** The exports of kernels.wasm (sgemm, attention, the fused elementwise kernels); pointers are byte addresses in the shared memory. */
 export interface KernelExports {
   sgemm(
     m: number, n: number, k: number,
@@ -48,6 +48,20 @@ export interface KernelExports {
     dq: number, dk: number, dv: number, keyPad: number,
     causal: number, scaleBits: number, scratch: number, work: number,
   ): void;
+  /** y = exp(x) over n floats (the vector exp the fused kernels share). */
+  vexp(n: number, x: number, y: number): void;
+  /** y = tanh GELU of x; saved = exp(2u) too, unless saved is 0. */
+  geluTanhForward(n: number, x: number, y: number, saved: number): void;
+  geluTanhBackward(n: number, x: number, g: number, dx: number): void;
+  layerNormForward(N: number, C: number, inp: number, weight: number, bias: number, out: number, mean: number, rstd: number, eps: number): void;
+  layerNormBackward(N: number, C: number, dout: number, inp: number, weight: number, mean: number, rstd: number, dinp: number, dweight: number, dbias: number): void;
+  adamUpdate(
+    n: number, param: number, grad: number, expAvg: number, expAvgSq: number,
+    beta1: number, beta2: number, oneMinusBeta1: number, oneMinusBeta2: number,
+    l2Penalty: number, keep: number, stepSize: number, biasCorrection2Sqrt: number, eps: number,
+  ): void;
+  crossEntropyForward(N: number, C: number, logits: number, targets: number, losses: number, lse: number, ignoreIndex: number, smoothing: number): void;
+  crossEntropyBackward(N: number, C: number, logits: number, lse: number, targets: number, rowScales: number, dlogits: number, ignoreIndex: number, smoothing: number): void;
 }
 
 /** The slice of the WebAssembly JS API we use (lib.dom is not in our tsconfig). */

@@ -9,6 +9,7 @@
  *   v ← β₂·v + (1 − β₂)·g²
  *   p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
  */
+import { tryAdamUpdate } from '../kernels/index.ts';
 import { Optimizer, withDefaults, type Hyperparameters, type ParamGroupOptions, type ParameterState } from './optimizer.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Storage, Tensor } from '../tensor/tensor.ts';
@@ -49,6 +50,7 @@ export function adamUpdate(
   const keep = decoupledWeightDecay ? 1 - lr * weightDecay : 1;
   const stepSize = lr / (1 - beta1 ** step);
   const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+  if (tryAdamUpdate(param, grad, expAvg, expAvgSq, { beta1, beta2, l2Penalty, keep, stepSize, biasCorrection2Sqrt, eps })) return; // float32 on wasm
   const n = param.length;
   for (let i = 0; i < n; i++) {
     const g = grad[i] + l2Penalty * param[i];

@@ -12,6 +12,7 @@
 // (not NaN). `scaleBits` is the f32 scale's bit pattern.
 
 import { gemm } from './sgemm';
+import { expV } from './vmath';
 
 /** Scratch bytes one thread needs at sequence length T: P and dP. */
 export function attentionScratchBytes(T: i32): i32 {
@@ -198,25 +199,4 @@ function expRow(row: usize, end: i32, shift: f32): f32 {
     sum += e;
   }
   return sum;
-}
-
-/**
- * exp on 4 lanes, Cephes expf: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6 polynomial,
- * times 2^n built in the exponent bits. Relative error ~1e-7 over the clamped range [−87.3, 88.3].
- */
-// @ts-ignore: decorator
-@inline function expV(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2n);
 }

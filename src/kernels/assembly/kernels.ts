@@ -2,3 +2,8 @@
 // The entry of the one wasm module: every kernel, so workers instantiate a single module.
 export * from './sgemm';
 export * from './attention';
+export { vexp } from './vmath';
+export * from './activation';
+export * from './norm';
+export * from './adam';
+export * from './crossentropy';

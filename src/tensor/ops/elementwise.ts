@@ -7,6 +7,7 @@
  * below: one loop per op over dense storage, so the backward computes grad·f'(x) in a single
  * pass, with no derivative tensor and no call per element.
  */
+import { getKernelInfo, tryGeluTanhBackward, tryGeluTanhForward } from '../../kernels/index.ts';
 import { attachGrad, isGradEnabled } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
@@ -139,8 +140,11 @@ const unaryKernels = {
     backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); },
   },
   geluTanh: {
-    saves: true, // e^{2u}: the backward then needs no exp
+    // e^{2u}: the backward then needs no exp. Not while float32 runs on the wasm kernel, whose
+    // backward recomputes it (cheaper than copying it in and out of wasm memory).
+    get saves() { return getKernelInfo().backend !== 'wasm'; },
     forward: (y, x, n, _slope, saved) => {
+      if (tryGeluTanhForward(y, x, saved, n)) return; // float32 on wasm
       for (let i = 0; i < n; i++) {
         const e = geluTanhExp(x[i]);
         y[i] = x[i] * (1 - 1 / (e + 1));
@@ -148,6 +152,7 @@ const unaryKernels = {
       }
     },
     backward: (dx, g, x, _y, n, _slope, saved) => {
+      if (tryGeluTanhBackward(dx, g, x, n)) return; // float32 on wasm
       for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i], saved === null ? geluTanhExp(x[i]) : saved[i]);
     },
   },
