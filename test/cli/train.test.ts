@@ -63,3 +63,30 @@ test('a bad --arch and --kv-heads without llama are refused', async (t) => {
   await assert.rejects(runCli(['train', '--data', data, '--arch', 'rwkv', ...QUICK]), /--arch must be one of gpt, llama, got "rwkv"/);
   await assert.rejects(runCli(['train', '--data', data, '--kv-heads', '2', ...QUICK]), /--kv-heads needs --arch llama/);
 });
+
+test('SIGINT during qkv train saves a checkpoint and exits cleanly; --resume continues it', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { dir, data } = setup(t);
+  const out = join(dir, 'run');
+  const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'train', '--data', data, '--config', 'tiny', '--steps', '400',
+    '--batch-size', '2', '--block-size', '16', '--eval-interval', '1000', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const metrics = join(out, 'metrics.jsonl');
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 3) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130);
+  const summary = JSON.parse(stdout);
+  assert.equal(summary.interrupted, true);
+  const state = JSON.parse(readFileSync(join(out, 'trainer_state.json'), 'utf8'));
+  assert.equal(state.global_step, summary.steps);
+  assert.ok(summary.steps >= 3 && summary.steps < 400, `stopped at step ${summary.steps}`);
+  // The checkpoint is complete and consistent: resuming picks it up and finishes the run.
+  const resumed = JSON.parse(await runCli(['train', '--data', data, '--out', out, '--resume', '--json']));
+  assert.equal(resumed.steps, 400);
+});
