@@ -7,6 +7,7 @@ import { MODEL_ARCHS, MODEL_PRESETS, type ModelArch } from '../models/presets.ts
 import { QkvValueError } from '../tensor/errors.ts';
 import { defaultRunDir, trainOnText, type TokenizerKind, type TrainOnTextOptions, type TrainOnTextResult } from '../train/run.ts';
 import type { TrainConfig } from '../train/trainer.ts';
+import { POSITION_SCHEMES, type PositionScheme } from '../nn/positions.ts';
 import { integerOption, numberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
@@ -53,6 +54,7 @@ interface TrainFlags {
   config: string;
   arch?: ModelArch;
   kvHeads?: number;
+  position?: PositionScheme;
   out?: string;
   resume?: boolean;
   tokenizer: TokenizerKind;
@@ -75,6 +77,13 @@ function archOption(value: string): ModelArch {
   return value as ModelArch;
 }
 
+function positionOption(value: string): PositionScheme {
+  if (!(POSITION_SCHEMES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--position must be one of ${POSITION_SCHEMES.join(', ')}, got "${value}"`);
+  }
+  return value as PositionScheme;
+}
+
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
@@ -82,6 +91,7 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('--data <files...>', 'text files to train on (the last 10% of tokens are held out)')
     .option('--config <name>', `model size: ${Object.keys(MODEL_PRESETS).join(', ')}`, 'small')
     .option('--arch <name>', "gpt (GPT-2 layout) or llama (RMSNorm, RoPE, SwiGLU, untied head); default gpt, or the folder's with --resume", archOption)
+    .option('--position <scheme>', `gpt: position scheme, one of ${POSITION_SCHEMES.join(', ')} (default learned, as GPT-2)`, positionOption)
     .option('--kv-heads <n>', 'llama: key/value heads for grouped-query attention (default: as many as query heads)', integerOption('--kv-heads', 1))
     .option('--out <dir>', 'model folder to write (default runs/<config>)')
     .option('--resume', 'continue the run saved in --out (same settings, bit for bit)')
@@ -115,6 +125,8 @@ export function registerTrainCommand(program: Command): void {
       const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
       if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
       const dropout = flags.dropout === undefined ? {} : { embd_pdrop: flags.dropout, attn_pdrop: flags.dropout, resid_pdrop: flags.dropout };
+      if (flags.position !== undefined && flags.arch === 'llama') throw new QkvValueError('--position is for --arch gpt (Llama always uses RoPE)');
+      const position = flags.position === undefined ? {} : { position: flags.position };
       if (flags.kvHeads !== undefined && flags.arch !== 'llama') throw new QkvValueError('--kv-heads needs --arch llama');
       const llamaOverrides = {
         ...(flags.dropout === undefined ? {} : { attention_dropout: flags.dropout }),
@@ -126,7 +138,7 @@ export function registerTrainCommand(program: Command): void {
         dataFiles: flags.data,
         preset: flags.config,
         arch: flags.arch,
-        modelOverrides: dropout,
+        modelOverrides: { ...dropout, ...position },
         llamaOverrides,
         train,
         tokenizer: flags.tokenizer,

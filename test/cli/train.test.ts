@@ -90,3 +90,11 @@ test('SIGINT during qkv train saves a checkpoint and exits cleanly; --resume con
   const resumed = JSON.parse(await runCli(['train', '--data', data, '--out', out, '--resume', '--json']));
   assert.equal(resumed.steps, 400);
 });
+
+test('train --position rope writes the scheme into config.json; a bad scheme is named', async (t) => {
+  const { dir, data } = setup(t);
+  const out = join(dir, 'rope');
+  await runCli(['train', '--data', data, '--position', 'rope', '--out', out, ...QUICK]);
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).position, 'rope');
+  await assert.rejects(runCli(['train', '--data', data, '--position', 'spiral', '--out', out, ...QUICK]), /--position must be one of learned, sinusoidal, rope, alibi, relative, none, got "spiral"/);
+});
