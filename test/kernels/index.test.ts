@@ -2,8 +2,17 @@
 // and the fast path agreeing with the reference kernel (the oracle the tensor engine keeps).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getKernelInfo, matmul, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
+import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from '../../src/kernels/crossentropy-wasm.ts';
+import {
+  crossEntropyBackward, crossEntropyForward, getKernelInfo, layerNormBackward, layerNormForward, matmul,
+  setKernelBackend, setKernelThreads, tryGeluTanhBackward, tryGeluTanhForward, waitForKernelThreads,
+} from '../../src/kernels/index.ts';
+import { layerNormBackwardWasm, layerNormForwardWasm } from '../../src/kernels/norm-wasm.ts';
+import * as crossEntropyReference from '../../src/kernels/reference/crossentropy.ts';
 import { matmulReference } from '../../src/kernels/reference/matmul.ts';
+import * as normReference from '../../src/kernels/reference/norm.ts';
+import { gelu } from '../../src/tensor/ops/elementwise.ts';
+import { Tensor } from '../../src/tensor/tensor.ts';
 import type { MatmulParams } from '../../src/kernels/types.ts';
 
 function randomArray(length: number, seed: number): Float32Array {
@@ -77,5 +86,104 @@ describe('kernels dispatcher', () => {
       setKernelBackend('wasm');
     }
     assert.throws(() => setKernelBackend('gpu' as never), /expected 'wasm' or 'reference'/);
+  });
+});
+
+describe('kernels dispatcher: fused kernels', () => {
+  const N = 5, C = 7;
+
+  /** layerNorm forward + backward through `forward`/`backward`, all outputs in one list. */
+  function layerNormOutputs(
+    f32: boolean,
+    forward: typeof normReference.layerNormForward,
+    backward: typeof normReference.layerNormBackward,
+  ): ArrayLike<number>[] {
+    const make = (a: Float32Array) => (f32 ? a : Float64Array.from(a));
+    const inp = make(randomArray(N * C, 11)), weight = make(randomArray(C, 12)), bias = make(randomArray(C, 13)), dout = make(randomArray(N * C, 14));
+    const out = f32 ? new Float32Array(N * C) : new Float64Array(N * C), dinp = f32 ? new Float32Array(N * C) : new Float64Array(N * C);
+    const mean = new Float64Array(N), rstd = new Float64Array(N), dweight = new Float64Array(C), dbias = new Float64Array(C);
+    forward(out, mean, rstd, inp, weight, bias, N, C, 1e-5);
+    backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    return [out, mean, rstd, dinp, dweight, dbias];
+  }
+
+  function crossEntropyOutputs(
+    f32: boolean,
+    forward: typeof crossEntropyReference.crossEntropyForward,
+    backward: typeof crossEntropyReference.crossEntropyBackward,
+  ): ArrayLike<number>[] {
+    const logits = f32 ? randomArray(N * C, 21) : Float64Array.from(randomArray(N * C, 21));
+    const targets = Int32Array.of(0, 6, -100, 3, 1);
+    const losses = f32 ? new Float32Array(N) : new Float64Array(N), lse = new Float64Array(N);
+    const dlogits = f32 ? new Float32Array(N * C) : new Float64Array(N * C);
+    forward(losses, lse, logits, targets, N, C, -100, 0.1);
+    backward(dlogits, logits, lse, targets, new Float64Array(N).fill(0.25), N, C, -100, 0.1);
+    return [losses, lse, dlogits];
+  }
+
+  it('runs float32 layerNorm and cross-entropy on wasm, float64 on the reference, bit for bit', () => {
+    setKernelBackend('wasm');
+    const wasmLayerNorm: [typeof normReference.layerNormForward, typeof normReference.layerNormBackward] = [
+      (out, mean, rstd, inp, weight, bias, n, c, eps) => layerNormForwardWasm(out as Float32Array, mean, rstd, inp as Float32Array, weight as Float32Array, bias as Float32Array, n, c, eps),
+      (dinp, dweight, dbias, dout, inp, weight, mean, rstd, n, c) => layerNormBackwardWasm(dinp as Float32Array, dweight, dbias, dout as Float32Array, inp as Float32Array, weight as Float32Array, mean, rstd, n, c),
+    ];
+    const wasmCrossEntropy: [typeof crossEntropyReference.crossEntropyForward, typeof crossEntropyReference.crossEntropyBackward] = [
+      (losses, lse, logits, targets, n, c, ignore, smoothing) => crossEntropyForwardWasm(losses as Float32Array, lse, logits as Float32Array, targets, n, c, ignore, smoothing),
+      (dlogits, logits, lse, targets, scales, n, c, ignore, smoothing) => crossEntropyBackwardWasm(dlogits as Float32Array, logits as Float32Array, lse, targets, scales, n, c, ignore, smoothing),
+    ];
+    assert.deepEqual(layerNormOutputs(true, layerNormForward, layerNormBackward), layerNormOutputs(true, ...wasmLayerNorm), 'layerNorm float32 → wasm');
+    assert.deepEqual(layerNormOutputs(false, layerNormForward, layerNormBackward), layerNormOutputs(false, normReference.layerNormForward, normReference.layerNormBackward), 'layerNorm float64 → reference');
+    assert.deepEqual(crossEntropyOutputs(true, crossEntropyForward, crossEntropyBackward), crossEntropyOutputs(true, ...wasmCrossEntropy), 'crossEntropy float32 → wasm');
+    assert.deepEqual(
+      crossEntropyOutputs(false, crossEntropyForward, crossEntropyBackward),
+      crossEntropyOutputs(false, crossEntropyReference.crossEntropyForward, crossEntropyReference.crossEntropyBackward),
+      'crossEntropy float64 → reference',
+    );
+    setKernelBackend('reference');
+    try {
+      assert.deepEqual(
+        layerNormOutputs(true, layerNormForward, layerNormBackward),
+        layerNormOutputs(true, normReference.layerNormForward, normReference.layerNormBackward),
+        "layerNorm float32 with setKernelBackend('reference') → reference",
+      );
+      assert.equal(tryGeluTanhForward(new Float32Array(3), new Float32Array(3), null, 3), false, "gelu with setKernelBackend('reference') → the caller's reference");
+    } finally {
+      setKernelBackend('wasm');
+    }
+  });
+
+  it('tryGeluTanh* take float32 only', () => {
+    setKernelBackend('wasm');
+    assert.equal(tryGeluTanhForward(new Float32Array(3), new Float32Array(3), null, 3), true);
+    assert.equal(tryGeluTanhBackward(new Float32Array(3), new Float32Array(3), new Float32Array(3), 3), true);
+    assert.equal(tryGeluTanhForward(new Float64Array(3), new Float64Array(3), null, 3), false);
+    assert.equal(tryGeluTanhForward(new Float32Array(3), new Float32Array(3), new Float64Array(3), 3), false);
+    assert.equal(tryGeluTanhBackward(new Float32Array(3), new Float64Array(3), new Float32Array(3), 3), false);
+  });
+
+  it("gelu's gradient is right when the backend switches between its forward and backward", () => {
+    // The wasm forward saves nothing for the backward (the reference forward saves exp(2u)), so
+    // each backward must cope with the other forward.
+    const x = Tensor.from([-3, -0.5, 0, 0.7, 2, 5], [6]);
+    x.requiresGrad = true;
+    const expected = Float64Array.from(x.data, (v) => {
+      const t = Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * v * v);
+    });
+    for (const [forwardBackend, backwardBackend] of [['wasm', 'reference'], ['reference', 'wasm']] as const) {
+      try {
+        setKernelBackend(forwardBackend);
+        const y = gelu(x, 'tanh');
+        setKernelBackend(backwardBackend);
+        x.grad = null;
+        y.backward({ gradient: Tensor.ones([6]) });
+        const grad = x.grad!.data;
+        for (let i = 0; i < 6; i++) {
+          assert.ok(Math.abs(grad[i] - expected[i]) <= 2e-7 * Math.max(1, Math.abs(expected[i])), `gelu forward on ${forwardBackend}, backward on ${backwardBackend}: index ${i}: ${grad[i]} vs ${expected[i]}`);
+        }
+      } finally {
+        setKernelBackend('wasm');
+      }
+    }
   });
 });

@@ -36,6 +36,15 @@ import { expF64, expV } from './vmath';
   return expV(f32x4.pmin(twoU, f32x4.splat(MAX_TWO_U)));
 }
 
+/**
+ * max(x, −20), NaN kept: below −20 gelu is ~0 (the float32 result is x·e^−87.3 ≈ −2e-37, not
+ * −∞·0 = NaN at x = −∞, nor −∞ from ∞·tiny).
+ */
+// @ts-ignore: decorator
+@inline function lowClamp(x: v128): v128 {
+  return f32x4.pmax(x, f32x4.splat(-20));
+}
+
 // @ts-ignore: decorator
 @inline function geluV(x: v128, e: v128): v128 {
   return f32x4.mul(x, f32x4.div(e, f32x4.add(e, f32x4.splat(1))));
@@ -48,6 +57,9 @@ import { expF64, expV } from './vmath';
  */
 // @ts-ignore: decorator
 @inline function geluSlopeF64(x: v128): v128 {
+  // Outside [−20, 10] the float32 slope is 0 (to ~1e-80) or exactly 1; clamping keeps x·s·du
+  // from becoming ∞·0 at ±∞ and ∞ at huge x, where s no longer underflows (2u is clamped).
+  x = f64x2.pmin(f64x2.pmax(x, f64x2.splat(-20)), f64x2.splat(10));
   const x2 = f64x2.mul(x, x);
   const twoU = f64x2.mul(x, f64x2.add(f64x2.splat(2 * SQRT_2_OVER_PI_F64), f64x2.mul(f64x2.splat(2 * SQRT_2_OVER_PI_F64 * CUBIC_F64), x2)));
   const e = expF64(f64x2.pmin(twoU, f64x2.splat(MAX_TWO_U_F64)));
@@ -71,14 +83,14 @@ export function geluTanhForward(n: i32, x: usize, y: usize, saved: usize): void 
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const at = <usize>i << 2;
-    const xv = v128.load(x + at);
+    const xv = lowClamp(v128.load(x + at));
     const e = expTwoU(xv);
     v128.store(y + at, geluV(xv, e));
     if (saved != 0) v128.store(saved + at, e);
   }
   for (; i < n; i++) {
     const at = <usize>i << 2;
-    const xv = f32x4.splat(load<f32>(x + at));
+    const xv = lowClamp(f32x4.splat(load<f32>(x + at)));
     const e = expTwoU(xv);
     store<f32>(y + at, f32x4.extract_lane(geluV(xv, e), 0));
     if (saved != 0) store<f32>(saved + at, f32x4.extract_lane(e, 0));
