@@ -69,13 +69,20 @@ import { expF64, expV } from './vmath';
   return f64x2.add(keep, f64x2.mul(f64x2.mul(f64x2.mul(f64x2.add(x, x), s), keep), du));
 }
 
-/** g · slope(x) on 4 float32 lanes, the slope in float64. */
+/** g · gelu_tanh'(x) on 4 float32 lanes, the slope in float64 (also used by ./bias-gelu.ts). */
 // @ts-ignore: decorator
-@inline function geluGradV(x: v128, g: v128): v128 {
+@inline export function geluTanhGradV(x: v128, g: v128): v128 {
   const low = geluSlopeF64(f64x2.promote_low_f32x4(x));
   const high = geluSlopeF64(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)));
   const slope = i32x4.shuffle(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
   return f32x4.mul(g, slope);
+}
+
+/** gelu_tanh(x) on 4 float32 lanes (also used by ./bias-gelu.ts). */
+// @ts-ignore: decorator
+@inline export function geluTanhV(x: v128): v128 {
+  const clamped = lowClamp(x);
+  return geluV(clamped, expTwoU(clamped));
 }
 
 /** y = gelu_tanh(x); when `saved` is not 0, also saved = e = exp(2u), what the TypeScript backward reads. */
@@ -102,10 +109,10 @@ export function geluTanhBackward(n: i32, x: usize, g: usize, dx: usize): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const at = <usize>i << 2;
-    v128.store(dx + at, geluGradV(v128.load(x + at), v128.load(g + at)));
+    v128.store(dx + at, geluTanhGradV(v128.load(x + at), v128.load(g + at)));
   }
   for (; i < n; i++) {
     const at = <usize>i << 2;
-    store<f32>(dx + at, f32x4.extract_lane(geluGradV(f32x4.splat(load<f32>(x + at)), f32x4.splat(load<f32>(g + at))), 0));
+    store<f32>(dx + at, f32x4.extract_lane(geluTanhGradV(f32x4.splat(load<f32>(x + at)), f32x4.splat(load<f32>(g + at))), 0));
   }
 }
