@@ -62,6 +62,12 @@ export interface KernelExports {
   ): void;
   crossEntropyForward(N: number, C: number, logits: number, targets: number, losses: number, lse: number, ignoreIndex: number, smoothing: number): void;
   crossEntropyBackward(N: number, C: number, logits: number, lse: number, targets: number, rowScales: number, dlogits: number, ignoreIndex: number, smoothing: number): void;
+  rmsNormForward(N: number, C: number, inp: number, weight: number, out: number, rrms: number, eps: number): void;
+  rmsNormBackward(N: number, C: number, dout: number, inp: number, weight: number, rrms: number, dinp: number, dweight: number): void;
+  embeddingGather(N: number, C: number, weight: number, ids: number, out: number): void;
+  embeddingScatterAdd(N: number, C: number, g: number, slots: number, dweight: number): void;
+  biasGeluForward(N: number, C: number, x: number, bias: number, y: number): void;
+  biasGeluBackward(N: number, C: number, x: number, bias: number, g: number, dx: number, dbias: number): void;
 }
 
 /** The slice of the WebAssembly JS API we use (lib.dom is not in our tsconfig). */

@@ -7,3 +7,6 @@ export * from './activation';
 export * from './norm';
 export * from './adam';
 export * from './crossentropy';
+export * from './rmsnorm';
+export * from './embedding';
+export * from './bias-gelu';
