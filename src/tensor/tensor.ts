@@ -14,6 +14,7 @@ import { contiguousStrides, numel, resolveShape, type Shape } from './shape.ts';
 import * as elementwise from './ops/elementwise.ts';
 import * as reduce from './ops/reduce.ts';
 import * as shapeOps from './ops/shape.ts';
+import { copyStrided } from './ops/strided.ts';
 import * as indexing from './ops/indexing.ts';
 import * as linalg from './ops/matmul.ts';
 import * as softmaxOps from './ops/softmax.ts';
@@ -84,7 +85,7 @@ export class Tensor {
     const size = this.size;
     if (this.isContiguous()) return this.data.slice(this.offset, this.offset + size);
     const out = allocate(this.dtype, size);
-    shapeOps.copyStrided(out, 0, contiguousStrides(this.shape), this);
+    copyStrided(out, 0, contiguousStrides(this.shape), this);
     return out;
   }
 

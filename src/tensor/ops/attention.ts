@@ -15,7 +15,7 @@ import { attentionBackward, attentionForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 export interface FusedAttentionOptions {
   causal?: boolean;

@@ -11,7 +11,7 @@
  */
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, shapesEqual, type Shape } from '../shape.ts';
-import { coalesceAxes } from './shape.ts';
+import { coalesceAxes } from './strided.ts';
 
 export function resultDtype(a: Tensor, b?: Tensor): DType {
   return a.dtype === 'float64' || b?.dtype === 'float64' ? 'float64' : 'float32';

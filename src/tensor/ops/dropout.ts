@@ -7,7 +7,7 @@ import { attachGrad } from '../autograd.ts';
 import { QkvValueError } from '../errors.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { defaultRng, type Rng } from '../random.ts';
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 export interface DropoutOptions {
   /** Drop elements only when true; otherwise return `x` itself. */

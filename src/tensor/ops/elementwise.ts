@@ -12,7 +12,7 @@ import { attachGrad, isGradEnabled } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
 import { reduceToShape } from './reduce.ts';
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 function asTensor(value: Tensor | number, like: Tensor): Tensor {
   return typeof value === 'number' ? Tensor.scalar(value, { dtype: like.dtype }) : value;

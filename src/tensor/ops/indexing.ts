@@ -11,7 +11,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type IndexLike, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, numel, shapesEqual, type Shape } from '../shape.ts';
 import { reduceToShape } from './reduce.ts';
-import { readDense, stridedOffsets } from './shape.ts';
+import { readDense, stridedOffsets } from './strided.ts';
 
 interface Indices {
   readonly values: Int32Array;

@@ -7,7 +7,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type IndexLike, type Storage } from '../tensor.ts';
 import { numel, shapesEqual } from '../shape.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../../kernels/index.ts'; // float32 on wasm
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

@@ -8,7 +8,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
 import { layerNormBackward, layerNormForward } from '../../kernels/index.ts'; // float32 on wasm
 import { batchNormBackward, batchNormForward, batchNormStatistics, rmsNormBackward, rmsNormForward } from '../../kernels/reference/norm.ts';
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 function checkFeatureVector(op: string, name: string, t: Tensor | null, C: number, x: Tensor): void {
   if (t !== null && (t.ndim !== 1 || t.shape[0] !== C)) {

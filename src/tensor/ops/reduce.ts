@@ -14,7 +14,7 @@ import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
-import { readDense, stridedOffsets } from './shape.ts';
+import { readDense, stridedOffsets } from './strided.ts';
 
 interface ReductionPlan {
   /** reduced[axis]: whether the axis is reduced. */

@@ -6,7 +6,7 @@ import { attachGrad } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { normalizeAxis } from '../shape.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../../kernels/reference/softmax.ts';
-import { readDense } from './shape.ts';
+import { readDense } from './strided.ts';
 
 
 /** The shape seen as (outer, C, inner) around `axis`. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Tensor, type DType } from '../../../src/tensor/tensor.ts';
 import { Rng } from '../../../src/tensor/random.ts';
 import { arithmetic, mapBinary, type ArithmeticOp } from '../../../src/tensor/ops/broadcast.ts';
-import { coalesceAxes, copyStrided } from '../../../src/tensor/ops/shape.ts';
+import { coalesceAxes, copyStrided } from '../../../src/tensor/ops/strided.ts';
 import { contiguousStrides } from '../../../src/tensor/shape.ts';
 
 const rng = new Rng(23);
