@@ -3,8 +3,9 @@
  * the vector exp they are built on. Float32 arrays are copied into the arena of the shared
  * memory, computed there on one thread, and copied out.
  *
- * One thread: at the GPT MLP's (B·T, 4C) = (1024, 512) the kernel runs ~0.3 ms, about as long
- * as its copies; splitting it would save ~0.1 ms per call for a worker wake-up of ~0.02–1 ms.
+ * One thread: at the GPT MLP's (B·T, 4C) = (1024, 512) the kernels run ~1.0 ms (forward) and
+ * ~2.4 ms (backward, its slope in float64). Split in slices across the pool they measured slower
+ * here (1.0–1.2 and 2.6 ms: the worker's wake-up, and the cores shared with other processes).
  *
  * @example
  * const x = Float32Array.of(-1, 0, 1), y = new Float32Array(3), dx = new Float32Array(3);
