@@ -1,13 +1,16 @@
 /**
  * The kernels the tensor engine calls. Float32 work runs on the WebAssembly SIMD kernels (matmul
- * across worker threads; fused attention; tanh GELU, layerNorm, cross-entropy and the Adam step
- * fused into one pass each), and everything else (float64, mixed storage) on the plain
- * TypeScript references, which stay the oracles the fast paths are tested against.
+ * across worker threads; fused attention; tanh GELU, layerNorm, rmsNorm, bias + tanh GELU,
+ * cross-entropy, the embedding's scatter-add and the Adam step fused into one pass each), and
+ * everything else (float64, mixed storage) on the plain TypeScript references, which stay the
+ * oracles the fast paths are tested against.
  *
- * Where the reference lives here (matmul, layerNorm, cross-entropy) the export takes the
+ * Where the reference lives here (matmul, layerNorm, rmsNorm, cross-entropy) the export takes the
  * reference's signature and picks the path itself. Where it lives in the caller (tanh GELU in
- * src/tensor/ops/elementwise.ts, the Adam step in src/optim/adam.ts) the export is `tryX`: it
- * runs the wasm kernel and returns true, or returns false and the caller runs its reference.
+ * src/tensor/ops/elementwise.ts, bias + GELU in src/tensor/ops/fused.ts, the embedding's
+ * scatter-add in src/tensor/ops/indexing.ts, the Adam step in src/optim/adam.ts) the export is
+ * `tryX`: it runs the wasm kernel and returns true, or returns false and the caller runs its
+ * reference.
  *
  * Legend (as in ./types.ts): B = batch, T = time, C = channels, V = vocab, NH = heads,
  * hs = head size; M, N, K are the matmul sizes (M×K times K×N).
@@ -31,6 +34,10 @@ import { layerNormBackwardWasm, layerNormForwardWasm } from './norm-wasm.ts';
 import { crossEntropyBackward as crossEntropyBackwardReference, crossEntropyForward as crossEntropyForwardReference } from './reference/crossentropy.ts';
 import { matmulReference } from './reference/matmul.ts';
 import { layerNormBackward as layerNormBackwardReference, layerNormForward as layerNormForwardReference } from './reference/norm.ts';
+import { rmsNormBackward as rmsNormBackwardReference, rmsNormForward as rmsNormForwardReference } from './reference/norm.ts';
+import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm-wasm.ts';
+import { biasGeluBackwardWasm, biasGeluForwardWasm } from './bias-gelu-wasm.ts';
+import { embeddingScatterAddWasm } from './embedding-wasm.ts';
 import type { MatmulKernel, MatmulParams, Storage } from './types.ts';
 export type { AdamStepScalars } from './adam-wasm.ts';
 import type { SimdVariant } from './wasm.ts';
@@ -149,6 +156,55 @@ export function tryAdamUpdate(param: Storage, grad: Storage, expAvg: Storage, ex
   if (!(param instanceof Float32Array && grad instanceof Float32Array && expAvg instanceof Float32Array && expAvgSq instanceof Float32Array)) return false;
   if (activeBackend() !== 'wasm') return false;
   adamUpdateWasm(param, grad, expAvg, expAvgSq, step);
+  return true;
+}
+
+/** The contract of ./reference/norm.ts `rmsNormForward`; float32 activations and weight run on wasm. */
+export const rmsNormForward: typeof rmsNormForwardReference = (out, rrms, inp, weight, N, C, eps) => {
+  if (out instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
+    rmsNormForwardWasm(out, rrms, inp, weight, N, C, eps);
+    return;
+  }
+  rmsNormForwardReference(out, rrms, inp, weight, N, C, eps);
+};
+
+/** The contract of ./reference/norm.ts `rmsNormBackward`; float32 dout, inp, dinp and weight run on wasm. */
+export const rmsNormBackward: typeof rmsNormBackwardReference = (dinp, dweight, dout, inp, weight, rrms, N, C) => {
+  if (float32OrNull(dinp) && dout instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
+    rmsNormBackwardWasm(dinp, dweight, dout, inp, weight, rrms, N, C);
+    return;
+  }
+  rmsNormBackwardReference(dinp, dweight, dout, inp, weight, rrms, N, C);
+};
+
+/**
+ * y = gelu_tanh(x + bias) over N rows of C, bias broadcast over the rows, on wasm when all three
+ * are float32; false when the caller must compose the reference ops (src/tensor/ops/fused.ts).
+ */
+export function tryBiasGeluForward(y: Storage, x: Storage, bias: Storage, N: number, C: number): boolean {
+  if (!(y instanceof Float32Array && x instanceof Float32Array && bias instanceof Float32Array)) return false;
+  if (activeBackend() !== 'wasm') return false;
+  biasGeluForwardWasm(y, x, bias, N, C);
+  return true;
+}
+
+/** dx = g·gelu_tanh'(x + bias) (written), dbias += Σ_rows dx, on wasm when the arrays are float32; false otherwise. */
+export function tryBiasGeluBackward(dx: Storage | null, dbias: Float64Array | null, g: Storage, x: Storage, bias: Storage, N: number, C: number): boolean {
+  if (!(float32OrNull(dx) && g instanceof Float32Array && x instanceof Float32Array && bias instanceof Float32Array)) return false;
+  if (activeBackend() !== 'wasm') return false;
+  biasGeluBackwardWasm(dx, dbias, g, x, bias, N, C);
+  return true;
+}
+
+/**
+ * Embedding backward: dweight[ids[i], :] += g[i, :] (dweight (V, C), g (ids.length, C)), on wasm
+ * when both are float32; false when the caller's reference must run. (The forward gather stays
+ * in TypeScript: it is a row copy, and wasm would first have to copy in the whole (V, C) table.)
+ */
+export function tryEmbeddingScatterAdd(dweight: Storage, g: Storage, ids: Int32Array, C: number): boolean {
+  if (!(dweight instanceof Float32Array && g instanceof Float32Array)) return false;
+  if (activeBackend() !== 'wasm') return false;
+  embeddingScatterAddWasm(dweight, g, ids, C);
   return true;
 }
 

@@ -6,8 +6,8 @@
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
-import { layerNormBackward, layerNormForward } from '../../kernels/index.ts'; // float32 on wasm
-import { batchNormBackward, batchNormForward, batchNormStatistics, rmsNormBackward, rmsNormForward } from '../../kernels/reference/norm.ts';
+import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../../kernels/index.ts'; // float32 on wasm
+import { batchNormBackward, batchNormForward, batchNormStatistics } from '../../kernels/reference/norm.ts';
 import { readDense } from './strided.ts';
 
 function checkFeatureVector(op: string, name: string, t: Tensor | null, C: number, x: Tensor): void {
