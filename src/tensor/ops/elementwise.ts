@@ -253,7 +253,7 @@ function geluExactSlope(v: number): number {
 // 0.5·x·(1 + tanh u) = x·(1 − s), the same function to ~1e-16; but Math.exp costs about two
 // thirds of Math.tanh in V8, and this is the activation of every MLP. e = ∞ (large x) gives
 // s = 0 and x itself, +∞ included.
-function geluTanhExp(v: number): number {
+export function geluTanhExp(v: number): number {
   return Math.exp(2 * SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
 }
 
@@ -263,7 +263,7 @@ function geluTanhExp(v: number): number {
  * where 1 − s would cancel: so both keep the relative accuracy of e, even when e has been
  * stored as float32 (recovering 1 − s as y/x instead costs ~1e-6 of the slope near x = ±5).
  */
-function geluTanhSlope(v: number, e: number): number {
+export function geluTanhSlope(v: number, e: number): number {
   const s = 1 / (e + 1);
   const keep = e < 1 ? e * s : 1 - s; // 1 − s
   const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
