@@ -6,7 +6,9 @@ import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from '../../src/ker
 import {
   crossEntropyBackward, crossEntropyForward, getKernelInfo, layerNormBackward, layerNormForward, matmul,
   setKernelBackend, setKernelThreads, tryGeluTanhBackward, tryGeluTanhForward, waitForKernelThreads,
+  rmsNormBackward, rmsNormForward, tryBiasGeluBackward, tryBiasGeluForward, tryEmbeddingScatterAdd,
 } from '../../src/kernels/index.ts';
+import { rmsNormBackwardWasm, rmsNormForwardWasm } from '../../src/kernels/rmsnorm-wasm.ts';
 import { layerNormBackwardWasm, layerNormForwardWasm } from '../../src/kernels/norm-wasm.ts';
 import * as crossEntropyReference from '../../src/kernels/reference/crossentropy.ts';
 import { matmulReference } from '../../src/kernels/reference/matmul.ts';
@@ -185,5 +187,58 @@ describe('kernels dispatcher: fused kernels', () => {
         setKernelBackend('wasm');
       }
     }
+  });
+});
+
+describe('kernels dispatcher: rmsNorm, bias + GELU, embedding scatter-add', () => {
+  const N = 5, C = 7;
+
+  function rmsNormOutputs(
+    f32: boolean,
+    forward: typeof normReference.rmsNormForward,
+    backward: typeof normReference.rmsNormBackward,
+  ): ArrayLike<number>[] {
+    const make = (a: Float32Array) => (f32 ? a : Float64Array.from(a));
+    const inp = make(randomArray(N * C, 31)), weight = make(randomArray(C, 32)), dout = make(randomArray(N * C, 33));
+    const out = f32 ? new Float32Array(N * C) : new Float64Array(N * C), dinp = f32 ? new Float32Array(N * C) : new Float64Array(N * C);
+    const rrms = new Float64Array(N), dweight = new Float64Array(C);
+    forward(out, rrms, inp, weight, N, C, 1e-6);
+    backward(dinp, dweight, dout, inp, weight, rrms, N, C);
+    return [out, rrms, dinp, dweight];
+  }
+
+  it('runs float32 rmsNorm on wasm, float64 (and the reference backend) on the reference, bit for bit', () => {
+    setKernelBackend('wasm');
+    const wasmRmsNorm: [typeof normReference.rmsNormForward, typeof normReference.rmsNormBackward] = [
+      (out, rrms, inp, weight, n, c, eps) => rmsNormForwardWasm(out as Float32Array, rrms, inp as Float32Array, weight as Float32Array, n, c, eps),
+      (dinp, dweight, dout, inp, weight, rrms, n, c) => rmsNormBackwardWasm(dinp as Float32Array, dweight, dout as Float32Array, inp as Float32Array, weight as Float32Array, rrms, n, c),
+    ];
+    assert.deepEqual(rmsNormOutputs(true, rmsNormForward, rmsNormBackward), rmsNormOutputs(true, ...wasmRmsNorm), 'rmsNorm float32 → wasm');
+    assert.deepEqual(rmsNormOutputs(false, rmsNormForward, rmsNormBackward), rmsNormOutputs(false, normReference.rmsNormForward, normReference.rmsNormBackward), 'rmsNorm float64 → reference');
+    setKernelBackend('reference');
+    try {
+      assert.deepEqual(
+        rmsNormOutputs(true, rmsNormForward, rmsNormBackward),
+        rmsNormOutputs(true, normReference.rmsNormForward, normReference.rmsNormBackward),
+        "rmsNorm float32 with setKernelBackend('reference') → reference",
+      );
+      assert.equal(tryBiasGeluForward(new Float32Array(3), new Float32Array(3), new Float32Array(3), 1, 3), false, "biasGelu with setKernelBackend('reference') → the caller's reference");
+      assert.equal(tryEmbeddingScatterAdd(new Float32Array(6), new Float32Array(3), Int32Array.of(1), 3), false, "scatter-add with setKernelBackend('reference') → the caller's reference");
+    } finally {
+      setKernelBackend('wasm');
+    }
+  });
+
+  it('tryBiasGelu* and tryEmbeddingScatterAdd take float32 only', () => {
+    setKernelBackend('wasm');
+    const f32 = () => new Float32Array(6), f64 = () => new Float64Array(6);
+    assert.equal(tryBiasGeluForward(f32(), f32(), f32(), 2, 3), true);
+    assert.equal(tryBiasGeluForward(f64(), f64(), f64(), 2, 3), false);
+    assert.equal(tryBiasGeluForward(f32(), f32(), f64(), 2, 3), false);
+    assert.equal(tryBiasGeluBackward(f32(), new Float64Array(3), f32(), f32(), f32(), 2, 3), true);
+    assert.equal(tryBiasGeluBackward(null, new Float64Array(3), f32(), f32(), f32(), 2, 3), true);
+    assert.equal(tryBiasGeluBackward(f64(), new Float64Array(3), f64(), f64(), f64(), 2, 3), false);
+    assert.equal(tryEmbeddingScatterAdd(f32(), f32(), Int32Array.of(1, 0), 3), true);
+    assert.equal(tryEmbeddingScatterAdd(f64(), f64(), Int32Array.of(1, 0), 3), false);
   });
 });
