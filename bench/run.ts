@@ -10,6 +10,7 @@ const benches: Bench[] = [
   { name: 'matmul', run: async (report) => (await import('./matmul.ts')).run(report) },
   { name: 'tokenizers', run: async (report) => (await import('./tokenizers.ts')).run(report) },
   { name: 'attention', run: async (report) => (await import('./attention.ts')).run(report) },
+  { name: 'kernels', run: async (report) => (await import('./kernels.ts')).run(report) },
   { name: 'fused-attention', run: async (report) => (await import('./fused-attention.ts')).run(report) },
   { name: 'gpt', run: async (report) => (await import('./gpt.ts')).run(report) },
 ];
