@@ -3,15 +3,18 @@
  * GPT training benchmark's shapes (B·T = 1024 rows, C = 128, the MLP's 4C = 512, V = 96 and 1024):
  *   tanh GELU forward and backward (the `gelu(x, 'tanh')` op, so allocation and the copies in and
  *   out of wasm memory count), layerNorm forward and backward, cross-entropy forward and
- *   backward, and one AdamW step over a parameter's arrays.
+ *   backward, and one AdamW step over a parameter's arrays; rmsNorm forward and backward, the
+ *   MLP's fused bias + tanh GELU (the `biasGelu` op) and the embedding's backward scatter-add.
  * Each pair runs through the same entry point with the kernel backend switched
  * (`setKernelBackend`), so the ratio is what the tensor engine gains by default.
  */
 import { setKernelBackend } from '../src/kernels/index.ts';
 import type { KernelBackend } from '../src/kernels/index.ts';
-import { crossEntropyBackward, crossEntropyForward, layerNormBackward, layerNormForward } from '../src/kernels/index.ts';
+import { crossEntropyBackward, crossEntropyForward, layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../src/kernels/index.ts';
 import { adamUpdate, ADAMW_DEFAULTS } from '../src/optim/adam.ts';
 import { gelu } from '../src/tensor/ops/elementwise.ts';
+import { biasGelu } from '../src/tensor/ops/fused.ts';
+import { embedding } from '../src/tensor/ops/indexing.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import type { BenchReport } from './report.ts';
 import { timeMedianMs } from './report.ts';
@@ -119,6 +122,68 @@ function cases(): Case[] {
         const hyper = { ...ADAMW_DEFAULTS, lr: 3e-3, weightDecay: 0.1 };
         let step = 0;
         return () => adamUpdate(param, grad, expAvg, expAvgSq, hyper, ++step, true);
+      },
+    });
+  }
+  // rmsNorm at the same shape as layerNorm (Llama-style models use it in layerNorm's place).
+  const rrms = new Float64Array(ROWS);
+  list.push({
+    name: 'rmsNorm fwd', shape: `${ROWS}x${C}`, elements: n,
+    prepare: () => () => rmsNormForward(out, rrms, inp, weight, ROWS, C, 1e-6),
+  });
+  list.push({
+    name: 'rmsNorm bwd', shape: `${ROWS}x${C}`, elements: n,
+    prepare: () => {
+      rmsNormForward(out, rrms, inp, weight, ROWS, C, 1e-6);
+      return () => rmsNormBackward(dinp, dweight, dout, inp, weight, rrms, ROWS, C);
+    },
+  });
+
+  // The MLP's bias + tanh GELU (the `biasGelu` op, allocation and copies included), at (B·T, 4C).
+  {
+    const C4 = 4 * C, size = ROWS * C4;
+    const shape = `${ROWS}x${C4}`;
+    list.push({
+      name: 'biasGelu fwd', shape, elements: size,
+      prepare: () => {
+        const x = new Tensor(randomArray(size, 10, 4), [ROWS, C4]), b = new Tensor(randomArray(C4, 11, 1), [C4]);
+        x.requiresGrad = true;
+        return () => void biasGelu(x, b);
+      },
+    });
+    list.push({
+      name: 'biasGelu bwd', shape, elements: size,
+      prepare: () => {
+        const x = new Tensor(randomArray(size, 10, 4), [ROWS, C4]), b = new Tensor(randomArray(C4, 11, 1), [C4]);
+        x.requiresGrad = true;
+        b.requiresGrad = true;
+        const gradient = new Tensor(randomArray(size, 12, 1), [ROWS, C4]);
+        const y = biasGelu(x, b);
+        return () => {
+          x.grad = null;
+          b.grad = null;
+          y.backward({ gradient, retainGraph: true });
+        };
+      },
+    });
+  }
+
+  // The embedding's backward (scatter-add of B·T rows into the (V, C) table's gradient, through
+  // the `embedding` op) for the character vocabulary and a GPT-2-sized one; its forward gather
+  // stays in TypeScript, so it has no row here.
+  for (const [V, width] of [[96, 128], [50257, 768]]) {
+    list.push({
+      name: 'embedding bwd', shape: `${ROWS}x${width} V${V}`, elements: ROWS * width,
+      prepare: () => {
+        const table = new Tensor(randomArray(V * width, 13, 0.02), [V, width]);
+        table.requiresGrad = true;
+        const ids = Int32Array.from({ length: ROWS }, (_, i) => (i * 7919) % V);
+        const gradient = new Tensor(randomArray(ROWS * width, 14, 1), [ROWS, width]);
+        const rows = embedding(table, ids);
+        return () => {
+          table.grad = null;
+          rows.backward({ gradient, retainGraph: true });
+        };
       },
     });
   }
