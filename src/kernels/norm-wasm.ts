@@ -16,14 +16,14 @@
 import { Arena } from './runtime.ts';
 import { loadKernels } from './wasm.ts';
 
-type Statistics = Float32Array | Float64Array;
+export type Statistics = Float32Array | Float64Array;
 
 export function layerNormForwardWasm(
   out: Float32Array, mean: Statistics, rstd: Statistics,
   inp: Float32Array, weight: Float32Array | null, bias: Float32Array | null,
   N: number, C: number, eps: number,
 ): void {
-  checkShape('layerNormForward', N, C, { out, inp }, { mean, rstd }, { weight, bias });
+  checkNormShape('layerNormForward', N, C, { out, inp }, { mean, rstd }, { weight, bias });
   if (N === 0 || C === 0) return;
   const kernels = loadKernels();
   const arena = new Arena(kernels);
@@ -48,7 +48,7 @@ export function layerNormBackwardWasm(
   dout: Float32Array, inp: Float32Array, weight: Float32Array | null,
   mean: Statistics, rstd: Statistics, N: number, C: number,
 ): void {
-  checkShape('layerNormBackward', N, C, { dout, inp, ...(dinp === null ? {} : { dinp }) }, { mean, rstd }, { weight, dweight, dbias });
+  checkNormShape('layerNormBackward', N, C, { dout, inp, ...(dinp === null ? {} : { dinp }) }, { mean, rstd }, { weight, dweight, dbias });
   if (N === 0 || C === 0) return;
   const kernels = loadKernels();
   const arena = new Arena(kernels);
@@ -74,7 +74,8 @@ export function layerNormBackwardWasm(
   if (dbias !== null) for (let c = 0; c < C; c++) dbias[c] += heap[(dbiasPtr >>> 2) + c];
 }
 
-function checkShape(
+/** Checks N and C and that every array is long enough: activations N·C, statistics N, feature vectors C. Shared by the norm kernels. */
+export function checkNormShape(
   kernel: string, N: number, C: number,
   activations: Record<string, Float32Array>, statistics: Record<string, Statistics>, features: Record<string, Float32Array | Float64Array | null>,
 ): void {

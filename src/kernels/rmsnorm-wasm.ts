@@ -13,16 +13,16 @@
  * rmsNormForwardWasm(out, rrms, inp, weight, N, C, 1e-6);
  * rmsNormBackwardWasm(dinp, dweight, dout, inp, weight, rrms, N, C);
  */
+import { checkNormShape, type Statistics } from './norm-wasm.ts';
 import { Arena } from './runtime.ts';
 import { loadKernels } from './wasm.ts';
 
-type Statistics = Float32Array | Float64Array;
 
 /** out = x·rrms·weight, rrms = 1/√(mean(x²) + eps). */
 export function rmsNormForwardWasm(
   out: Float32Array, rrms: Statistics, inp: Float32Array, weight: Float32Array | null, N: number, C: number, eps: number,
 ): void {
-  checkShape('rmsNormForward', N, C, { out, inp }, { rrms }, { weight });
+  checkNormShape('rmsNormForward', N, C, { out, inp }, { rrms }, { weight });
   if (N === 0 || C === 0) return;
   const kernels = loadKernels();
   const arena = new Arena(kernels);
@@ -42,7 +42,7 @@ export function rmsNormBackwardWasm(
   dinp: Float32Array | null, dweight: Float64Array | null,
   dout: Float32Array, inp: Float32Array, weight: Float32Array | null, rrms: Statistics, N: number, C: number,
 ): void {
-  checkShape('rmsNormBackward', N, C, { dout, inp, ...(dinp === null ? {} : { dinp }) }, { rrms }, { weight, dweight });
+  checkNormShape('rmsNormBackward', N, C, { dout, inp, ...(dinp === null ? {} : { dinp }) }, { rrms }, { weight, dweight });
   if (N === 0 || C === 0) return;
   const kernels = loadKernels();
   const arena = new Arena(kernels);
@@ -61,19 +61,4 @@ export function rmsNormBackwardWasm(
   kernels.exports.rmsNormBackward(N, C, doutPtr, inpPtr, weightPtr, rrmsPtr, dinpPtr, dweightPtr);
   if (dinp !== null) dinp.set(heap.subarray(doutPtr >>> 2, (doutPtr >>> 2) + size));
   if (dweight !== null) for (let c = 0; c < C; c++) dweight[c] += heap[(dweightPtr >>> 2) + c];
-}
-
-function checkShape(
-  kernel: string, N: number, C: number,
-  activations: Record<string, Float32Array>, statistics: Record<string, Statistics>, features: Record<string, Float32Array | Float64Array | null>,
-): void {
-  for (const [name, value] of [['N', N], ['C', C]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${kernel} (wasm): ${name} must be a non-negative integer, got ${value}`);
-  }
-  const need = (name: string, array: { length: number } | null, length: number): void => {
-    if (array !== null && array.length < length) throw new RangeError(`${kernel} (wasm): ${name} needs ${length} elements, found ${array.length}`);
-  };
-  for (const [name, array] of Object.entries(activations)) need(name, array, N * C);
-  for (const [name, array] of Object.entries(statistics)) need(name, array, N);
-  for (const [name, array] of Object.entries(features)) need(name, array, C);
 }
