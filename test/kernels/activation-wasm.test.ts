@@ -15,16 +15,8 @@ import { expWasm, geluTanhBackwardWasm, geluTanhForwardWasm } from '../../src/ke
 import { setWasmThreads } from '../../src/kernels/runtime.ts';
 import { gelu } from '../../src/tensor/ops/elementwise.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { randomArray } from './fixtures.ts';
 
-function randomArray(length: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (state / 2 ** 31 - 1);
-  }
-  return out;
-}
 
 /** Forward and backward of the float64 reference op on the same values. */
 function reference(x: Float32Array, g: Float32Array): { y: ArrayLike<number>; dx: ArrayLike<number> } {

@@ -15,16 +15,8 @@ import type { AdamStepScalars } from '../../src/kernels/adam-wasm.ts';
 import { setKernelBackend } from '../../src/kernels/index.ts';
 import { setWasmThreads } from '../../src/kernels/runtime.ts';
 import { adamUpdate } from '../../src/optim/adam.ts';
+import { randomArray } from './fixtures.ts';
 
-function randomArray(length: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (state / 2 ** 31 - 1);
-  }
-  return out;
-}
 
 const HYPER = { lr: 1e-2, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.1 };
 

@@ -12,16 +12,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { biasGeluBackwardWasm, biasGeluForwardWasm } from '../../src/kernels/bias-gelu-wasm.ts';
 import { setWasmThreads } from '../../src/kernels/runtime.ts';
+import { randomArray } from './fixtures.ts';
 
-function randomArray(length: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (state / 2 ** 31 - 1);
-  }
-  return out;
-}
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 

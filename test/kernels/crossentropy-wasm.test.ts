@@ -10,16 +10,8 @@ import { describe, it } from 'node:test';
 import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from '../../src/kernels/crossentropy-wasm.ts';
 import { crossEntropyBackward, crossEntropyForward } from '../../src/kernels/reference/crossentropy.ts';
 import { setWasmThreads } from '../../src/kernels/runtime.ts';
+import { randomArray } from './fixtures.ts';
 
-function randomArray(length: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (state / 2 ** 31 - 1);
-  }
-  return out;
-}
 
 function assertClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
   for (let i = 0; i < expected.length; i++) {

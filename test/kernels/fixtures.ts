@@ -1,0 +1,15 @@
+/**
+ * Shared by the kernel tests: reproducible random inputs from a tiny LCG, independent of the
+ * library's Rng so a bug there cannot hide in both sides of a comparison.
+ */
+
+/** `length` values uniform in [-scale, scale), the same for the same seed. */
+export function randomArray(length: number, seed: number, scale: number): Float32Array {
+  const out = new Float32Array(length);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = scale * (state / 2 ** 31 - 1);
+  }
+  return out;
+}
