@@ -14,7 +14,6 @@
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { crossEntropy } from '../tensor/ops/loss.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
-import { biasGelu } from '../tensor/ops/fused.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor, type IndexLike } from '../tensor/tensor.ts';
 import { attendHeads, type LayerCache } from '../nn/multi-head-attention.ts';
@@ -169,7 +168,7 @@ export class MLP extends Module {
   forward(x: Tensor): Tensor {
     // c_fc then GPT-2's "gelu_new" (the tanh approximation), its bias add fused into the GELU:
     // one pass instead of two over the (B, T, 4C) activations (GPT step ~6% faster).
-    const hidden = biasGelu(matmul(x, this.c_fc.weight), this.c_fc.bias); // (B, T, 4C)
+    const hidden = this.c_fc.forwardGelu(x); // (B, T, 4C)
     return this.dropout.forward(this.c_proj.forward(hidden));
   }
 }

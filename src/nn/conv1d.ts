@@ -5,6 +5,7 @@
  * (`c_attn.weight` is (n_embd, 3·n_embd)).
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
+import { biasGelu } from '../tensor/ops/fused.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -35,9 +36,23 @@ export class Conv1D extends Module {
 
   /** x (*, in_features) → (*, out_features). */
   forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    return matmul(x, this.weight).add(this.bias);
+  }
+
+  /**
+   * `forward` followed by GPT-2's tanh GELU, with the bias add fused into the activation (one
+   * pass over the (…, out_features) activations instead of two). Equal to
+   * `forward(x).gelu('tanh')`; wrappers of this layer (an adapter, say) override both.
+   */
+  forwardGelu(x: Tensor): Tensor {
+    this.checkInput(x);
+    return biasGelu(matmul(x, this.weight), this.bias);
+  }
+
+  private checkInput(x: Tensor): void {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new QkvShapeError(`Conv1D: expected input with last dimension ${this.inFeatures}, got ${formatShape(x.shape)}`);
     }
-    return matmul(x, this.weight).add(this.bias);
   }
 }

@@ -16,3 +16,12 @@ test('Conv1D computes x·W + b with W stored (in, out), as Hugging Face GPT-2', 
 test('Conv1D rejects a wrong input width by name', () => {
   assert.throws(() => new Conv1D(4, 2).forward(Tensor.zeros([3, 5])), /Conv1D: expected input with last dimension 4, got \(3,5\)/);
 });
+
+test('forwardGelu equals forward then tanh GELU (the fused bias add changes nothing)', () => {
+  const layer = new Conv1D(3, 5, { rng: new Rng(2) });
+  layer.bias.data.set([0.1, -0.2, 0.3, 0, 1]);
+  const x = Tensor.randn([2, 4, 3], { rng: new Rng(3) });
+  const fused = layer.forwardGelu(x).toArray();
+  const composed = layer.forward(x).gelu('tanh').toArray();
+  fused.forEach((v, i) => assert.ok(Math.abs(v - composed[i]) < 1e-6, `index ${i}: ${v} vs ${composed[i]}`));
+});
