@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmulReference } from '../../src/kernels/reference/matmul.ts';
-import type { MatmulParams, Storage } from '../../src/kernels/types.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { QkvValueError } from '../../src/tensor/errors.ts';
+import { matmulReference } from '../../../src/kernels/reference/matmul.ts';
+import type { MatmulParams, Storage } from '../../../src/kernels/types.ts';
+import { Rng } from '../../../src/tensor/random.ts';
+import { QkvValueError } from '../../../src/tensor/errors.ts';
 
 const rng = new Rng(11);
 
