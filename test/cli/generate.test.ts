@@ -3,26 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from '../../src/cli/program.ts';
+import { runCli } from './run-cli.ts';
 import { GPT } from '../../src/models/gpt.ts';
 import { saveGPT } from '../../src/models/gpt-folder.ts';
 import { trainCharTokenizer } from '../../src/tokenizers/char.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { generationConfigFromFlags } from '../../src/cli/generate.ts';
 
-async function runCli(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  try {
-    const program = buildProgram();
-    for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ writeErr: () => {} });
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    console.log = original;
-  }
-  return lines.join('\n');
-}
 
 function modelFolder(t: { after(fn: () => void): void }): { dir: string; tokenizer: ReturnType<typeof trainCharTokenizer> } {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-cli-generate-'));

@@ -4,18 +4,8 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/program.ts';
+import { runCli } from './run-cli.ts';
 
-async function runCli(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  try {
-    await buildProgram().exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    console.log = original;
-  }
-  return lines.join('\n');
-}
 
 test('the start job trains on the shipped corpus, saves a folder and generates (few steps)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-start-'));

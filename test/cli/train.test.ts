@@ -3,22 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from '../../src/cli/program.ts';
+import { runCli } from './run-cli.ts';
 
-async function runCli(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  try {
-    const program = buildProgram();
-    // Subcommands exist already, so they do not inherit these: set them on each (a bad flag throws, quietly).
-    for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ writeErr: () => {} });
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    console.log = original;
-  }
-  return lines.join('\n');
-}
 
 function setup(t: { after(fn: () => void): void }): { dir: string; data: string } {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-cli-train-'));

@@ -7,10 +7,9 @@ import { AdamW } from '../../src/optim/index.ts';
 import { noGrad } from '../../src/tensor/autograd.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { QkvValueError } from '../../src/tensor/errors.ts';
+import { assertCausal, overfitFixedBatch, randomIds } from './fixtures.ts';
 
 const tiny = { vocab_size: 50, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 16 };
-const randomIds = (rng: Rng, batch: number, time: number, vocab: number) =>
-  Tensor.from(Array.from({ length: batch * time }, () => rng.randint(vocab)), [batch, time]);
 
 test('parameter names and shapes are exactly those of Hugging Face GPT2LMHeadModel', () => {
   const C = 32;
@@ -74,29 +73,11 @@ test('KV-cache decoding gives the same logits as a full recompute (tolerance 1e-
 });
 
 test('causal: changing a future token does not change earlier logits', () => {
-  const model = new GPT(tiny, { rng: new Rng(4) }).eval();
-  const ids = randomIds(new Rng(5), 1, 10, 50);
-  const changed = Tensor.from(ids.toArray().map((id, i) => (i === 7 ? (id + 1) % 50 : id)), [1, 10]);
-  const a = noGrad(() => model.forward(ids).logits);
-  const b = noGrad(() => model.forward(changed).logits);
-  for (let t = 0; t < 7; t++) for (let v = 0; v < 50; v++) assert.equal(a.get(0, t, v), b.get(0, t, v));
-  assert.notEqual(a.get(0, 7, 0), b.get(0, 7, 0));
+  assertCausal(new GPT(tiny, { rng: new Rng(4) }).eval(), new Rng(5));
 });
 
 test('a tiny GPT overfits a fixed batch to near-zero loss', () => {
-  const model = new GPT(tiny, { rng: new Rng(1) });
-  const rng = new Rng(2);
-  const ids = randomIds(rng, 2, 16, 50);
-  const targets = randomIds(rng, 2, 16, 50);
-  const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
-  let loss = Infinity;
-  for (let step = 0; step < 150; step++) {
-    const out = model.forward(ids, { targets });
-    loss = out.loss!.item();
-    out.loss!.backward();
-    optimizer.step();
-    optimizer.zeroGrad();
-  }
+  const loss = overfitFixedBatch(new GPT(tiny, { rng: new Rng(1) }), new Rng(2), { lr: 3e-3, steps: 150 });
   assert.ok(loss < 0.05, `loss after 150 steps: ${loss} (random targets start at ln 50 = 3.9)`);
 });
 

@@ -2,18 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Llama, defaultIntermediateSize, type LlamaConfigInput } from '../../src/models/llama.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
-import { AdamW } from '../../src/optim/index.ts';
 import { noGrad } from '../../src/tensor/autograd.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { QkvValueError } from '../../src/tensor/errors.ts';
+import { assertCausal, overfitFixedBatch, randomIds } from './fixtures.ts';
 
 // Two layers, 4 query heads sharing 2 key/value heads (GQA), head size 8.
 const tiny: LlamaConfigInput = {
   vocab_size: 50, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
   num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16,
 };
-const randomIds = (rng: Rng, batch: number, time: number, vocab: number) =>
-  Tensor.from(Array.from({ length: batch * time }, () => rng.randint(vocab)), [batch, time]);
 
 /** Asserts two (B, T, V) logits agree within `tolerance`, naming the first index that does not. */
 function assertLogitsClose(actual: Tensor, expected: Tensor | number[], tolerance: number, what: string): void {
@@ -215,29 +213,11 @@ test('KV-cache decoding (RoPE at the cache offset, GQA cache of NKV heads) gives
 });
 
 test('causal: changing a future token does not change earlier logits', () => {
-  const model = new Llama(tiny, { rng: new Rng(4) }).eval();
-  const ids = randomIds(new Rng(5), 1, 10, 50);
-  const changed = Tensor.from(ids.toArray().map((id, i) => (i === 7 ? (id + 1) % 50 : id)), [1, 10]);
-  const a = noGrad(() => model.forward(ids).logits);
-  const b = noGrad(() => model.forward(changed).logits);
-  for (let t = 0; t < 7; t++) for (let v = 0; v < 50; v++) assert.equal(a.get(0, t, v), b.get(0, t, v), `position ${t}, vocab ${v}`);
-  assert.notEqual(a.get(0, 7, 0), b.get(0, 7, 0));
+  assertCausal(new Llama(tiny, { rng: new Rng(4) }).eval(), new Rng(5));
 });
 
 test('a tiny Llama overfits a fixed batch to near-zero loss', () => {
-  const model = new Llama(tiny, { rng: new Rng(1) });
-  const rng = new Rng(2);
-  const ids = randomIds(rng, 2, 16, 50);
-  const targets = randomIds(rng, 2, 16, 50);
-  const optimizer = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0 });
-  let loss = Infinity;
-  for (let step = 0; step < 100; step++) {
-    const out = model.forward(ids, { targets });
-    loss = out.loss!.item();
-    out.loss!.backward();
-    optimizer.step();
-    optimizer.zeroGrad();
-  }
+  const loss = overfitFixedBatch(new Llama(tiny, { rng: new Rng(1) }), new Rng(2), { lr: 1e-2, steps: 100 });
   assert.ok(loss < 0.05, `loss after 100 steps: ${loss} (random targets start at ln 50 = 3.9)`);
 });
 
