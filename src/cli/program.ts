@@ -2,6 +2,14 @@
  * The `qkv` program: each command lives in its own file and registers itself here.
  */
 import { Command } from 'commander';
+import { registerAdaptCommands } from './adapt.ts';
+import { registerBertCommands } from './bert.ts';
+import { registerInfoCommand } from './info.ts';
+import { registerInterchangeCommands } from './interchange.ts';
+import { registerLabCommands } from './lab.ts';
+import { registerRagCommands } from './rag.ts';
+import { registerSeq2SeqCommands } from './seq2seq.ts';
+import { registerServeCommands } from './serve.ts';
 import { registerAttentionCommand } from './attention.ts';
 import { registerEvalCommand } from './eval.ts';
 import { registerGenerateCommand } from './generate.ts';
@@ -20,5 +28,13 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerTokenizerCommands(program);
   registerAttentionCommand(program);
+  registerInfoCommand(program);
+  registerBertCommands(program);
+  registerSeq2SeqCommands(program);
+  registerAdaptCommands(program);
+  registerRagCommands(program);
+  registerServeCommands(program);
+  registerInterchangeCommands(program);
+  registerLabCommands(program);
   return program;
 }
