@@ -12,6 +12,7 @@ const benches: Bench[] = [
   { name: 'attention', run: async (report) => (await import('./attention.ts')).run(report) },
   { name: 'kernels', run: async (report) => (await import('./kernels.ts')).run(report) },
   { name: 'fused-attention', run: async (report) => (await import('./fused-attention.ts')).run(report) },
+  { name: 'adaptive-softmax', run: async (report) => (await import('./adaptive-softmax.ts')).run(report) },
   { name: 'gpt', run: async (report) => (await import('./gpt.ts')).run(report) },
 ];
 
