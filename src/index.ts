@@ -31,3 +31,9 @@ export { collectAttentionMaps, type AttentionMaps } from './lab/attention-maps.t
 export { renderAttentionHtml } from './lab/heatmap-html.ts';
 export { renderAttentionSvg } from './lab/heatmap-svg.ts';
 export { renderAttentionPng, encodePng } from './lab/png.ts';
+export { BertModel, BertLayer, BERT_DEFAULTS, resolveBertConfig, meanPool, type BertConfig, type BertInputs } from './models/bert.ts';
+export { BertForPreTraining, BertForMaskedLM, BertForSequenceClassification, bertBody, type AnyBert } from './models/bert-heads.ts';
+export { saveBert, loadBert, BERT_ARCHITECTURES, type BertArchitecture } from './models/bert-folder.ts';
+export { encodeBertBatch, type BertBatch } from './models/bert-inputs.ts';
+export { embedTexts, type EmbedOptions } from './models/bert-embed.ts';
+export { loadModel, LOADABLE_MODEL_TYPES, type LoadedModel } from './models/load.ts';

@@ -8,10 +8,13 @@ import { readJsonObject, type JsonObject } from '../io/config.ts';
 import { QkvError, QkvValueError } from '../tensor/errors.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import type { CausalLM } from './causal-lm.ts';
+import type { AnyBert } from './bert-heads.ts';
+import { loadBert, type BertArchitecture } from './bert-folder.ts';
 import { GPT } from './gpt.ts';
 import { loadGPT, saveGPT } from './gpt-folder.ts';
 import { Llama } from './llama.ts';
 import { loadLlama, saveLlama } from './llama-folder.ts';
+import { isQuantizedConfig, loadQuantizedCausalLM } from '../compress/quantize-model.ts';
 
 /** The `model_type` values `loadCausalLM` reads. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama'] as const;
@@ -26,15 +29,44 @@ export interface LoadedCausalLM {
 export function loadCausalLM(dir: string): LoadedCausalLM {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new QkvError(`${dir}: not a model folder (no config.json)`);
-  const modelType = readJsonObject(configPath).model_type ?? 'gpt2';
+  const config = readJsonObject(configPath);
+  // a folder written by `qkv quantize` (packed Q8_0 / Q4_0 weights): any of the types below
+  if (isQuantizedConfig(config)) return loadQuantizedCausalLM(dir);
+  const modelType = config.model_type ?? 'gpt2';
   switch (modelType) {
     case 'gpt2':
       return loadGPT(dir);
     case 'llama':
       return loadLlama(dir);
+    case 'bert':
+      throw new QkvError(`${configPath}: model_type "bert" is not supported by loadCausalLM: a BERT encoder does not generate text (load it with loadModel or loadBert)`);
     default:
       throw new QkvError(`${configPath}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
+}
+
+/** Every `model_type` `loadModel` reads. */
+export const LOADABLE_MODEL_TYPES = [...SUPPORTED_MODEL_TYPES, 'bert'] as const;
+
+/** What `loadModel` found: a causal LM (GPT, Llama) or a BERT encoder, tagged by `kind`. */
+export type LoadedModel =
+  | ({ kind: 'causal-lm'; modelType: 'gpt2' | 'llama' } & LoadedCausalLM)
+  | { kind: 'bert'; modelType: 'bert'; model: AnyBert; architecture: BertArchitecture; tokenizer: Tokenizer };
+
+/**
+ * Loads any model folder qkv reads, by `model_type`; narrow on `kind`.
+ *
+ * @example
+ * const loaded = loadModel('runs/bert');
+ * if (loaded.kind === 'bert') embedTexts(loaded.model, loaded.tokenizer, ['hello']);
+ */
+export function loadModel(dir: string): LoadedModel {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new QkvError(`${dir}: not a model folder (no config.json)`);
+  const modelType = readJsonObject(configPath).model_type ?? 'gpt2';
+  if (modelType === 'bert') return { kind: 'bert', modelType: 'bert', ...loadBert(dir) };
+  if (modelType === 'gpt2' || modelType === 'llama') return { kind: 'causal-lm', modelType, ...loadCausalLM(dir) };
+  throw new QkvError(`${configPath}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${LOADABLE_MODEL_TYPES.join(', ')})`);
 }
 
 /** Writes `model` as the Hugging Face folder of its architecture; returns the files written. */
