@@ -1,0 +1,184 @@
+/**
+ * Quantising a whole causal LM, and quantised model folders.
+ *
+ * `quantizeModel` replaces every Linear / Conv1D whose in_features is a multiple of the block
+ * size by a `QuantizedLinear` (embeddings, norms, biases and GPT-2's tied LM head stay float32:
+ * the head is the token embedding, which the embedding lookup also reads).
+ *
+ * A quantised folder is the model's Hugging Face folder with two differences:
+ *   config.json         gains `quantization_config: { quant_method: "qkv", format, modules }`
+ *                       (modules: layer path → "linear" | "conv1d")
+ *   model.safetensors   holds `<layer>.qweight` as U8 (rows, rowBytes), the packed ggml blocks,
+ *                       instead of `<layer>.weight`; everything else as before
+ * `loadCausalLM` recognises it, so `qkv generate` and `qkv eval` read it like any other folder.
+ *
+ * @example
+ * const { model, tokenizer } = loadCausalLM('runs/small');
+ * quantizeModel(model, 'q8_0');
+ * saveQuantizedCausalLM('runs/small-q8', model, tokenizer);
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic, formatJson } from '../io/atomic.ts';
+import { isJsonObject, type JsonObject } from '../io/config.ts';
+import { QkvFormatError } from '../io/errors.ts';
+import { loadModelFolder, MODEL_FOLDER_FILES, untieStateDict } from '../io/model-folder.ts';
+import { saveSafetensors, type SafeTensorInput } from '../io/safetensors.ts';
+import { Conv1D } from '../nn/conv1d.ts';
+import { Linear } from '../nn/linear.ts';
+import type { CausalLM } from '../models/causal-lm.ts';
+import { GPT } from '../models/gpt.ts';
+import { gptConfigFromJson, gptConfigToJson, normalizeGPTStateDict } from '../models/gpt-folder.ts';
+import { Llama } from '../models/llama.ts';
+import { llamaConfigFromJson, llamaConfigToJson, normalizeLlamaStateDict } from '../models/llama-folder.ts';
+import type { LoadedCausalLM } from '../models/load.ts';
+import { QkvValueError } from '../tensor/errors.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { isQuantFormat, QUANT_FORMAT_INFO, QUANT_FORMATS, quantizedRowBytes, type QuantFormat } from './formats.ts';
+import { QuantizedLinear, type QuantizedLayerKind } from './quantized-linear.ts';
+
+/** `quantization_config.quant_method` of a qkv-quantised folder. */
+export const QKV_QUANT_METHOD = 'qkv';
+
+export interface QuantizeReport {
+  format: QuantFormat;
+  /** Layer paths quantised, with their kind. */
+  modules: Record<string, QuantizedLayerKind>;
+  /** Layers left in float32 because in_features is not a multiple of the block size. */
+  skipped: string[];
+  /** Parameters' float32 bytes before, and the model's bytes after (packed weights + float rest). */
+  sizeBytesBefore: number;
+  sizeBytesAfter: number;
+}
+
+/** Bytes of the model's state: float tensors at 4 bytes (tied ones once) plus packed weights. */
+export function modelSizeBytes(model: CausalLM): number {
+  let bytes = 0;
+  for (const tensor of untieStateDict(model.stateDict()).unique.values()) bytes += tensor.size * 4;
+  for (const [, module] of model.namedModules()) if (module instanceof QuantizedLinear) bytes += module.qweight.data.byteLength;
+  return bytes;
+}
+
+/**
+ * Replaces the model's Linear and Conv1D layers by quantised ones, in place; returns what was done.
+ *
+ * @example const report = quantizeModel(model, 'q4_0'); // report.sizeBytesAfter / report.sizeBytesBefore ≈ 0.3
+ */
+export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeReport {
+  if (!isQuantFormat(format)) throw new QkvValueError(`quantizeModel: format must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  const sizeBytesBefore = modelSizeBytes(model);
+  const modules: Record<string, QuantizedLayerKind> = {};
+  const skipped: string[] = [];
+  const { blockSize } = QUANT_FORMAT_INFO[format];
+  for (const [name, module] of model.namedModules()) {
+    if (!(module instanceof Linear || module instanceof Conv1D)) continue;
+    if (module.inFeatures % blockSize !== 0) {
+      skipped.push(name);
+      continue;
+    }
+    const quantized = module instanceof Linear ? QuantizedLinear.fromLinear(module, format) : QuantizedLinear.fromConv1D(module, format);
+    model.setSubmodule(name, quantized);
+    modules[name] = quantized.kind;
+  }
+  return { format, modules, skipped, sizeBytesBefore, sizeBytesAfter: modelSizeBytes(model) };
+}
+
+/** The quantised layers of a model, by path. */
+export function quantizedLayers(model: CausalLM): Map<string, QuantizedLinear> {
+  const out = new Map<string, QuantizedLinear>();
+  for (const [name, module] of model.namedModules()) if (module instanceof QuantizedLinear) out.set(name, module);
+  return out;
+}
+
+function architectureConfig(model: CausalLM, tokenizer: Tokenizer): { config: JsonObject; ids: JsonObject } {
+  const eos = tokenizer.tokenToId('<|endoftext|>');
+  const ids = eos === undefined ? {} : { bos_token_id: eos, eos_token_id: eos };
+  if (model instanceof GPT) return { config: gptConfigToJson(model.config, ids), ids };
+  if (model instanceof Llama) return { config: llamaConfigToJson(model.config, ids), ids };
+  throw new QkvValueError(`saveQuantizedCausalLM: no folder format for ${model.constructor.name} (supported: GPT, Llama)`);
+}
+
+/** Writes a quantised model folder (each file atomically, config.json last); returns the paths. */
+export function saveQuantizedCausalLM(dir: string, model: CausalLM, tokenizer: Tokenizer, generationConfig: JsonObject = {}): string[] {
+  const layers = quantizedLayers(model);
+  if (layers.size === 0) throw new QkvValueError('saveQuantizedCausalLM: the model has no quantised layers (call quantizeModel first)');
+  const formats = new Set([...layers.values()].map((layer) => layer.format));
+  if (formats.size !== 1) throw new QkvValueError(`saveQuantizedCausalLM: one format per folder, found ${[...formats].join(', ')}`);
+  const format = [...formats][0];
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, SafeTensorInput>(untieStateDict(model.stateDict()).unique);
+  for (const [name, layer] of layers) {
+    const { rows, cols, data } = layer.qweight;
+    tensors.set(`${name}.qweight`, { dtype: 'U8', shape: [rows, quantizedRowBytes(format, cols)], data });
+  }
+  const files: string[] = [];
+  const weightsPath = join(dir, MODEL_FOLDER_FILES.weights);
+  saveSafetensors(weightsPath, tensors, { format: 'pt', quantization: format });
+  files.push(weightsPath);
+  const tokenizerPath = join(dir, MODEL_FOLDER_FILES.tokenizer);
+  writeFileAtomic(tokenizerPath, formatJson(tokenizerToJson(tokenizer), tokenizerPath));
+  files.push(tokenizerPath);
+  const { config, ids } = architectureConfig(model, tokenizer);
+  const generationPath = join(dir, MODEL_FOLDER_FILES.generationConfig);
+  writeJsonAtomic(generationPath, { ...ids, ...generationConfig });
+  files.push(generationPath);
+  const modules = Object.fromEntries([...layers].map(([name, layer]) => [name, layer.kind]));
+  const configPath = join(dir, MODEL_FOLDER_FILES.config);
+  writeJsonAtomic(configPath, { ...config, quantization_config: { quant_method: QKV_QUANT_METHOD, format, modules } });
+  files.push(configPath);
+  return files;
+}
+
+/** True when config.json says the folder was quantised by qkv. */
+export function isQuantizedConfig(config: JsonObject): boolean {
+  const quantization = config.quantization_config;
+  return isJsonObject(quantization) && quantization.quant_method === QKV_QUANT_METHOD;
+}
+
+/** Reads a folder written by `saveQuantizedCausalLM`; errors name the file and the tensor. */
+export function loadQuantizedCausalLM(dir: string): LoadedCausalLM {
+  const folder = loadModelFolder(dir, { requireTokenizer: true });
+  const configPath = join(dir, MODEL_FOLDER_FILES.config);
+  const weightsPath = join(dir, MODEL_FOLDER_FILES.weights);
+  const quantization = folder.config.quantization_config;
+  if (!isJsonObject(quantization) || !isQuantFormat(quantization.format) || !isJsonObject(quantization.modules)) {
+    throw new QkvFormatError(configPath, `expected { quant_method: "qkv", format: one of ${QUANT_FORMATS.join(', ')}, modules: {…} }`, 'quantization_config');
+  }
+  const format = quantization.format;
+  const modelType = folder.config.model_type ?? 'gpt2';
+  let model: GPT | Llama;
+  let tensors: Map<string, Tensor>;
+  if (modelType === 'gpt2') {
+    model = new GPT(gptConfigFromJson(folder.config, configPath));
+    tensors = normalizeGPTStateDict(folder.tensors);
+  } else if (modelType === 'llama') {
+    const config = llamaConfigFromJson(folder.config, configPath);
+    model = new Llama(config);
+    tensors = normalizeLlamaStateDict(folder.tensors, config);
+  } else {
+    throw new QkvFormatError(configPath, `${JSON.stringify(modelType)} is not supported for quantised folders (gpt2, llama)`, 'model_type');
+  }
+  for (const [name, kind] of Object.entries(quantization.modules)) {
+    if (kind !== 'linear' && kind !== 'conv1d') throw new QkvFormatError(configPath, `module "${name}" has kind ${JSON.stringify(kind)}; expected "linear" or "conv1d"`, 'quantization_config.modules');
+    // GPT-2 names gain the `transformer.` prefix on load, as the float tensors do
+    const key = `${name}.qweight`;
+    const entry = folder.otherTensors.get(key) ?? folder.otherTensors.get(key.replace(/^transformer\./, ''));
+    if (entry === undefined || entry.dtype !== 'U8' || entry.shape.length !== 2) {
+      throw new QkvFormatError(weightsPath, `missing, or not a U8 (rows, rowBytes) tensor, for the ${format} layer "${name}"`, `tensor "${key}"`);
+    }
+    const original = model.getSubmodule(name) as Linear | Conv1D;
+    const cols = original.inFeatures;
+    const rows = original.outFeatures;
+    const rowBytes = quantizedRowBytes(format, cols, name);
+    if (entry.shape[0] !== rows || entry.shape[1] !== rowBytes) {
+      throw new QkvFormatError(weightsPath, `shape (${entry.shape.join(',')}) but ${format} (${rows}, ${cols}) needs (${rows},${rowBytes})`, `tensor "${key}"`);
+    }
+    const bias = tensors.get(`${name}.bias`) ?? null;
+    model.setSubmodule(name, new QuantizedLinear({ format, rows, cols, data: entry.data }, bias, kind));
+  }
+  model.loadStateDict(tensors);
+  const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
+  return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };
+}
