@@ -1,0 +1,183 @@
+/**
+ * Exact nearest-neighbour search: every query is scored against every vector by one matmul on
+ * the qkv kernels (scores (Q, N) = queries (Q, C) · vectorsᵀ (C, N), WebAssembly SIMD across
+ * threads), then a k-heap per query. The default store for small collections, and the oracle the
+ * approximate stores are tested against.
+ *
+ * Rows live packed in one growable Float32Array (N, C); delete moves the last row into the hole,
+ * so the array stays dense and the matmul never skips. With `cos`, vectors and queries are
+ * L2-normalised on the way in, so the inner product is the cosine.
+ *
+ * Files in the store's folder: `vectors.safetensors` (tensor `vectors`, F32 (N, C)) and
+ * `store.json` (kind, dim, metric, ids and metadata in row order), each written atomically.
+ *
+ * Legend: Q = queries, N = stored vectors, C = dimension.
+ *
+ * @example
+ *   const store = new FlatVectorStore({ dim: 384 });
+ *   await store.add(records);
+ *   const [hits] = await store.searchMany([query], 10);
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { matmul } from '../kernels/index.ts';
+import { writeJsonAtomic } from '../io/atomic.ts';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.ts';
+import { QkvFileNotFoundError, QkvFormatError } from '../io/errors.ts';
+import type { Metadata } from './loaders.ts';
+import { l2Normalize } from './embedder.ts';
+import { QkvStoreError } from './errors.ts';
+import { checkDimensions, checkQuery, matchesFilter, topK } from './vector-store.ts';
+import type { MetadataFilter, Metric, SearchHit, VectorRecord, VectorStore } from './vector-store.ts';
+
+export interface FlatStoreOptions {
+  dim: number;
+  metric?: Metric;
+}
+
+/** Queries scored per matmul: the (Q, N) score block stays within ~64 MB at N = 250k. */
+const QUERY_BLOCK = 64;
+
+export class FlatVectorStore implements VectorStore {
+  readonly kind = 'flat' as const;
+  readonly dim: number;
+  readonly metric: Metric;
+  private data: Float32Array; // (capacity, C), rows [0, ids.length) in use
+  private ids: string[] = [];
+  private metadata: Metadata[] = [];
+  private rowOf = new Map<string, number>();
+
+  constructor(options: FlatStoreOptions) {
+    if (!Number.isInteger(options.dim) || options.dim < 1) throw new QkvStoreError('flat store', `dim must be a positive integer, got ${options.dim}`);
+    this.dim = options.dim;
+    this.metric = options.metric ?? 'cos';
+    this.data = new Float32Array(16 * this.dim);
+  }
+
+  /** Reopens a store saved with `save(dir)`. */
+  static load(dir: string): FlatVectorStore {
+    const descriptorPath = join(dir, 'store.json');
+    let descriptor: { kind?: unknown; dim?: unknown; metric?: unknown; ids?: unknown; metadata?: unknown };
+    try {
+      descriptor = JSON.parse(readFileSync(descriptorPath, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new QkvFileNotFoundError(descriptorPath, 'no flat vector store here');
+      throw new QkvFormatError(descriptorPath, `not valid JSON (${(error as Error).message})`);
+    }
+    if (descriptor.kind !== 'flat') throw new QkvFormatError(descriptorPath, `expected "flat", found ${JSON.stringify(descriptor.kind)}`, 'kind');
+    const ids = descriptor.ids;
+    const metadata = descriptor.metadata;
+    if (!Array.isArray(ids) || !Array.isArray(metadata) || ids.length !== metadata.length) {
+      throw new QkvFormatError(descriptorPath, 'expected arrays "ids" and "metadata" of equal length');
+    }
+    const store = new FlatVectorStore({ dim: Number(descriptor.dim), metric: descriptor.metric === 'ip' ? 'ip' : 'cos' });
+    const vectorsPath = join(dir, 'vectors.safetensors');
+    const entry = loadSafetensors(vectorsPath).tensors.get('vectors');
+    if (entry === undefined || entry.dtype !== 'F32') throw new QkvFormatError(vectorsPath, 'expected an F32 tensor', 'tensor "vectors"');
+    if (entry.shape[0] !== ids.length || (ids.length > 0 && entry.shape[1] !== store.dim)) {
+      throw new QkvFormatError(vectorsPath, `shape (${entry.shape.join(',')}) does not fit ${ids.length} ids of dim ${store.dim} in store.json`, 'tensor "vectors"');
+    }
+    store.data = Float32Array.from(entry.data as Float32Array);
+    store.ids = ids.map(String);
+    store.metadata = metadata as Metadata[];
+    store.ids.forEach((id, row) => store.rowOf.set(id, row));
+    return store;
+  }
+
+  async count(): Promise<number> {
+    return this.ids.length;
+  }
+
+  async add(records: readonly VectorRecord[]): Promise<void> {
+    checkDimensions('flat store', this.dim, records);
+    const C = this.dim;
+    for (const record of records) {
+      const vector = this.metric === 'cos' ? l2Normalize(record.vector) : record.vector;
+      let row = this.rowOf.get(record.id);
+      if (row === undefined) {
+        row = this.ids.length;
+        this.ensureCapacity(row + 1);
+        this.ids.push(record.id);
+        this.metadata.push({ ...record.metadata });
+        this.rowOf.set(record.id, row);
+      } else {
+        this.metadata[row] = { ...record.metadata };
+      }
+      this.data.set(vector, row * C);
+    }
+  }
+
+  async delete(ids: readonly string[]): Promise<number> {
+    const C = this.dim;
+    let removed = 0;
+    for (const id of ids) {
+      const row = this.rowOf.get(id);
+      if (row === undefined) continue;
+      const last = this.ids.length - 1;
+      if (row !== last) {
+        this.data.copyWithin(row * C, last * C, (last + 1) * C);
+        this.ids[row] = this.ids[last];
+        this.metadata[row] = this.metadata[last];
+        this.rowOf.set(this.ids[row], row);
+      }
+      this.ids.pop();
+      this.metadata.pop();
+      this.rowOf.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  async search(query: Float32Array, k: number, filter?: MetadataFilter): Promise<SearchHit[]> {
+    return (await this.searchMany([query], k, filter))[0];
+  }
+
+  async searchMany(queries: readonly Float32Array[], k: number, filter?: MetadataFilter): Promise<SearchHit[][]> {
+    return this.searchManySync(queries, k, filter);
+  }
+
+  /** The synchronous core of `searchMany` (the bench times it without the promise). */
+  searchManySync(queries: readonly Float32Array[], k: number, filter?: MetadataFilter): SearchHit[][] {
+    for (const query of queries) checkQuery('flat store', this.dim, query, k);
+    const N = this.ids.length;
+    const C = this.dim;
+    const results: SearchHit[][] = [];
+    if (N === 0) return queries.map(() => []);
+    const keep = filter === undefined ? undefined : (row: number) => matchesFilter(this.metadata[row], filter);
+    const vectors = this.data.subarray(0, N * C); // (N, C)
+    for (let block = 0; block < queries.length; block += QUERY_BLOCK) {
+      const Q = Math.min(QUERY_BLOCK, queries.length - block);
+      const packed = new Float32Array(Q * C); // (Q, C)
+      for (let q = 0; q < Q; q++) packed.set(this.metric === 'cos' ? l2Normalize(queries[block + q]) : queries[block + q], q * C);
+      const scores = new Float32Array(Q * N); // (Q, N) = (Q, C) · (N, C)ᵀ
+      matmul(packed, vectors, scores, { batch: 1, m: Q, n: N, k: C, transB: true });
+      for (let q = 0; q < Q; q++) {
+        const rows = topK(scores, q * N, N, k, keep);
+        results.push(rows.map((row) => ({ id: this.ids[row], score: scores[q * N + row], metadata: { ...this.metadata[row] } })));
+      }
+    }
+    return results;
+  }
+
+  /** The stored (normalised, for `cos`) vector of `id`, or undefined. */
+  vectorOf(id: string): Float32Array | undefined {
+    const row = this.rowOf.get(id);
+    return row === undefined ? undefined : this.data.slice(row * this.dim, (row + 1) * this.dim);
+  }
+
+  async save(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    const N = this.ids.length;
+    saveSafetensors(join(dir, 'vectors.safetensors'), { vectors: { dtype: 'F32', shape: [N, this.dim], data: this.data.subarray(0, N * this.dim) } });
+    writeJsonAtomic(join(dir, 'store.json'), { kind: 'flat', dim: this.dim, metric: this.metric, ids: this.ids, metadata: this.metadata });
+  }
+
+  async close(): Promise<void> {}
+
+  private ensureCapacity(rows: number): void {
+    if (rows * this.dim <= this.data.length) return;
+    const grown = new Float32Array(Math.max(rows, 2 * (this.data.length / this.dim)) * this.dim);
+    grown.set(this.data);
+    this.data = grown;
+  }
+}

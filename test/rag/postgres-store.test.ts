@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresVectorStore } from '../../src/rag/postgres-store.ts';
+import { QkvStoreError } from '../../src/rag/errors.ts';
+import { startPgliteServer, type PgliteServer } from './fixtures.ts';
+import { vectorStoreSuite } from './vector-store-suite.ts';
+
+let server: PgliteServer;
+let collections = 0;
+before(async () => {
+  server = await startPgliteServer();
+});
+after(async () => {
+  await server.stop();
+});
+
+vectorStoreSuite({
+  name: 'postgres (PGlite + pgvector over the wire)',
+  create: async (dim) => PostgresVectorStore.connect({ url: server.url, collection: `suite_${collections++}`, dim }),
+  reopen: async (store, dir) => {
+    await store.save(dir);
+    await store.close();
+    const saved = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8'));
+    assert.ok(!String(saved.url).includes('secret'), 'the password is not written to disk');
+    return PostgresVectorStore.connect({ url: server.url, collection: saved.collection });
+  },
+});
+
+test('postgres: the table has an HNSW index on cosine ops', async () => {
+  const store = await PostgresVectorStore.connect({ url: server.url, collection: 'plan', dim: 4 });
+  await store.close(); // the socket server serves one connection at a time
+  {
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: server.url });
+    await client.connect();
+    const indexes = await client.query(`SELECT indexdef FROM pg_indexes WHERE tablename = 'qkv_rag_plan'`);
+    await client.end();
+    assert.ok(indexes.rows.some((row) => /USING hnsw \(embedding vector_cosine_ops\)/.test(row.indexdef)), JSON.stringify(indexes.rows));
+  }
+});
+
+test('postgres: a dimension that differs from the existing table is refused by name', async () => {
+  const store = await PostgresVectorStore.connect({ url: server.url, collection: 'dims', dim: 8 });
+  await store.close();
+  await assert.rejects(PostgresVectorStore.connect({ url: server.url, collection: 'dims', dim: 16 }), /table qkv_rag_dims: holds vectors of dim 8, but dim 16/);
+});
+
+test('postgres: a dead database URL gives a clear error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-pg-'));
+  try {
+    await assert.rejects(
+      PostgresVectorStore.connect({ url: 'postgres://u:hunter2@127.0.0.1:1/none', dim: 4, connectTimeoutMs: 2000 }),
+      (error: unknown) => error instanceof QkvStoreError && /cannot connect to PostgreSQL/.test((error as Error).message) && !(error as Error).message.includes('hunter2'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
