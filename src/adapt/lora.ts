@@ -56,6 +56,13 @@ export interface LoraConfig {
 
 export const LORA_DEFAULTS: Omit<LoraConfig, 'target_modules'> = { r: 8, lora_alpha: 16, lora_dropout: 0.05 };
 
+/** PEFT's default `target_modules` per `model_type` (its TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
+export const PEFT_DEFAULT_TARGET_MODULES: Readonly<Record<string, readonly string[]>> = {
+  gpt2: ['c_attn'],
+  llama: ['q_proj', 'v_proj'],
+  bert: ['query', 'value'],
+};
+
 /** α/r, or α/√r with rsLoRA. */
 export function loraScaling(config: Pick<LoraConfig, 'r' | 'lora_alpha' | 'use_rslora'>): number {
   return config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
