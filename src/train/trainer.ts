@@ -16,6 +16,15 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { loadOptimizerState, saveOptimizerState, saveTrainerState, loadTrainerState, type TrainerState } from './checkpoint.ts';
 import type { TokenDataset } from './data.ts';
 
+/**
+ * What the loop needs of a model: a Module whose forward maps (B, T) ids and targets to a loss.
+ * Every CausalLM is one; so are the seq2seq models (ids = source, targets = labels).
+ */
+export type TrainableModel = Pick<CausalLM, 'forward' | 'contextLength' | 'parameters' | 'training'> & { train(mode?: boolean): unknown; eval(): unknown };
+
+/** Where batches come from: a TokenDataset, or any source of (ids, targets) batches (seq2seq pairs). */
+export type BatchSource = Pick<TokenDataset, 'sampleBatch'>;
+
 export interface TrainConfig {
   /** Optimiser steps. */
   steps: number;
@@ -96,8 +105,8 @@ export interface TrainHooks {
 }
 
 export interface TrainRun {
-  model: CausalLM;
-  dataset: TokenDataset;
+  model: TrainableModel;
+  dataset: BatchSource;
   config: TrainConfig;
   /** Where checkpoints and `metrics.jsonl` go (null: keep nothing on disk). */
   outDir: string | null;
@@ -129,7 +138,7 @@ export function validateTrainConfig(config: TrainConfig, contextLength: number):
 }
 
 /** Mean held-out loss over `batches` batches drawn with a fixed seed, so evaluations compare. */
-export function evaluateLoss(model: CausalLM, dataset: TokenDataset, config: Pick<TrainConfig, 'batchSize' | 'blockSize' | 'seed'>, batches: number): number {
+export function evaluateLoss(model: TrainableModel, dataset: BatchSource, config: Pick<TrainConfig, 'batchSize' | 'blockSize' | 'seed'>, batches: number): number {
   const wasTraining = model.training;
   model.eval();
   const rng = new Rng(config.seed + 1);
@@ -145,7 +154,7 @@ export function evaluateLoss(model: CausalLM, dataset: TokenDataset, config: Pic
 }
 
 /** nanoGPT's grouping: weight decay on matrices (ndim ≥ 2), none on biases and norm gains. */
-function parameterGroups(model: CausalLM): { params: Tensor[]; weightDecay?: number }[] {
+function parameterGroups(model: TrainableModel): { params: Tensor[]; weightDecay?: number }[] {
   const params = model.parameters().filter((p) => p.requiresGrad);
   return [{ params: params.filter((p) => p.ndim >= 2) }, { params: params.filter((p) => p.ndim < 2), weightDecay: 0 }].filter(
     (group) => group.params.length > 0,
