@@ -4,7 +4,7 @@
  * A chunk ends at the best boundary in the last half of its window: a paragraph break (a blank
  * line) if there is one, else a sentence end (`.`, `!`, `?`, then optional closing quotes or
  * brackets), else wherever the window runs out. The next chunk starts `overlapTokens` before
- * that end, moved forward to a sentence start if one lies in the overlap, so a passage cut in two
+ * that end, or further back (up to twice that) to a sentence start, so a passage cut in two
  * still appears whole in one of the chunks and chunks rarely start mid-sentence.
  *
  * Every chunk keeps its source path and the character offsets [start, end) into the document's
@@ -123,10 +123,14 @@ function bestCut(strengths: Uint8Array, first: number, windowEnd: number): numbe
   return best;
 }
 
-/** First token of the next chunk: `overlap` tokens back from the cut, forward to a sentence start within the overlap. */
+/**
+ * First token of the next chunk: `overlap` tokens back from the cut, or further back (up to
+ * twice the overlap) to the latest sentence start, so the repeated context starts on a sentence.
+ */
 function nextStart(strengths: Uint8Array, first: number, last: number, overlap: number): number {
   const plain = Math.max(first + 1, last + 1 - overlap);
-  for (let i = plain - 1; i < last; i++) if (i >= first && strengths[i] >= 1) return i + 1;
+  const earliest = Math.max(first + 1, last + 1 - 2 * overlap);
+  for (let start = plain; start >= earliest; start--) if (strengths[start - 1] >= 1) return start;
   return plain;
 }
 

@@ -7,7 +7,7 @@
  */
 import { Parser } from 'htmlparser2';
 
-const SKIPPED = new Set(['script', 'style', 'template', 'noscript', 'head']);
+const SKIPPED = new Set(['script', 'style', 'template', 'noscript', 'head', 'title']);
 const BLOCKS = new Set([
   'p', 'div', 'section', 'article', 'header', 'footer', 'main', 'aside', 'nav', 'li', 'ul', 'ol', 'dl', 'dt', 'dd',
   'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre', 'blockquote', 'table', 'tr', 'figure', 'figcaption', 'hr', 'br', 'body',

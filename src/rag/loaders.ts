@@ -91,12 +91,18 @@ function* walk(dir: string, problems: LoadProblem[]): Generator<string> {
 }
 
 function loadFile(path: string, options: LoadOptions, result: LoadResult): void {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    result.problems.push({ path, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+    return;
+  }
   let text: string;
   try {
-    text = utf8.decode(readFileSync(path));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    result.problems.push({ path, reason: code !== undefined ? `cannot read: ${code}` : 'not valid UTF-8 text' });
+    text = utf8.decode(bytes);
+  } catch {
+    result.problems.push({ path, reason: 'not valid UTF-8 text' });
     return;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark is not content
