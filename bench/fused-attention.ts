@@ -4,8 +4,8 @@
  * batched wasm matmul for the four products, a JavaScript pass for scale and causal mask, and the
  * reference softmax forward/backward kernels. Both on the default thread count; causal, like GPT.
  */
-import { attentionBackwardWasm, attentionForwardWasm } from '../src/kernels/attention-wasm.ts';
-import type { AttentionParams } from '../src/kernels/attention-wasm.ts';
+import { attentionBackwardWasm, attentionForwardWasm } from '../src/kernels/wasm/attention.ts';
+import type { AttentionParams } from '../src/kernels/types.ts';
 import { matmul, setKernelBackend } from '../src/kernels/index.ts';
 import { softmaxBackward, softmaxForward } from '../src/kernels/reference/softmax.ts';
 import type { BenchReport } from './report.ts';

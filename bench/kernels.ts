@@ -9,7 +9,7 @@
  * (`setKernelBackend`), so the ratio is what the tensor engine gains by default.
  */
 import { setKernelBackend } from '../src/kernels/index.ts';
-import type { KernelBackend } from '../src/kernels/index.ts';
+import type { KernelBackendName } from '../src/kernels/index.ts';
 import { crossEntropyBackward, crossEntropyForward, layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../src/kernels/index.ts';
 import { adamUpdate, ADAMW_DEFAULTS } from '../src/optim/adam.ts';
 import { gelu } from '../src/tensor/ops/elementwise.ts';
@@ -33,7 +33,7 @@ interface Case {
 
 export async function run(report: BenchReport): Promise<void> {
   for (const kernel of cases()) {
-    const timeMs = {} as Record<KernelBackend, number>;
+    const timeMs = {} as Record<KernelBackendName, number>;
     for (const backend of ['reference', 'wasm'] as const) {
       setKernelBackend(backend);
       timeMs[backend] = timeMedianMs(kernel.prepare(), TIMING);

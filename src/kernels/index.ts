@@ -1,16 +1,12 @@
 /**
- * The kernels the tensor engine calls. Float32 work runs on the WebAssembly SIMD kernels (matmul
- * across worker threads; fused attention; tanh GELU, layerNorm, rmsNorm, bias + tanh GELU,
- * cross-entropy, the embedding's scatter-add and the Adam step fused into one pass each), and
- * everything else (float64, mixed storage) on the plain TypeScript references, which stay the
- * oracles the fast paths are tested against.
- *
- * Where the reference lives here (matmul, layerNorm, rmsNorm, cross-entropy) the export takes the
- * reference's signature and picks the path itself. Where it lives in the caller (tanh GELU in
- * src/tensor/ops/elementwise.ts, bias + GELU in src/tensor/ops/fused.ts, the embedding's
- * scatter-add in src/tensor/ops/indexing.ts, the Adam step in src/optim/adam.ts) the export is
- * `tryX`: it runs the wasm kernel and returns true, or returns false and the caller runs its
- * reference.
+ * The kernels the tensor engine calls, through one `KernelBackend` (./backend.ts) chosen once:
+ *   native     C++ (AVX-512 / AVX2 / portable) through Node-API, zero copy — the default on Node
+ *              when the addon loads;
+ *   wasm       WebAssembly SIMD on worker threads — the fallback (and the browser's engine);
+ *   reference  plain TypeScript — the oracle; float64 always runs here.
+ * `QKV_KERNELS=native|wasm|reference` or `setKernelBackend` picks one. Each export below takes the
+ * reference's signature and sends float32 work to the chosen backend, anything else to the
+ * reference: callers never test for a fast path themselves.
  *
  * Legend (as in ./types.ts): B = batch, T = time, C = channels, V = vocab, NH = heads,
  * hs = head size; M, N, K are the matmul sizes (M×K times K×N).
@@ -19,208 +15,185 @@
  * import { matmul, getKernelInfo } from './kernels/index.ts';
  * const a = new Float32Array(2 * 3), b = new Float32Array(3 * 4), out = new Float32Array(2 * 4);
  * matmul(a, b, out, { batch: 1, m: 2, n: 4, k: 3 });
- * getKernelInfo(); // { backend: 'wasm', simd: 'relaxed', threads: 2 }
+ * getKernelInfo(); // { backend: 'native', simd: 'avx512', threads: 2 }
  */
-import { matmulWasm, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './matmul-wasm.ts';
+import type { KernelBackend, KernelBackendName } from './backend.ts';
+import { loadNativeBackend, nativeInfo, setNativeThreads } from './native/index.ts';
+import { referenceBackend } from './reference/index.ts';
+import type { AdamStepScalars, AttentionParams, MatmulKernel, Storage } from './types.ts';
+import { wasmBackend } from './wasm/index.ts';
+import { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './wasm/runtime.ts';
 
-// Fused attention, float32 only (tested against a float64 oracle in test/kernels/attention-wasm.test.ts).
-export { attentionBackwardWasm as attentionBackward, attentionForwardWasm as attentionForward } from './attention-wasm.ts';
-export type { AttentionParams } from './attention-wasm.ts';
-import { adamUpdateWasm } from './adam-wasm.ts';
-import type { AdamStepScalars } from './adam-wasm.ts';
-import { geluTanhBackwardWasm, geluTanhForwardWasm } from './activation-wasm.ts';
-import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from './crossentropy-wasm.ts';
-import { layerNormBackwardWasm, layerNormForwardWasm } from './norm-wasm.ts';
-import { crossEntropyBackward as crossEntropyBackwardReference, crossEntropyForward as crossEntropyForwardReference } from './reference/crossentropy.ts';
-import { matmulReference } from './reference/matmul.ts';
-import { layerNormBackward as layerNormBackwardReference, layerNormForward as layerNormForwardReference } from './reference/norm.ts';
-import { rmsNormBackward as rmsNormBackwardReference, rmsNormForward as rmsNormForwardReference } from './reference/norm.ts';
-import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm-wasm.ts';
-import { biasGeluBackwardWasm, biasGeluForwardWasm } from './bias-gelu-wasm.ts';
-import { embeddingScatterAddWasm } from './embedding-wasm.ts';
-import type { MatmulKernel, MatmulParams, Storage } from './types.ts';
-export type { AdamStepScalars } from './adam-wasm.ts';
-import type { SimdVariant } from './wasm.ts';
-
-export type KernelBackend = 'wasm' | 'reference';
+export type { KernelBackend, KernelBackendName } from './backend.ts';
+export type { AdamStepScalars, AttentionParams, MatmulParams } from './types.ts';
 
 export interface KernelInfo {
-  /** Where float32 matmuls run now. */
-  backend: KernelBackend;
-  /** The wasm build in use (relaxed = SIMD with FMA); undefined when the wasm could not load. */
-  simd?: SimdVariant;
-  /** Threads a large wasm matmul is split across, the calling one included. */
+  /** Where float32 kernels run now. */
+  backend: KernelBackendName;
+  /** native: 'avx512' | 'avx2' | 'portable'; wasm: 'relaxed' (SIMD with FMA) | 'simd'; absent for the reference. */
+  simd?: string;
+  /** Threads a large kernel is split across, the calling one included. */
   threads: number;
-  /** Why the backend is 'reference' though 'wasm' was asked for (the wasm failed to load). */
+  /** Why the backend is not the one asked for (or the default): what failed to load. */
   fallbackReason?: string;
 }
 
-let requested: KernelBackend = process.env.QKV_KERNELS === 'reference' ? 'reference' : 'wasm';
-let fallbackReason: string | undefined;
+const BACKEND_NAMES: readonly KernelBackendName[] = ['native', 'wasm', 'reference'];
 
-/** Choose where float32 matmuls run; the default is 'wasm' (`QKV_KERNELS=reference` to change it). */
-export function setKernelBackend(backend: KernelBackend): void {
-  if (backend !== 'wasm' && backend !== 'reference') throw new RangeError(`setKernelBackend: expected 'wasm' or 'reference', got '${String(backend)}'`);
-  requested = backend;
+function parseBackendName(raw: string | undefined): KernelBackendName | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(raw)) return raw as KernelBackendName;
+  throw new RangeError(`QKV_KERNELS must be one of ${BACKEND_NAMES.join(', ')}, got "${raw}"`);
+}
+
+let requested: KernelBackendName | undefined = parseBackendName(process.env.QKV_KERNELS);
+let active: KernelBackend | undefined;
+let fallbackReason: string | undefined;
+let threadCount: number | undefined;
+let saidFallback = false;
+
+/** Choose where float32 kernels run (default: native when it loads, else wasm). */
+export function setKernelBackend(name: KernelBackendName): void {
+  if (!BACKEND_NAMES.includes(name)) throw new RangeError(`setKernelBackend: expected 'native', 'wasm' or 'reference', got '${String(name)}'`);
+  requested = name;
+  active = undefined;
   fallbackReason = undefined;
 }
 
-/** Threads for the wasm kernels (default `QKV_THREADS`, else the number of cores); 1 runs no workers. */
+/** Threads for the fast kernels (default `QKV_THREADS`, else the number of cores); 1 runs no workers. */
 export function setKernelThreads(threads: number): void {
   setWasmThreads(threads);
+  threadCount = threads;
+  if (active?.name === 'native') setNativeThreads(threads);
 }
 
-/** Start the worker threads now and block until they run (a fresh pool does all work on the caller). */
+/** Start the worker threads now and block until they run (the wasm pool starts asynchronously). */
 export function waitForKernelThreads(timeoutMs?: number): boolean {
-  return activeBackend() === 'wasm' ? waitForWasmWorkers(timeoutMs) : true;
+  return currentBackend().name === 'wasm' ? waitForWasmWorkers(timeoutMs) : true;
 }
 
 export function getKernelInfo(): KernelInfo {
-  const backend = activeBackend();
-  const info: KernelInfo = { backend, threads: backend === 'wasm' ? wasmThreads() : 1 };
-  if (backend === 'wasm') info.simd = wasmVariant();
+  const backend = currentBackend();
+  const info: KernelInfo = { backend: backend.name, threads: 1 };
+  if (backend.name === 'native') {
+    const native = nativeInfo();
+    info.simd = native.simd;
+    info.threads = native.threads;
+  } else if (backend.name === 'wasm') {
+    info.simd = wasmVariant();
+    info.threads = wasmThreads();
+  }
   if (fallbackReason !== undefined) info.fallbackReason = fallbackReason;
   return info;
 }
 
-/** out[b] (+)= op(A[b])·op(B[b]); see `MatmulParams`. Float32 on all three arrays takes the fast path. */
-export const matmul: MatmulKernel = (a: Storage, b: Storage, out: Storage, params: MatmulParams): void => {
-  if (a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array && activeBackend() === 'wasm') {
-    matmulWasm(a, b, out, params);
-    return;
-  }
-  matmulReference(a, b, out, params);
-};
-
 /**
- * Tanh GELU forward, y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n values, on wasm when
- * y and x (and `saved`, which gets exp(2u) for the caller's reference backward) are float32;
- * false when the caller's reference must run.
+ * A backend by name, loaded (tests and benchmarks compare them through the interface); throws
+ * with the reason when it cannot load.
  */
-export function tryGeluTanhForward(y: Storage, x: Storage, saved: Storage | null, n: number): boolean {
-  if (!(y instanceof Float32Array && x instanceof Float32Array && (saved === null || saved instanceof Float32Array))) return false;
-  if (activeBackend() !== 'wasm') return false;
-  geluTanhForwardWasm(y, x, saved, n);
-  return true;
+export function kernelBackend(name: KernelBackendName): KernelBackend<Storage> {
+  if (name === 'reference') return referenceBackend;
+  if (name === 'wasm') {
+    wasmVariant(); // loads the module, or throws why not
+    return wasmBackend as unknown as KernelBackend<Storage>;
+  }
+  const native = loadNativeBackend();
+  setNativeThreads(threadCount ?? wasmThreads());
+  return native as unknown as KernelBackend<Storage>;
 }
 
-/** dx = g·gelu'(x) over n values (tanh form), on wasm when all three are float32; false otherwise. */
-export function tryGeluTanhBackward(dx: Storage, g: Storage, x: Storage, n: number): boolean {
-  if (!(dx instanceof Float32Array && g instanceof Float32Array && x instanceof Float32Array)) return false;
-  if (activeBackend() !== 'wasm') return false;
-  geluTanhBackwardWasm(dx, g, x, n);
-  return true;
+/** The backend float32 work runs on now, resolved (and loaded) on first use. */
+export function currentBackend(): KernelBackend<Storage> {
+  if (active !== undefined) return active as unknown as KernelBackend<Storage>;
+  const wanted = requested ?? 'native';
+  const chain: KernelBackendName[] = wanted === 'native' ? ['native', 'wasm', 'reference'] : wanted === 'wasm' ? ['wasm', 'reference'] : ['reference'];
+  const reasons: string[] = [];
+  for (const name of chain) {
+    try {
+      active = kernelBackend(name) as unknown as KernelBackend;
+      break;
+    } catch (error) {
+      reasons.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (reasons.length > 0) {
+    fallbackReason = reasons.join('; ');
+    if (!saidFallback) {
+      // Once per process: the user should know training runs slower than it could.
+      saidFallback = true;
+      process.stderr.write(`qkv: running on the ${active!.name} kernels (${fallbackReason})\n`);
+    }
+  }
+  return active as unknown as KernelBackend<Storage>;
 }
 
-/** The contract of ./reference/norm.ts `layerNormForward`; float32 activations, weight and bias run on wasm. */
-export const layerNormForward: typeof layerNormForwardReference = (out, mean, rstd, inp, weight, bias, N, C, eps) => {
-  if (out instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && float32OrNull(bias) && activeBackend() === 'wasm') {
-    layerNormForwardWasm(out, mean, rstd, inp, weight, bias, N, C, eps);
-    return;
-  }
-  layerNormForwardReference(out, mean, rstd, inp, weight, bias, N, C, eps);
-};
-
-/** The contract of ./reference/norm.ts `layerNormBackward`; float32 dout, inp, dinp and weight run on wasm. */
-export const layerNormBackward: typeof layerNormBackwardReference = (dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) => {
-  if (float32OrNull(dinp) && dout instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
-    layerNormBackwardWasm(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
-    return;
-  }
-  layerNormBackwardReference(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
-};
-
-/** The contract of ./reference/crossentropy.ts `crossEntropyForward`; float32 logits and losses run on wasm. */
-export const crossEntropyForward: typeof crossEntropyForwardReference = (losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing) => {
-  if (losses instanceof Float32Array && logits instanceof Float32Array && activeBackend() === 'wasm') {
-    crossEntropyForwardWasm(losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing);
-    return;
-  }
-  crossEntropyForwardReference(losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing);
-};
-
-/** The contract of ./reference/crossentropy.ts `crossEntropyBackward`; float32 logits and dlogits run on wasm. */
-export const crossEntropyBackward: typeof crossEntropyBackwardReference = (dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing) => {
-  if (dlogits instanceof Float32Array && logits instanceof Float32Array && activeBackend() === 'wasm') {
-    crossEntropyBackwardWasm(dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing);
-    return;
-  }
-  crossEntropyBackwardReference(dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing);
-};
-
-/**
- * One Adam / AdamW step over a parameter's arrays, in place, on wasm when all four are float32;
- * false when the caller's reference must run. See `AdamStepScalars` for what the step needs.
- */
-export function tryAdamUpdate(param: Storage, grad: Storage, expAvg: Storage, expAvgSq: Storage, step: AdamStepScalars): boolean {
-  if (!(param instanceof Float32Array && grad instanceof Float32Array && expAvg instanceof Float32Array && expAvgSq instanceof Float32Array)) return false;
-  if (activeBackend() !== 'wasm') return false;
-  adamUpdateWasm(param, grad, expAvg, expAvgSq, step);
-  return true;
+/** The chosen backend when every array is float32 (nulls ignored), else the reference. */
+function backendFor(...arrays: (Storage | null)[]): KernelBackend<Storage> {
+  for (const array of arrays) if (array !== null && !(array instanceof Float32Array)) return referenceBackend;
+  return currentBackend();
 }
 
-/** The contract of ./reference/norm.ts `rmsNormForward`; float32 activations and weight run on wasm. */
-export const rmsNormForward: typeof rmsNormForwardReference = (out, rrms, inp, weight, N, C, eps) => {
-  if (out instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
-    rmsNormForwardWasm(out, rrms, inp, weight, N, C, eps);
-    return;
-  }
-  rmsNormForwardReference(out, rrms, inp, weight, N, C, eps);
-};
+// ---- the kernels, dispatched ------------------------------------------------------------------
 
-/** The contract of ./reference/norm.ts `rmsNormBackward`; float32 dout, inp, dinp and weight run on wasm. */
-export const rmsNormBackward: typeof rmsNormBackwardReference = (dinp, dweight, dout, inp, weight, rrms, N, C) => {
-  if (float32OrNull(dinp) && dout instanceof Float32Array && inp instanceof Float32Array && float32OrNull(weight) && activeBackend() === 'wasm') {
-    rmsNormBackwardWasm(dinp, dweight, dout, inp, weight, rrms, N, C);
-    return;
-  }
-  rmsNormBackwardReference(dinp, dweight, dout, inp, weight, rrms, N, C);
-};
+/** out[b] (+)= op(A[b])·op(B[b]); see `MatmulParams`. */
+export const matmul: MatmulKernel = (a, b, out, params) => backendFor(a, b, out).matmul(a, b, out, params);
 
-/**
- * y = gelu_tanh(x + bias) over N rows of C, bias broadcast over the rows, on wasm when all three
- * are float32; false when the caller must compose the reference ops (src/tensor/ops/fused.ts).
- */
-export function tryBiasGeluForward(y: Storage, x: Storage, bias: Storage, N: number, C: number): boolean {
-  if (!(y instanceof Float32Array && x instanceof Float32Array && bias instanceof Float32Array)) return false;
-  if (activeBackend() !== 'wasm') return false;
-  biasGeluForwardWasm(y, x, bias, N, C);
-  return true;
+/** out = softmax(scale·Q·Kᵀ + mask)·V; lse kept for the backward (see `AttentionParams`). */
+export function attentionForward(out: Storage, lse: Storage, q: Storage, k: Storage, v: Storage, p: AttentionParams): void {
+  backendFor(out, lse, q, k, v).attentionForward(out, lse, q, k, v, p);
 }
 
-/** dx = g·gelu_tanh'(x + bias) (written), dbias += Σ_rows dx, on wasm when the arrays are float32; false otherwise. */
-export function tryBiasGeluBackward(dx: Storage | null, dbias: Float64Array | null, g: Storage, x: Storage, bias: Storage, N: number, C: number): boolean {
-  if (!(float32OrNull(dx) && g instanceof Float32Array && x instanceof Float32Array && bias instanceof Float32Array)) return false;
-  if (activeBackend() !== 'wasm') return false;
-  biasGeluBackwardWasm(dx, dbias, g, x, bias, N, C);
-  return true;
+export function attentionBackward(dq: Storage, dk: Storage, dv: Storage, dout: Storage, q: Storage, k: Storage, v: Storage, out: Storage, lse: Storage, p: AttentionParams): void {
+  backendFor(dq, dk, dv, dout, q, k, v, out, lse).attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p);
 }
 
-/**
- * Embedding backward: dweight[ids[i], :] += g[i, :] (dweight (V, C), g (ids.length, C)), on wasm
- * when both are float32; false when the caller's reference must run. (The forward gather stays
- * in TypeScript: it is a row copy, and wasm would first have to copy in the whole (V, C) table.)
- */
-export function tryEmbeddingScatterAdd(dweight: Storage, g: Storage, ids: Int32Array, C: number): boolean {
-  if (!(dweight instanceof Float32Array && g instanceof Float32Array)) return false;
-  if (activeBackend() !== 'wasm') return false;
-  embeddingScatterAddWasm(dweight, g, ids, C);
-  return true;
+/** y = gelu_tanh(x) over n values. */
+export function geluTanhForward(y: Storage, x: Storage, n: number): void {
+  backendFor(y, x).geluTanhForward(y, x, n);
 }
 
-function float32OrNull(array: Storage | null): array is Float32Array | null {
-  return array === null || array instanceof Float32Array;
+export function geluTanhBackward(dx: Storage, g: Storage, x: Storage, n: number): void {
+  backendFor(dx, g, x).geluTanhBackward(dx, g, x, n);
 }
 
-/** 'wasm' when asked for and loadable; a load failure falls back to the reference once, with the reason kept. */
-function activeBackend(): KernelBackend {
-  if (requested === 'reference') return 'reference';
-  try {
-    wasmVariant();
-    return 'wasm';
-  } catch (error) {
-    fallbackReason = error instanceof Error ? error.message : String(error);
-    requested = 'reference';
-    return 'reference';
-  }
+/** y = gelu_tanh(x + bias), bias (C) over N rows. */
+export function biasGeluForward(y: Storage, x: Storage, bias: Storage, N: number, C: number): void {
+  backendFor(y, x, bias).biasGeluForward(y, x, bias, N, C);
+}
+
+export function biasGeluBackward(dx: Storage | null, dbias: Float64Array | null, g: Storage, x: Storage, bias: Storage, N: number, C: number): void {
+  backendFor(dx, g, x, bias).biasGeluBackward(dx, dbias, g, x, bias, N, C);
+}
+
+export const layerNormForward: KernelBackend<Storage>['layerNormForward'] = (out, mean, rstd, inp, weight, bias, N, C, eps) =>
+  backendFor(out, inp, weight, bias).layerNormForward(out, mean, rstd, inp, weight, bias, N, C, eps);
+
+export const layerNormBackward: KernelBackend<Storage>['layerNormBackward'] = (dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) =>
+  backendFor(dinp, dout, inp, weight).layerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+
+export const rmsNormForward: KernelBackend<Storage>['rmsNormForward'] = (out, rrms, inp, weight, N, C, eps) =>
+  backendFor(out, inp, weight).rmsNormForward(out, rrms, inp, weight, N, C, eps);
+
+export const rmsNormBackward: KernelBackend<Storage>['rmsNormBackward'] = (dinp, dweight, dout, inp, weight, rrms, N, C) =>
+  backendFor(dinp, dout, inp, weight).rmsNormBackward(dinp, dweight, dout, inp, weight, rrms, N, C);
+
+export const crossEntropyForward: KernelBackend<Storage>['crossEntropyForward'] = (losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing) =>
+  backendFor(losses, logits).crossEntropyForward(losses, logNormalizers, logits, targets, N, C, ignoreIndex, smoothing);
+
+export const crossEntropyBackward: KernelBackend<Storage>['crossEntropyBackward'] = (dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing) =>
+  backendFor(dlogits, logits).crossEntropyBackward(dlogits, logits, logNormalizers, targets, rowScales, N, C, ignoreIndex, smoothing);
+
+/** One Adam / AdamW step over a parameter's arrays, in place (see `AdamStepScalars`). */
+export function adamUpdate(param: Storage, grad: Storage, expAvg: Storage, expAvgSq: Storage, step: AdamStepScalars): void {
+  backendFor(param, grad, expAvg, expAvgSq).adamUpdate(param, grad, expAvg, expAvgSq, step);
+}
+
+/** out[i, :] = weight[ids[i], :] for a (V, C) table. */
+export function embeddingGather(out: Storage, weight: Storage, ids: Int32Array, C: number): void {
+  backendFor(out, weight).embeddingGather(out, weight, ids, C);
+}
+
+/** dweight[ids[i], :] += g[i, :] for a (V, C) table. */
+export function embeddingScatterAdd(dweight: Storage, g: Storage, ids: Int32Array, C: number): void {
+  backendFor(dweight, g).embeddingScatterAdd(dweight, g, ids, C);
 }

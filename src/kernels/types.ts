@@ -32,3 +32,35 @@ export interface MatmulParams {
 }
 
 export type MatmulKernel = (a: Storage, b: Storage, out: Storage, params: MatmulParams) => void;
+
+/**
+ * Fused scaled dot-product attention: q, k, v, out (B, NH, T, hs) and lse (B, NH, T), contiguous.
+ *   out = softmax(scale · Q·Kᵀ + mask) · V, mask = −∞ for causal (key after query) and padded keys.
+ */
+export interface AttentionParams {
+  B: number;
+  NH: number;
+  T: number;
+  hs: number;
+  /** Query i sees keys 0..i only. */
+  causal?: boolean;
+  /** (B, T): 1 = padded key (its score becomes −∞), 0 = real token. */
+  keyPadding?: Uint8Array;
+  /** Multiplies Q·Kᵀ; default 1/√hs. Pass 1 to switch scaling off. */
+  scale?: number;
+}
+
+/** The scalars of one Adam / AdamW step, as adamUpdate (src/optim/adam.ts) derives them. */
+export interface AdamStepScalars {
+  beta1: number;
+  beta2: number;
+  /** λ added to the gradient as λ·p (Adam); 0 for AdamW. */
+  l2Penalty: number;
+  /** p is multiplied by this first: 1 − η·λ for AdamW, 1 for Adam. */
+  keep: number;
+  /** η / (1 − β₁ᵗ). */
+  stepSize: number;
+  /** √(1 − β₂ᵗ). */
+  biasCorrection2Sqrt: number;
+  eps: number;
+}

@@ -9,7 +9,7 @@
  *   v ← β₂·v + (1 − β₂)·g²
  *   p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
  */
-import { tryAdamUpdate } from '../kernels/index.ts';
+import { adamUpdate as adamKernel } from '../kernels/index.ts';
 import { Optimizer, withDefaults, type Hyperparameters, type ParamGroupOptions, type ParameterState } from './optimizer.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Storage, Tensor } from '../tensor/tensor.ts';
@@ -50,16 +50,8 @@ export function adamUpdate(
   const keep = decoupledWeightDecay ? 1 - lr * weightDecay : 1;
   const stepSize = lr / (1 - beta1 ** step);
   const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-  if (tryAdamUpdate(param, grad, expAvg, expAvgSq, { beta1, beta2, l2Penalty, keep, stepSize, biasCorrection2Sqrt, eps })) return; // float32 on wasm
-  const n = param.length;
-  for (let i = 0; i < n; i++) {
-    const g = grad[i] + l2Penalty * param[i];
-    const m = beta1 * expAvg[i] + (1 - beta1) * g;
-    const v = beta2 * expAvgSq[i] + (1 - beta2) * g * g;
-    expAvg[i] = m;
-    expAvgSq[i] = v;
-    param[i] = keep * param[i] - (stepSize * m) / (Math.sqrt(v) / biasCorrection2Sqrt + eps);
-  }
+  // float32 on the kernel backend; float64 on the reference (src/kernels/reference/adam.ts).
+  adamKernel(param, grad, expAvg, expAvgSq, { beta1, beta2, l2Penalty, keep, stepSize, biasCorrection2Sqrt, eps });
 }
 
 /**

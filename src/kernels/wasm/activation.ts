@@ -1,5 +1,5 @@
 /**
- * GPT-2's tanh GELU, forward and backward, on the wasm kernels (./assembly/activation.ts), and
+ * GPT-2's tanh GELU, forward and backward, on the wasm kernels (.../assembly/activation.ts), and
  * the vector exp they are built on. Float32 arrays are copied into the arena of the shared
  * memory, computed there on one thread, and copied out.
  *
@@ -13,7 +13,7 @@
  * geluTanhBackwardWasm(dx, Float32Array.of(1, 1, 1), x);
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 /** y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over x's first n values; `saved` (if given) gets exp(2u). */
 export function geluTanhForwardWasm(y: Float32Array, x: Float32Array, saved: Float32Array | null, n = x.length): void {

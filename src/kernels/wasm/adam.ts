@@ -1,6 +1,6 @@
 /**
  * One Adam / AdamW step over a float32 parameter's four arrays on the wasm kernel
- * (./assembly/adam.ts): param, grad, expAvg, expAvgSq are copied into the arena of the shared
+ * (.../assembly/adam.ts): param, grad, expAvg, expAvgSq are copied into the arena of the shared
  * memory, updated in one pass, and param, expAvg, expAvgSq copied back.
  *
  * The step's scalars come precomputed (in float64, then rounded once to float32), so the update
@@ -11,22 +11,10 @@
  *   keep: 1 - lr * weightDecay, stepSize: lr / (1 - 0.9 ** step), biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** step), eps: 1e-8 });
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
+import type { AdamStepScalars } from '../types.ts';
 
-/** The scalars of one step, as adamUpdate (src/optim/adam.ts) derives them. */
-export interface AdamStepScalars {
-  beta1: number;
-  beta2: number;
-  /** λ added to the gradient as λ·p (Adam); 0 for AdamW. */
-  l2Penalty: number;
-  /** p is multiplied by this first: 1 − η·λ for AdamW, 1 for Adam. */
-  keep: number;
-  /** η / (1 − β₁ᵗ). */
-  stepSize: number;
-  /** √(1 − β₂ᵗ). */
-  biasCorrection2Sqrt: number;
-  eps: number;
-}
+export type { AdamStepScalars };
 
 export function adamUpdateWasm(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, s: AdamStepScalars): void {
   const n = param.length;

@@ -1,5 +1,5 @@
 /**
- * Fused scaled dot-product attention on the wasm kernels (./assembly/attention.ts), forward and
+ * Fused scaled dot-product attention on the wasm kernels (.../assembly/attention.ts), forward and
  * backward, heads split across the worker pool:
  *   out = softmax(scale · Q·Kᵀ + mask) · V, mask = −∞ for causal (key after query) and padded keys.
  * One (T, T) tile per head per thread at a time; the backward recomputes P from the saved
@@ -17,20 +17,10 @@
  */
 import { DESCRIPTOR_WORDS, MAX_CHUNKS, OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD } from './pool.ts';
 import { Arena, kernelPool, runChunks, wasmThreads } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
+import type { AttentionParams } from '../types.ts';
 
-export interface AttentionParams {
-  B: number;
-  NH: number;
-  T: number;
-  hs: number;
-  /** Query i sees keys 0..i only. */
-  causal?: boolean;
-  /** (B, T): 1 = padded key (its score becomes −∞), 0 = real token. */
-  keyPadding?: Uint8Array;
-  /** Multiplies Q·Kᵀ; default 1/√hs. Pass 1 to switch scaling off. */
-  scale?: number;
-}
+export type { AttentionParams };
 
 /** out = softmax(scale·Q·Kᵀ + mask)·V; lse = log Σ_j exp(scale·Q·Kᵀ + mask), kept for the backward. */
 export function attentionForwardWasm(out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): void {

@@ -1,6 +1,6 @@
 /**
  * Bias add then tanh GELU in one pass, forward and backward, on the wasm kernels
- * (./assembly/bias-gelu.ts): y = gelu_tanh(x + bias) for the MLP's first projection, so the
+ * (.../assembly/bias-gelu.ts): y = gelu_tanh(x + bias) for the MLP's first projection, so the
  * pre-activation x + bias is never materialised. Float32 arrays are copied into the arena of
  * the shared memory, computed there on one thread, and copied out.
  *
@@ -12,7 +12,7 @@
  * biasGeluBackwardWasm(dx, dbias, g, x, bias, N, C);
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 /** y = gelu_tanh(x + bias), bias broadcast over the N rows. */
 export function biasGeluForwardWasm(y: Float32Array, x: Float32Array, bias: Float32Array, N: number, C: number): void {

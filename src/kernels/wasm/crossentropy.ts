@@ -1,7 +1,7 @@
 /**
  * Cross-entropy (log-softmax + NLL fused) forward and backward on the wasm kernels
- * (./assembly/crossentropy.ts), the contract of crossEntropyForward / crossEntropyBackward in
- * ./reference/crossentropy.ts for float32 logits: operands copied into the arena of the shared
+ * (.../assembly/crossentropy.ts), the contract of crossEntropyForward / crossEntropyBackward in
+ * ../reference/crossentropy.ts for float32 logits: operands copied into the arena of the shared
  * memory, computed on one thread, copied out.
  *
  * Legend: N = rows (B·T), C = classes (V). logits and dlogits (N, C) float32; targets (N) int32;
@@ -13,7 +13,7 @@
  * crossEntropyBackwardWasm(dlogits, logits, lse, targets, new Float64Array(N).fill(1 / N), N, V, -100, 0);
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 export function crossEntropyForwardWasm(
   losses: Float32Array, logNormalizers: Float64Array, logits: Float32Array, targets: Int32Array,

@@ -1,6 +1,6 @@
 /**
  * Embedding gather (forward) and scatter-add (backward) on the wasm kernels
- * (./assembly/embedding.ts), for float32 tables.
+ * (.../assembly/embedding.ts), for float32 tables.
  *
  * Legend: N = ids (B·T), C = channels, V = vocabulary rows, U = distinct ids among the N.
  * The backward never copies a (V, C) table through wasm memory: ids are mapped to U compact
@@ -13,7 +13,7 @@
  * embeddingScatterAddWasm(dweight, g, ids, C);       // dweight (V, C) += scatter of g (N, C)
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 /** out[i, :] = weight[ids[i], :] for the N = ids.length ids. */
 export function embeddingGatherWasm(out: Float32Array, weight: Float32Array, ids: Int32Array, C: number): void {

@@ -8,9 +8,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { packageRoot } from '../package-root.ts';
 
 export type SimdVariant = 'relaxed' | 'simd';
 
@@ -173,17 +173,6 @@ function supportsModule(bytes: Uint8Array): boolean {
     return false;
   }
   return wasmApi.validate(bytes);
-}
-
-/** The folder holding qkv's package.json: two levels above this file both in src/ and in dist/. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth++) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'qkv') return dir;
-    dir = dirname(dir);
-  }
-  throw new Error(`qkv kernels: no package.json named "qkv" above ${fileURLToPath(import.meta.url)}`);
 }
 
 /** A source checkout run through tsx without `npm run build`: compile the wasm once, now. */

@@ -1,6 +1,6 @@
 /**
- * The fast float32 matmul: the MatmulParams contract (./types.ts) on the AssemblyScript sgemm
- * (./assembly/sgemm.ts), across a pool of worker threads.
+ * The fast float32 matmul: the MatmulParams contract (../types.ts) on the AssemblyScript sgemm
+ * (.../assembly/sgemm.ts), across a pool of worker threads.
  *
  * Data movement: A, B (and C when accumulating) are copied into the shared wasm memory, computed
  * there, and C is copied back out. Measured here the copies take 0.1 ms at 512² and 1.3 ms at
@@ -15,9 +15,9 @@
  */
 import { DESCRIPTOR_WORDS, MAX_CHUNKS, OP_PACK_B, OP_SGEMM, OP_SGEMM_PACKED_B } from './pool.ts';
 import { alignUp, arenaStart, heapWithCapacity, kernelPool, RESERVED_BYTES, runChunks, wasmThreads } from './runtime.ts';
-import type { MatmulParams } from './types.ts';
-import { loadKernels } from './wasm.ts';
-import type { LoadedKernels } from './wasm.ts';
+import type { MatmulParams } from '../types.ts';
+import { loadKernels } from './loader.ts';
+import type { LoadedKernels } from './loader.ts';
 
 // Thread control lives in ./runtime.ts, shared by every wasm kernel; re-exported for callers here.
 export { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from './runtime.ts';

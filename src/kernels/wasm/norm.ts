@@ -1,6 +1,6 @@
 /**
- * LayerNorm forward and backward on the wasm kernels (./assembly/norm.ts), the contract of
- * layerNormForward / layerNormBackward in ./reference/norm.ts for float32 activations: the
+ * LayerNorm forward and backward on the wasm kernels (.../assembly/norm.ts), the contract of
+ * layerNormForward / layerNormBackward in ../reference/norm.ts for float32 activations: the
  * operands are copied into the arena of the shared memory, computed on one thread, copied out.
  *
  * Legend: N = rows (B·T), C = channels. inp, out, dout, dinp are (N, C); mean and rstd (N) are
@@ -14,7 +14,7 @@
  * layerNormBackwardWasm(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
  */
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 export type Statistics = Float32Array | Float64Array;
 

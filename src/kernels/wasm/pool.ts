@@ -13,7 +13,7 @@
  * Workers are unref'd, so an idle pool never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { KernelExports, WasmMemory, WasmModule } from './wasm.ts';
+import type { KernelExports, WasmMemory, WasmModule } from './loader.ts';
 
 /** Int32 slots of the control block. */
 const SEQ = 0;

@@ -1,6 +1,6 @@
 /**
- * RMSNorm forward and backward on the wasm kernels (./assembly/rmsnorm.ts), the contract of
- * rmsNormForward / rmsNormBackward in ./reference/norm.ts for float32 activations: the operands
+ * RMSNorm forward and backward on the wasm kernels (.../assembly/rmsnorm.ts), the contract of
+ * rmsNormForward / rmsNormBackward in ../reference/norm.ts for float32 activations: the operands
  * are copied into the arena of the shared memory, computed on one thread, copied out.
  *
  * Legend: N = rows (B·T), C = channels. inp, out, dout, dinp are (N, C); rrms (N) is written by
@@ -13,9 +13,9 @@
  * rmsNormForwardWasm(out, rrms, inp, weight, N, C, 1e-6);
  * rmsNormBackwardWasm(dinp, dweight, dout, inp, weight, rrms, N, C);
  */
-import { checkNormShape, type Statistics } from './norm-wasm.ts';
+import { checkNormShape, type Statistics } from './norm.ts';
 import { Arena } from './runtime.ts';
-import { loadKernels } from './wasm.ts';
+import { loadKernels } from './loader.ts';
 
 
 /** out = x·rrms·weight, rrms = 1/√(mean(x²) + eps). */

@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { KernelPool, runDescriptor } from './pool.ts';
-import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './wasm.ts';
-import type { LoadedKernels, SimdVariant } from './wasm.ts';
+import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './loader.ts';
+import type { LoadedKernels, SimdVariant } from './loader.ts';
 
 export const RESERVED_BYTES = 64 * 1024;
 const ALIGN_BYTES = 64;

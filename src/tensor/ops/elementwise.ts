@@ -7,7 +7,8 @@
  * below: one loop per op over dense storage, so the backward computes grad·f'(x) in a single
  * pass, with no derivative tensor and no call per element.
  */
-import { getKernelInfo, tryGeluTanhBackward, tryGeluTanhForward } from '../../kernels/index.ts';
+import { geluTanhBackward, geluTanhForward } from '../../kernels/index.ts';
+import { geluTanhExp, geluTanhSlope } from '../../kernels/reference/activation.ts';
 import { attachGrad, isGradEnabled } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
@@ -140,21 +141,9 @@ const unaryKernels = {
     backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); },
   },
   geluTanh: {
-    // e^{2u}: the backward then needs no exp. Not while float32 runs on the wasm kernel, whose
-    // backward recomputes it (cheaper than copying it in and out of wasm memory).
-    get saves() { return getKernelInfo().backend !== 'wasm'; },
-    forward: (y, x, n, _slope, saved) => {
-      if (tryGeluTanhForward(y, x, saved, n)) return; // float32 on wasm
-      for (let i = 0; i < n; i++) {
-        const e = geluTanhExp(x[i]);
-        y[i] = x[i] * (1 - 1 / (e + 1));
-        if (saved !== null) saved[i] = e;
-      }
-    },
-    backward: (dx, g, x, _y, n, _slope, saved) => {
-      if (tryGeluTanhBackward(dx, g, x, n)) return; // float32 on wasm
-      for (let i = 0; i < n; i++) dx[i] = g[i] * geluTanhSlope(x[i], saved === null ? geluTanhExp(x[i]) : saved[i]);
-    },
+    // The chosen kernel backend for float32 (src/kernels), the reference for float64.
+    forward: (y, x, n) => geluTanhForward(y, x, n),
+    backward: (dx, g, x, _y, n) => geluTanhBackward(dx, g, x, n),
   },
 } satisfies Record<string, UnaryKernel>;
 
@@ -236,7 +225,6 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 
 // ---- scalar definitions the loops above inline ---------------------------------------------
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2 = 1 / Math.SQRT2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -249,26 +237,8 @@ function geluExactSlope(v: number): number {
   return 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
 }
 
-// GPT-2's tanh GELU, written through e = exp(2u): with s = 1/(e + 1), 1 + tanh u = 2(1 − s), so
-// 0.5·x·(1 + tanh u) = x·(1 − s), the same function to ~1e-16; but Math.exp costs about two
-// thirds of Math.tanh in V8, and this is the activation of every MLP. e = ∞ (large x) gives
-// s = 0 and x itself, +∞ included.
-export function geluTanhExp(v: number): number {
-  return Math.exp(2 * SQRT_2_OVER_PI * (v + 0.044715 * v * v * v));
-}
-
-/**
- * d/dx of the above from x and e: 0.5·(1 + t) + 0.5·x·(1 − t²)·du/dx with t = tanh u; in terms
- * of s, 1 + t = 2(1 − s) and 1 − t² = 4s(1 − s). 1 − s = e·s is taken that way while s > 1/2,
- * where 1 − s would cancel: so both keep the relative accuracy of e, even when e has been
- * stored as float32 (recovering 1 − s as y/x instead costs ~1e-6 of the slope near x = ±5).
- */
-export function geluTanhSlope(v: number, e: number): number {
-  const s = 1 / (e + 1);
-  const keep = e < 1 ? e * s : 1 - s; // 1 − s
-  const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-  return keep + 2 * v * s * keep * du;
-}
+// GPT-2's tanh GELU (through e = exp(2u)) lives with its kernels in src/kernels/reference/activation.ts.
+export { geluTanhExp, geluTanhSlope };
 
 /** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))) */
 function siluSlope(v: number): number {

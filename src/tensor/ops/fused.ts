@@ -4,16 +4,15 @@
  *
  *   biasGelu(x, bias) = gelu(add(x, bias), 'tanh')   the MLP's first projection after its x·W
  *
- * Float32 runs on the wasm kernels (src/kernels/index.ts); float64, and float32 when the
- * kernels are switched to 'reference', on the TypeScript loops here.
+ * Float32 runs on the chosen kernel backend (src/kernels/index.ts); float64 on the TypeScript
+ * reference (src/kernels/reference/activation.ts).
  *
  * Legend: N = rows (all axes but the last), C = channels (the last axis; the MLP's 4·n_embd).
  */
-import { tryBiasGeluBackward, tryBiasGeluForward } from '../../kernels/index.ts';
+import { biasGeluBackward, biasGeluForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
-import { geluTanhExp, geluTanhSlope } from './elementwise.ts';
 import { readDense } from './strided.ts';
 
 /**
@@ -35,13 +34,13 @@ export function biasGelu(x: Tensor, bias: Tensor): Tensor {
   const input = readDense(x);
   const biasData = readDense(bias);
   const out = allocate(dtype, x.size);
-  if (!tryBiasGeluForward(out, input, biasData, N, C)) biasGeluForward(out, input, biasData, N, C); // float32 on wasm
+  biasGeluForward(out, input, biasData, N, C);
 
   return attachGrad(new Tensor(out, x.shape), 'biasGelu', [x, bias], (grad, needs) => {
     const g = readDense(grad);
     const dx = needs[0] ? allocate(grad.dtype, x.size) : null;
     const dbias = needs[1] ? new Float64Array(C) : null;
-    if (!tryBiasGeluBackward(dx, dbias, g, input, biasData, N, C)) biasGeluBackward(dx ?? allocate(grad.dtype, x.size), dbias, g, input, biasData, N, C);
+    biasGeluBackward(dx, dbias, g, input, biasData, N, C);
     let biasGrad: Tensor | null = null;
     if (dbias !== null) {
       const values = allocate(bias.dtype, C);
@@ -50,32 +49,4 @@ export function biasGelu(x: Tensor, bias: Tensor): Tensor {
     }
     return [dx && new Tensor(dx, x.shape), biasGrad];
   });
-}
-
-/**
- * y = gelu_tanh(x + bias) over N rows of C. x + bias is first stored in y, so it is rounded to
- * y's precision exactly as `add` would store it before `gelu` reads it.
- */
-function biasGeluForward(y: Storage, x: Storage, bias: Storage, N: number, C: number): void {
-  for (let row = 0; row < N; row++) {
-    const base = row * C;
-    for (let c = 0; c < C; c++) y[base + c] = x[base + c] + bias[c];
-    for (let i = base; i < base + C; i++) {
-      const h = y[i];
-      y[i] = h * (1 - 1 / (geluTanhExp(h) + 1));
-    }
-  }
-}
-
-/** dx = g·gelu_tanh'(x + bias) (written; x + bias rounded through dx as in the forward); dbias += Σ_rows dx. */
-function biasGeluBackward(dx: Storage, dbias: Float64Array | null, g: Storage, x: Storage, bias: Storage, N: number, C: number): void {
-  for (let row = 0; row < N; row++) {
-    const base = row * C;
-    for (let c = 0; c < C; c++) dx[base + c] = x[base + c] + bias[c];
-    for (let c = 0; c < C; c++) {
-      const h = dx[base + c];
-      dx[base + c] = g[base + c] * geluTanhSlope(h, geluTanhExp(h));
-      if (dbias !== null) dbias[c] += dx[base + c];
-    }
-  }
 }

@@ -8,7 +8,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
-import { tryEmbeddingScatterAdd } from '../../kernels/index.ts';
+import { embeddingScatterAdd } from '../../kernels/index.ts';
 import { allocate, Tensor, type DType, type IndexLike, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normalizeAxis, numel, shapesEqual, type Shape } from '../shape.ts';
 import { reduceToShape } from './reduce.ts';
@@ -79,8 +79,8 @@ function gather(op: string, x: Tensor, axis: number, ids: Indices): Tensor {
  * runs twice a training step, too rarely for V8 to optimise a fresh closure's loop in time.
  */
 function scatterAdd(gradX: Storage, g: Storage, outerCount: number, axisSize: number, picks: Int32Array, innerSize: number): void {
-  // Rows of a (V, C) table, as `embedding` picks them: float32 on wasm (~3–6× at GPT shapes).
-  if (outerCount === 1 && tryEmbeddingScatterAdd(gradX, g, picks, innerSize)) return;
+  // Rows of a (V, C) table, as `embedding` picks them: on the kernel backend (float32 native/wasm).
+  if (outerCount === 1) return embeddingScatterAdd(gradX, g, picks, innerSize);
   let from = 0;
   for (let o = 0; o < outerCount; o++) {
     const rowBase = o * axisSize * innerSize;

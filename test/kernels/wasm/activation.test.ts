@@ -11,11 +11,11 @@
 //   the saved exp(2u) 2e-7·(1 + |2u|) relative (2u is rounded to float32 before the exp).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expWasm, geluTanhBackwardWasm, geluTanhForwardWasm } from '../../src/kernels/activation-wasm.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
-import { gelu } from '../../src/tensor/ops/elementwise.ts';
-import { Tensor } from '../../src/tensor/tensor.ts';
-import { randomArray } from './fixtures.ts';
+import { expWasm, geluTanhBackwardWasm, geluTanhForwardWasm } from '../../../src/kernels/wasm/activation.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
+import { gelu } from '../../../src/tensor/ops/elementwise.ts';
+import { Tensor } from '../../../src/tensor/tensor.ts';
+import { randomArray } from '../fixtures.ts';
 
 
 /** Forward and backward of the float64 reference op on the same values. */

@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { adamUpdateWasm } from '../../src/kernels/adam-wasm.ts';
-import type { AdamStepScalars } from '../../src/kernels/adam-wasm.ts';
-import { setKernelBackend } from '../../src/kernels/index.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
-import { adamUpdate } from '../../src/optim/adam.ts';
-import { randomArray } from './fixtures.ts';
+import { adamUpdateWasm } from '../../../src/kernels/wasm/adam.ts';
+import type { AdamStepScalars } from '../../../src/kernels/wasm/adam.ts';
+import { getKernelInfo, setKernelBackend } from '../../../src/kernels/index.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
+import { adamUpdate } from '../../../src/optim/adam.ts';
+import { randomArray } from '../fixtures.ts';
 
 
 const HYPER = { lr: 1e-2, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.1 };
@@ -73,6 +73,8 @@ describe('adam wasm, dispatch and determinism', () => {
       for (let step = 1; step <= 3; step++) update(param, randomArray(n, 10 + step, 0.1), m, v, step);
       return param;
     };
+    const before = getKernelInfo().backend;
+    setKernelBackend('wasm');
     const viaOptimizer = run((p, g, m, v, step) => adamUpdate(p, g, m, v, HYPER, step, true));
     const viaKernel = run((p, g, m, v, step) => adamUpdateWasm(p, g, m, v, scalars(step, true)));
     assert.deepEqual(viaOptimizer, viaKernel);
@@ -82,7 +84,7 @@ describe('adam wasm, dispatch and determinism', () => {
       assert.notDeepEqual(viaReference, viaKernel, 'the reference (float64 maths) should differ from the kernel in the last bits');
       assertClose('adamW reference vs wasm', viaReference, viaKernel, 1e-6, 1);
     } finally {
-      setKernelBackend('wasm');
+      setKernelBackend(before);
     }
   });
 
@@ -90,8 +92,8 @@ describe('adam wasm, dispatch and determinism', () => {
     // Each process hashes 5 AdamW steps over 1027 values; QKV_SIMD=simd forces the plain build.
     const script = `
       import { createHash } from 'node:crypto';
-      import { adamUpdateWasm } from './src/kernels/adam-wasm.ts';
-      import { wasmVariant } from './src/kernels/runtime.ts';
+      import { adamUpdateWasm } from './src/kernels/wasm/adam.ts';
+      import { wasmVariant } from './src/kernels/wasm/runtime.ts';
       let state = 3;
       const random = (length, scale) => Float32Array.from({ length }, () => scale * ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1));
       const n = 1027, param = random(n, 1), m = new Float32Array(n), v = new Float32Array(n);

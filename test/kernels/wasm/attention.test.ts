@@ -6,9 +6,9 @@
 // channels) in the products plus the exp polynomial's ~1e-7 relative error.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attentionBackwardWasm, attentionForwardWasm } from '../../src/kernels/attention-wasm.ts';
-import type { AttentionParams } from '../../src/kernels/attention-wasm.ts';
-import { setWasmThreads, waitForWasmWorkers, wasmWorkerChunks } from '../../src/kernels/runtime.ts';
+import { attentionBackwardWasm, attentionForwardWasm } from '../../../src/kernels/wasm/attention.ts';
+import type { AttentionParams } from '../../../src/kernels/wasm/attention.ts';
+import { setWasmThreads, waitForWasmWorkers, wasmWorkerChunks } from '../../../src/kernels/wasm/runtime.ts';
 
 function randomArray(length: number, seed: number): Float32Array {
   const out = new Float32Array(length);

@@ -10,9 +10,9 @@
 // over N rows, where the reference adds in float64).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { biasGeluBackwardWasm, biasGeluForwardWasm } from '../../src/kernels/bias-gelu-wasm.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
-import { randomArray } from './fixtures.ts';
+import { biasGeluBackwardWasm, biasGeluForwardWasm } from '../../../src/kernels/wasm/bias-gelu.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
+import { randomArray } from '../fixtures.ts';
 
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

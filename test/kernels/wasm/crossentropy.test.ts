@@ -7,10 +7,10 @@
 // float32 sum of exp over C classes with expV's ~1e-7 error per term.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from '../../src/kernels/crossentropy-wasm.ts';
-import { crossEntropyBackward, crossEntropyForward } from '../../src/kernels/reference/crossentropy.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
-import { randomArray } from './fixtures.ts';
+import { crossEntropyBackwardWasm, crossEntropyForwardWasm } from '../../../src/kernels/wasm/crossentropy.ts';
+import { crossEntropyBackward, crossEntropyForward } from '../../../src/kernels/reference/crossentropy.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
+import { randomArray } from '../fixtures.ts';
 
 
 function assertClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {

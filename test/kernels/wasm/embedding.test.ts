@@ -6,9 +6,9 @@
 // order of the ids, as the reference does, in float32: the results must be equal to the bit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { embeddingGatherWasm, embeddingScatterAddWasm } from '../../src/kernels/embedding-wasm.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
-import { randomArray } from './fixtures.ts';
+import { embeddingGatherWasm, embeddingScatterAddWasm } from '../../../src/kernels/wasm/embedding.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
+import { randomArray } from '../fixtures.ts';
 
 
 function assertEqualBits(what: string, actual: Float32Array, expected: Float32Array, C: number): void {

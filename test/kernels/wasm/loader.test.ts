@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { loadKernels } from '../../src/kernels/wasm.ts';
+import { loadKernels } from '../../../src/kernels/wasm/loader.ts';
 
 describe('wasm kernel loader', () => {
   it('loads one module on a shared, growable memory and picks a SIMD build', () => {
@@ -17,7 +17,7 @@ describe('wasm kernel loader', () => {
   it('computes right on the plain-SIMD build (QKV_SIMD=simd), on 1 and 2 threads', () => {
     // The same check for both thread counts: C = A·Bᵀ with accumulate, against a float64 loop.
     const script = `
-      import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmVariant } from './src/kernels/matmul-wasm.ts';
+      import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmVariant } from './src/kernels/wasm/matmul.ts';
       setWasmParallelMinFlops(1 << 20);
       const m = 67, n = 130, k = 300;
       let state = 7;

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from '../../src/kernels/matmul-wasm.ts';
-import type { MatmulParams } from '../../src/kernels/types.ts';
+import { matmulWasm, setWasmParallelMinFlops, setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant, wasmWorkerChunks } from '../../../src/kernels/wasm/matmul.ts';
+import type { MatmulParams } from '../../../src/kernels/types.ts';
 
 /** Deterministic uniform values in [-1, 1) (a small LCG: no dependency on the RNG module). */
 function randomArray(length: number, seed: number): Float32Array {
@@ -169,7 +169,7 @@ describe('matmul wasm, errors and process life', () => {
 
   it('lets a script using 2 threads exit on its own', () => {
     const script = [
-      "import { matmulWasm, setWasmThreads, waitForWasmWorkers } from './src/kernels/matmul-wasm.ts';",
+      "import { matmulWasm, setWasmThreads, waitForWasmWorkers } from './src/kernels/wasm/matmul.ts';",
       'setWasmThreads(2); waitForWasmWorkers();',
       'const n = 256; const out = new Float32Array(n * n);',
       'matmulWasm(new Float32Array(n * n).fill(1), new Float32Array(n * n).fill(1), out, { batch: 1, m: n, n, k: n });',

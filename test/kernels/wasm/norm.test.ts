@@ -7,9 +7,9 @@
 // float64).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { layerNormBackwardWasm, layerNormForwardWasm } from '../../src/kernels/norm-wasm.ts';
-import { layerNormBackward, layerNormForward } from '../../src/kernels/reference/norm.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
+import { layerNormBackwardWasm, layerNormForwardWasm } from '../../../src/kernels/wasm/norm.ts';
+import { layerNormBackward, layerNormForward } from '../../../src/kernels/reference/norm.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
 
 function randomArray(length: number, seed: number, scale: number, shift = 0): Float32Array {
   const out = new Float32Array(length);

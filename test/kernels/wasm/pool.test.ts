@@ -2,8 +2,8 @@
 // caller, and the pool keeps working after one.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { DESCRIPTOR_WORDS, KernelPool, OP_SGEMM } from '../../src/kernels/pool.ts';
-import { loadKernels, PAGE_BYTES } from '../../src/kernels/wasm.ts';
+import { DESCRIPTOR_WORDS, KernelPool, OP_SGEMM } from '../../../src/kernels/wasm/pool.ts';
+import { loadKernels, PAGE_BYTES } from '../../../src/kernels/wasm/loader.ts';
 
 describe('KernelPool', () => {
   const kernels = loadKernels();

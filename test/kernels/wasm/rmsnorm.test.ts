@@ -8,9 +8,9 @@
 // C = 1, n = ±1 and they cancel to ~0, so float32 rounding is relative to them, not to the result.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rmsNormBackwardWasm, rmsNormForwardWasm } from '../../src/kernels/rmsnorm-wasm.ts';
-import { rmsNormBackward, rmsNormForward } from '../../src/kernels/reference/norm.ts';
-import { setWasmThreads } from '../../src/kernels/runtime.ts';
+import { rmsNormBackwardWasm, rmsNormForwardWasm } from '../../../src/kernels/wasm/rmsnorm.ts';
+import { rmsNormBackward, rmsNormForward } from '../../../src/kernels/reference/norm.ts';
+import { setWasmThreads } from '../../../src/kernels/wasm/runtime.ts';
 
 function randomArray(length: number, seed: number, scale: number, shift = 0): Float32Array {
   const out = new Float32Array(length);

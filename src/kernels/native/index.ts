@@ -1,0 +1,141 @@
+/**
+ * The native backend: the C++ kernels of this folder (built by scripts/build-native.mjs into
+ * build/native/qkv_native.node during `npm ci`) behind `KernelBackend`, float32 only.
+ *
+ * Zero copy: every kernel reads and writes the tensors' own Float32Array storage in place. The
+ * addon checks every array's kind and length before touching it, so a wrong size is a
+ * RangeError naming the kernel and the array, never a write out of bounds. Threads: a native
+ * pool (`QKV_THREADS`, else the core count), the calling thread working too.
+ *
+ * @example
+ * const native = loadNativeBackend();          // throws when the addon is not built
+ * native.matmul(a, b, out, { batch: 1, m: 2, n: 4, k: 3 });
+ * nativeInfo();                                 // { simd: 'avx512', threads: 2, microTile: '12x32', … }
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { KernelBackend } from '../backend.ts';
+import { packageRoot } from '../package-root.ts';
+
+/** What the addon exports (src/kernels/native/addon.cc); argument order as there. */
+interface NativeAddon {
+  sgemm(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, accumulate: boolean, strideA: number, strideB: number, offsetA: number, offsetB: number): void;
+  attentionForward(out: Float32Array, lse: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+    B: number, NH: number, T: number, hs: number, causal: boolean, keyPadding: Uint8Array | null, scale: number): void;
+  attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+    out: Float32Array, lse: Float32Array, B: number, NH: number, T: number, hs: number, causal: boolean, keyPadding: Uint8Array | null, scale: number): void;
+  geluForward(y: Float32Array, x: Float32Array, bias: Float32Array | null, N: number, C: number): void;
+  geluBackward(dx: Float32Array | null, dbias: Float64Array | null, g: Float32Array, x: Float32Array, bias: Float32Array | null, N: number, C: number): void;
+  layerNormForward(out: Float32Array, mean: Float64Array, rstd: Float64Array, inp: Float32Array, weight: Float32Array | null, bias: Float32Array | null, N: number, C: number, eps: number): void;
+  layerNormBackward(dinp: Float32Array | null, dweight: Float64Array | null, dbias: Float64Array | null, dout: Float32Array, inp: Float32Array,
+    weight: Float32Array | null, mean: Float64Array, rstd: Float64Array, N: number, C: number): void;
+  rmsNormForward(out: Float32Array, rrms: Float64Array, inp: Float32Array, weight: Float32Array | null, N: number, C: number, eps: number): void;
+  rmsNormBackward(dinp: Float32Array | null, dweight: Float64Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array | null, rrms: Float64Array, N: number, C: number): void;
+  crossEntropyForward(losses: Float32Array, lse: Float64Array, logits: Float32Array, targets: Int32Array, N: number, C: number, ignoreIndex: number, smoothing: number): void;
+  crossEntropyBackward(dlogits: Float32Array, logits: Float32Array, lse: Float64Array, targets: Int32Array, rowScales: Float64Array,
+    N: number, C: number, ignoreIndex: number, smoothing: number): void;
+  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+    beta1: number, beta2: number, l2Penalty: number, keep: number, stepSize: number, biasCorrection2Sqrt: number, eps: number): void;
+  embeddingGather(out: Float32Array, weight: Float32Array, ids: Int32Array, C: number): void;
+  embeddingScatterAdd(dweight: Float32Array, g: Float32Array, ids: Int32Array, C: number): void;
+  exp(y: Float32Array, x: Float32Array): void;
+  info(): NativeInfo;
+  setThreads(threads: number): void;
+  selectIsa(isa: NativeSimd): boolean;
+}
+
+export type NativeSimd = 'avx512' | 'avx2' | 'portable';
+
+export interface NativeInfo {
+  /** The instruction set the kernels run on (chosen at load from what the CPU reports). */
+  simd: NativeSimd;
+  threads: number;
+  /** The sgemm micro-tile of C held in registers, MR×NR. */
+  microTile: string;
+  /** Tasks run by worker threads (not the caller) so far. */
+  workerTasks: number;
+}
+
+let addon: NativeAddon | undefined;
+let loadError: Error | undefined;
+
+/** The addon's path: `QKV_NATIVE_PATH`, else build/native/qkv_native.node in the package. */
+export function nativeAddonPath(): string {
+  return process.env.QKV_NATIVE_PATH || join(packageRoot(), 'build', 'native', 'qkv_native.node');
+}
+
+function loadAddon(): NativeAddon {
+  if (addon !== undefined) return addon;
+  if (loadError !== undefined) throw loadError;
+  const path = nativeAddonPath();
+  try {
+    if (!existsSync(path)) throw new Error(`${path} is missing (the native build was skipped or failed during npm ci; \`node scripts/build-native.mjs\` rebuilds it)`);
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return addon;
+  } catch (error) {
+    loadError = error instanceof Error ? error : new Error(String(error));
+    throw loadError;
+  }
+}
+
+/** The native backend, loading the addon on first use; throws (and keeps throwing) when it cannot load. */
+export function loadNativeBackend(): KernelBackend {
+  const native = loadAddon();
+  return nativeBackendOf(native);
+}
+
+export function nativeInfo(): NativeInfo {
+  return loadAddon().info();
+}
+
+/** Threads for the native kernels, the caller included (1 = no workers). */
+export function setNativeThreads(threads: number): void {
+  loadAddon().setThreads(threads);
+}
+
+/** Run on a narrower ISA than the CPU's widest (tests cover each path this CPU can run); false when it cannot. */
+export function selectNativeSimd(simd: NativeSimd): boolean {
+  return loadAddon().selectIsa(simd);
+}
+
+/** y = exp(x) with the kernels' vector exp (for the tests). */
+export function expNative(y: Float32Array, x: Float32Array): void {
+  loadAddon().exp(y, x);
+}
+
+let backend: KernelBackend | undefined;
+
+function nativeBackendOf(native: NativeAddon): KernelBackend {
+  backend ??= {
+    name: 'native',
+    matmul: (a, b, out, p) => native.sgemm(
+      a, b, out, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.accumulate ?? false,
+      p.strideA ?? p.m * p.k, p.strideB ?? p.k * p.n, p.offsetA ?? 0, p.offsetB ?? 0,
+    ),
+    attentionForward: (out, lse, q, k, v, p) => native.attentionForward(out, lse, q, k, v, p.B, p.NH, p.T, p.hs, p.causal ?? false, p.keyPadding ?? null, p.scale ?? 1 / Math.sqrt(p.hs)),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, p) =>
+      native.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p.B, p.NH, p.T, p.hs, p.causal ?? false, p.keyPadding ?? null, p.scale ?? 1 / Math.sqrt(p.hs)),
+    geluTanhForward: (y, x, n) => native.geluForward(y, x, null, 1, n),
+    geluTanhBackward: (dx, g, x, n) => native.geluBackward(dx, null, g, x, null, 1, n),
+    biasGeluForward: (y, x, bias, N, C) => native.geluForward(y, x, bias, N, C),
+    biasGeluBackward: (dx, dbias, g, x, bias, N, C) => native.geluBackward(dx, dbias, g, x, bias, N, C),
+    layerNormForward: (out, mean, rstd, inp, weight, bias, N, C, eps) => native.layerNormForward(out, mean, rstd, inp, weight, bias, N, C, eps),
+    layerNormBackward: (dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) => native.layerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C),
+    rmsNormForward: (out, rrms, inp, weight, N, C, eps) => native.rmsNormForward(out, rrms, inp, weight, N, C, eps),
+    rmsNormBackward: (dinp, dweight, dout, inp, weight, rrms, N, C) => native.rmsNormBackward(dinp, dweight, dout, inp, weight, rrms, N, C),
+    crossEntropyForward: (losses, lse, logits, targets, N, C, ignoreIndex, smoothing) => native.crossEntropyForward(losses, lse, logits, targets, N, C, ignoreIndex, smoothing),
+    crossEntropyBackward: (dlogits, logits, lse, targets, rowScales, N, C, ignoreIndex, smoothing) =>
+      native.crossEntropyBackward(dlogits, logits, lse, targets, rowScales instanceof Float64Array ? rowScales : Float64Array.from(rowScales), N, C, ignoreIndex, smoothing),
+    adamUpdate: (param, grad, m, v, s) => {
+      for (const [name, array] of [['grad', grad], ['expAvg', m], ['expAvgSq', v]] as const) {
+        if (array.length !== param.length) throw new RangeError(`adamUpdate (native): ${name} has ${array.length} elements, param has ${param.length}`);
+      }
+      native.adamUpdate(param, grad, m, v, s.beta1, s.beta2, s.l2Penalty, s.keep, s.stepSize, s.biasCorrection2Sqrt, s.eps);
+    },
+    embeddingGather: (out, weight, ids, C) => native.embeddingGather(out, weight, ids, C),
+    embeddingScatterAdd: (dweight, g, ids, C) => native.embeddingScatterAdd(dweight, g, ids, C),
+  };
+  return backend;
+}

@@ -1,0 +1,88 @@
+// See pool.h.
+#include "pool.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+static inline void cpuRelax() { _mm_pause(); }
+#else
+static inline void cpuRelax() { std::this_thread::yield(); }
+#endif
+
+static thread_local bool qkvInsideTask = false;
+
+bool ThreadPool::insideTask() { return qkvInsideTask; }
+
+// ~50 µs of spinning before a worker sleeps: a training step issues loops back to back (the
+// worker catches the next one awake), while an idle process goes quiet almost at once.
+static const int WORKER_SPINS = 20000;
+
+ThreadPool::ThreadPool(int threads) : threadCount(threads < 1 ? 1 : threads) {
+  for (int slot = 1; slot < threadCount; slot++) workers.emplace_back([this, slot] { workerLoop(slot); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping.store(true);
+    generation.fetch_add(1);
+  }
+  wake.notify_all();
+  for (auto& worker : workers) worker.join();
+}
+
+void ThreadPool::run(int count, Task newTask, void* newContext) {
+  uint32_t gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    task = newTask;
+    context = newContext;
+    taskCount.store(count);
+    done.store(0);
+    gen = generation.load() + 1;
+    claim.store(static_cast<uint64_t>(gen) << 32);
+    generation.store(gen);
+  }
+  wake.notify_all();
+  drain(gen, 0);
+  // The last tasks may still run on workers; they finish within one task's time.
+  int spins = 0;
+  while (done.load(std::memory_order_acquire) < count) {
+    if (++spins < 4096) cpuRelax();
+    else std::this_thread::yield();
+  }
+  // Close the loop: late workers see index ≥ taskCount and go back to waiting.
+  claim.store((static_cast<uint64_t>(gen) << 32) | 0xffffffffu);
+}
+
+void ThreadPool::drain(uint64_t gen, int slot) {
+  for (;;) {
+    uint64_t current = claim.load(std::memory_order_acquire);
+    if ((current >> 32) != gen) return;
+    const uint32_t index = static_cast<uint32_t>(current);
+    if (index >= static_cast<uint32_t>(taskCount.load(std::memory_order_relaxed))) return;
+    if (!claim.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel)) continue;
+    qkvInsideTask = true;
+    task(context, static_cast<int>(index), slot);
+    qkvInsideTask = false;
+    if (slot != 0) workerTaskCount.fetch_add(1, std::memory_order_relaxed);
+    done.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::workerLoop(int slot) {
+  uint32_t seen = 0;
+  for (;;) {
+    int spins = 0;
+    while (generation.load(std::memory_order_acquire) == seen && spins < WORKER_SPINS) {
+      cpuRelax();
+      spins++;
+    }
+    if (generation.load(std::memory_order_acquire) == seen) {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, [&] { return generation.load() != seen; });
+    }
+    if (stopping.load()) return;
+    seen = generation.load(std::memory_order_acquire);
+    drain(seen, slot);
+  }
+}
