@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { GenerationConfig } from '../generate/config.ts';
 import { generateText, streamText } from '../generate/lm.ts';
+import { loadLoraAdapter } from '../adapt/peft-files.ts';
 import { loadCausalLM } from '../models/load.ts';
 import { collect, integerOption, numberOption } from './options.ts';
 
@@ -19,6 +20,7 @@ interface GenerateFlags {
   stop?: string[];
   seed?: number;
   cache: boolean;
+  adapter?: string;
   json?: boolean;
 }
 
@@ -52,9 +54,11 @@ export function registerGenerateCommand(program: Command): void {
     .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
     .option('--seed <n>', 'random seed for sampling', integerOption('--seed', 0))
     .option('--no-cache', 'recompute the whole sequence each step instead of using the KV cache')
+    .option('--adapter <dir>', 'apply a LoRA adapter folder (PEFT: adapter_config.json, adapter_model.safetensors) to the model')
     .option('--json', 'print one JSON object: text, prompt_ids, ids, tokens_per_second')
     .action(async (flags: GenerateFlags) => {
       const { model, tokenizer, generationConfig } = loadCausalLM(flags.model);
+      if (flags.adapter !== undefined) loadLoraAdapter(model, flags.adapter);
       const config = generationConfigFromFlags(flags, generationConfig);
       if (flags.json) {
         const result = await generateText({ model, tokenizer, prompt: flags.prompt, config, useCache: flags.cache });

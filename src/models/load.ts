@@ -15,6 +15,9 @@ import { loadGPT, saveGPT } from './gpt-folder.ts';
 import { Llama } from './llama.ts';
 import { loadLlama, saveLlama } from './llama-folder.ts';
 import { isQuantizedConfig, loadQuantizedCausalLM } from '../compress/quantize-model.ts';
+import { isPrunedConfig, loadPrunedGPT } from '../compress/pruned-folder.ts';
+import { importHuggingFace } from '../io/hf-import.ts';
+import { SAFETENSORS_INDEX_FILE } from '../io/safetensors-shards.ts';
 
 /** The `model_type` values `loadCausalLM` reads. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama'] as const;
@@ -32,6 +35,10 @@ export function loadCausalLM(dir: string): LoadedCausalLM {
   const config = readJsonObject(configPath);
   // a folder written by `qkv quantize` (packed Q8_0 / Q4_0 weights): any of the types below
   if (isQuantizedConfig(config)) return loadQuantizedCausalLM(dir);
+  // head-pruned GPT-2 (smaller c_attn / c_proj, `pruned_heads` as in Hugging Face)
+  if (isPrunedConfig(config)) return loadPrunedGPT(dir);
+  // a Hugging Face checkpoint in shards (model.safetensors.index.json)
+  if (!existsSync(join(dir, 'model.safetensors')) && existsSync(join(dir, SAFETENSORS_INDEX_FILE))) return importHuggingFace(dir);
   const modelType = config.model_type ?? 'gpt2';
   switch (modelType) {
     case 'gpt2':
