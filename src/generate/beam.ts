@@ -41,7 +41,10 @@ export interface BeamSearchOptions {
   lengthPenalty?: number;
   /** 'hf': length^α (default); 'gnmt': ((5 + length) / 6)^α. */
   lengthPenaltyStyle?: 'hf' | 'gnmt';
-  /** Stop a source once K hypotheses are finished (default true, HF's `early_stopping=True`). */
+  /**
+   * true: a source stops as soon as K hypotheses are finished (HF `early_stopping=True`); false
+   * (default, HF's default): it goes on while a live beam could still beat the worst finished one.
+   */
   earlyStopping?: boolean;
   /** Hypotheses returned per source, best first (default 1, at most numBeams). */
   numReturnSequences?: number;
@@ -155,7 +158,7 @@ export function beamSearch<State>(model: Seq2SeqDecodable<State>, sourceIds: Ten
   const maxNewTokens = options.maxNewTokens ?? 64;
   const alpha = options.lengthPenalty ?? 1;
   const style = options.lengthPenaltyStyle ?? 'hf';
-  const earlyStopping = options.earlyStopping ?? true;
+  const earlyStopping = options.earlyStopping ?? false;
   const returned = options.numReturnSequences ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new QkvValueError(`beamSearch: numBeams must be a positive integer, got ${K}`);
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new QkvValueError(`beamSearch: maxNewTokens must be a positive integer, got ${maxNewTokens}`);

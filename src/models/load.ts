@@ -18,6 +18,7 @@ import { isQuantizedConfig, loadQuantizedCausalLM } from '../compress/quantize-m
 import { isPrunedConfig, loadPrunedGPT } from '../compress/pruned-folder.ts';
 import { importHuggingFace } from '../io/hf-import.ts';
 import { SAFETENSORS_INDEX_FILE } from '../io/safetensors-shards.ts';
+import { loadSeq2SeqFolder, SEQ2SEQ_MODEL_TYPES, type LoadedSeq2Seq } from './transformer-folder.ts';
 
 /** The `model_type` values `loadCausalLM` reads. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama'] as const;
@@ -47,18 +48,22 @@ export function loadCausalLM(dir: string): LoadedCausalLM {
       return loadLlama(dir);
     case 'bert':
       throw new QkvError(`${configPath}: model_type "bert" is not supported by loadCausalLM: a BERT encoder does not generate text (load it with loadModel or loadBert)`);
+    case 'transformer':
+    case 'rnn-seq2seq':
+      throw new QkvError(`${configPath}: model_type ${JSON.stringify(modelType)} is an encoder–decoder, not a causal LM (load it with loadModel or loadSeq2SeqModel)`);
     default:
       throw new QkvError(`${configPath}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
 }
 
 /** Every `model_type` `loadModel` reads. */
-export const LOADABLE_MODEL_TYPES = [...SUPPORTED_MODEL_TYPES, 'bert'] as const;
+export const LOADABLE_MODEL_TYPES = [...SUPPORTED_MODEL_TYPES, 'bert', ...SEQ2SEQ_MODEL_TYPES] as const;
 
 /** What `loadModel` found: a causal LM (GPT, Llama) or a BERT encoder, tagged by `kind`. */
 export type LoadedModel =
   | ({ kind: 'causal-lm'; modelType: 'gpt2' | 'llama' } & LoadedCausalLM)
-  | { kind: 'bert'; modelType: 'bert'; model: AnyBert; architecture: BertArchitecture; tokenizer: Tokenizer };
+  | { kind: 'bert'; modelType: 'bert'; model: AnyBert; architecture: BertArchitecture; tokenizer: Tokenizer }
+  | ({ kind: 'seq2seq'; modelType: (typeof SEQ2SEQ_MODEL_TYPES)[number] } & LoadedSeq2Seq);
 
 /**
  * Loads any model folder qkv reads, by `model_type`; narrow on `kind`.
@@ -73,6 +78,7 @@ export function loadModel(dir: string): LoadedModel {
   const modelType = readJsonObject(configPath).model_type ?? 'gpt2';
   if (modelType === 'bert') return { kind: 'bert', modelType: 'bert', ...loadBert(dir) };
   if (modelType === 'gpt2' || modelType === 'llama') return { kind: 'causal-lm', modelType, ...loadCausalLM(dir) };
+  if (modelType === 'transformer' || modelType === 'rnn-seq2seq') return { kind: 'seq2seq', modelType, ...loadSeq2SeqFolder(dir) };
   throw new QkvError(`${configPath}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${LOADABLE_MODEL_TYPES.join(', ')})`);
 }
 
@@ -81,4 +87,11 @@ export function saveCausalLM(dir: string, model: CausalLM, tokenizer: Tokenizer,
   if (model instanceof GPT) return saveGPT(dir, model, tokenizer, generationConfig);
   if (model instanceof Llama) return saveLlama(dir, model, tokenizer, generationConfig);
   throw new QkvValueError(`saveCausalLM: no folder format for ${model.constructor.name} (supported: GPT, Llama)`);
+}
+
+/** An encoder–decoder folder (`model_type` "transformer" or "rnn-seq2seq"). @example const { model, tokenizer } = loadSeq2SeqModel('runs/dates'); */
+export function loadSeq2SeqModel(dir: string): LoadedSeq2Seq {
+  const loaded = loadModel(dir);
+  if (loaded.kind !== 'seq2seq') throw new QkvError(`${join(dir, 'config.json')}: model_type ${JSON.stringify(loaded.modelType)} is not an encoder–decoder (expected ${SEQ2SEQ_MODEL_TYPES.join(' or ')})`);
+  return loaded;
 }
