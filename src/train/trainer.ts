@@ -25,6 +25,12 @@ export type TrainableModel = Pick<CausalLM, 'forward' | 'contextLength' | 'param
 /** Where batches come from: a TokenDataset, or any source of (ids, targets) batches (seq2seq pairs). */
 export type BatchSource = Pick<TokenDataset, 'sampleBatch'>;
 
+/**
+ * A batch may carry more forward inputs than ids and targets (BERT: attention mask, segment ids,
+ * NSP labels); they are passed to the model's forward beside the targets.
+ */
+type BatchWithForwardOptions = { forwardOptions?: Record<string, unknown> };
+
 export interface TrainConfig {
   /** Optimiser steps. */
   steps: number;
@@ -146,7 +152,7 @@ export function evaluateLoss(model: TrainableModel, dataset: BatchSource, config
   noGrad(() => {
     for (let i = 0; i < batches; i++) {
       const batch = dataset.sampleBatch('validation', config.batchSize, config.blockSize, rng);
-      total += model.forward(batch.ids, { targets: batch.targets }).loss!.item();
+      total += model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets }).loss!.item();
     }
   });
   if (wasTraining) model.train();
@@ -233,7 +239,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
       let loss = 0;
       for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
         const batch = dataset.sampleBatch('train', config.batchSize, config.blockSize, dataRng);
-        const out = model.forward(batch.ids, { targets: batch.targets });
+        const out = model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets });
         const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps); // micro-batches sum to the mean
         scaled.backward();
         loss += scaled.item();
