@@ -53,3 +53,14 @@ export { sacreBleuCorpus, sentenceBleu, computeBleu, formatBleu, tokenize13a, ty
 export { rougeScores, rougeCorpus, rougeTokenize, rougeN, rougeL, lcsLength, type RougeScore, type RougeScores } from './eval/rouge.ts';
 export { exactMatch, tokenAccuracy } from './eval/exact-match.ts';
 export { distinctN } from './eval/diversity.ts';
+export { applyLora, LoraModel, LoraLayer, AdapterDict, loraScaling, matchesTarget, LORA_DEFAULTS, PEFT_DEFAULT_TARGET_MODULES, type LoraConfig } from './adapt/lora.ts';
+export { saveLoraAdapter, loadLoraAdapter, readAdapterConfig, adapterStateDict, adapterConfigJson, peftKey, ADAPTER_FILES } from './adapt/peft-files.ts';
+export { renderChat, readChatTemplate, chatSegments, DEFAULT_CHAT_TEMPLATE, DEFAULT_CHAT_STOP, type ChatMessage, type ChatSegment } from './adapt/chat-template.ts';
+export { readJsonl, parseJsonl, writeJsonl, type PromptCompletionRecord, type ChatRecord, type PreferenceRecord } from './adapt/jsonl.ts';
+export { finetune, completionLoss, FINETUNE_DEFAULTS, type FinetuneOptions, type FinetuneResult } from './train/finetune.ts';
+export { ExampleDataset, collateExamples, tokenizeSegments, IGNORE_INDEX } from './train/finetune-data.ts';
+export { RewardModel, bradleyTerryLoss, pairwiseAccuracy, trainRewardModel, saveRewardModel, loadRewardModel } from './align/reward-model.ts';
+export { dpoLoss, trainDpo, evaluateDpo, DPO_DEFAULTS, type DpoMetrics, type DpoReference } from './align/dpo.ts';
+export { trainRl, bestOfN, sampleCompletions, RL_DEFAULTS, type RlConfig, type RlLogRecord } from './align/rl.ts';
+export { sequenceLogProbs, completionKL, pairBatch } from './align/logprobs.ts';
+export { arithmeticInstructions, arithmeticPreferences, arithmeticText, arithmeticQuality, isCorrectAnswer } from './align/data.ts';
