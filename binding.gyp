@@ -11,6 +11,7 @@
         "src/kernels/native/dispatch.cc",
         "src/kernels/native/pool.cc",
         "src/kernels/native/sgemm.cc",
+        "src/kernels/native/strided.cc",
         "src/kernels/native/isa-avx512.cc",
         "src/kernels/native/isa-avx2.cc",
         "src/kernels/native/isa-portable.cc"

@@ -10,6 +10,7 @@
  * Legend: B = batch, T = time, C = channels, V = vocab, NH = heads, hs = head size, N = rows
  * (B·T); M, N, K are the matmul sizes (M×K times K×N).
  */
+import type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 import type { AdamStepScalars, AttentionParams, MatmulParams, Storage } from './types.ts';
 
 export type KernelBackendName = 'native' | 'wasm' | 'reference';
@@ -55,4 +56,7 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   embeddingGather(out: S, weight: S, ids: Int32Array, C: number): void;
   /** dweight[ids[i], :] += g[i, :], in the order of the ids. */
   embeddingScatterAdd(dweight: S, g: S, ids: Int32Array, C: number): void;
+
+  /** out = a (a copy between layouts) or a ∘ b, each through its strides (see `StridedLayout`). */
+  elementwise(op: ElementwiseOp, out: S, a: S, b: S | null, layout: StridedLayout): void;
 }

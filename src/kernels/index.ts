@@ -19,6 +19,7 @@
  */
 import type { KernelBackend, KernelBackendName } from './backend.ts';
 import { loadNativeBackend, nativeInfo, setNativeThreads } from './native/index.ts';
+import type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 import { referenceBackend } from './reference/index.ts';
 import type { AdamStepScalars, AttentionParams, MatmulKernel, Storage } from './types.ts';
 import { wasmBackend } from './wasm/index.ts';
@@ -26,6 +27,7 @@ import { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './
 
 export type { KernelBackend, KernelBackendName } from './backend.ts';
 export type { AdamStepScalars, AttentionParams, MatmulParams } from './types.ts';
+export type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 
 export interface KernelInfo {
   /** Where float32 kernels run now. */
@@ -196,4 +198,16 @@ export function embeddingGather(out: Storage, weight: Storage, ids: Int32Array, 
 /** dweight[ids[i], :] += g[i, :] for a (V, C) table. */
 export function embeddingScatterAdd(dweight: Storage, g: Storage, ids: Int32Array, C: number): void {
   backendFor(dweight, g).embeddingScatterAdd(dweight, g, ids, C);
+}
+
+/**
+ * Below this many elements an elementwise op stays on the TypeScript loop: a Node-API call and
+ * its layout cost ~1 µs, what the loop takes for about this many elements.
+ */
+const ELEMENTWISE_MIN_NATIVE = 2048;
+
+/** out = a (a copy between layouts) or a ∘ b, through the strides of `layout`; `size` elements. */
+export function elementwise(op: ElementwiseOp, out: Storage, a: Storage, b: Storage | null, layout: StridedLayout, size: number): void {
+  const backend = size < ELEMENTWISE_MIN_NATIVE || layout.shape.length > 8 ? referenceBackend : backendFor(out, a, b);
+  backend.elementwise(op, out, a, b, layout);
 }

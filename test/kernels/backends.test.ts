@@ -239,6 +239,31 @@ for (const variant of variants()) {
         assert.throws(() => fast.embeddingScatterAdd(new Float32Array(6), new Float32Array(3), Int32Array.of(2), 3), /out of range/);
       });
 
+      it('strided elementwise: copies between layouts and + − × ÷ with broadcast operands, bit for bit', () => {
+        let seed = 2900;
+        // (shape, out strides, a strides, b strides): dense; a bias row (stride 0); a transposed
+        // copy (B, T, NH, hs) → (B, NH, T, hs); a scalar operand; a split long row (threads).
+        const layouts: [number[], number[], number[], number[]][] = [
+          [[7, 33], [33, 1], [33, 1], [33, 1]],
+          [[65, 129], [129, 1], [129, 1], [0, 1]],
+          [[2, 4, 65, 16], [4 * 65 * 16, 65 * 16, 16, 1], [65 * 4 * 16, 16, 4 * 16, 1], [0, 0, 0, 0]],
+          [[300, 257], [257, 1], [0, 0], [257, 1]],
+          [[70_001], [1], [1], [1]],
+          [[129, 600], [600, 1], [1, 129], [600, 1]],
+        ];
+        for (const [shape, outStrides, aStrides, bStrides] of layouts) {
+          const extent = (strides: number[]) => 1 + shape.reduce((sum, dim, i) => sum + (dim - 1) * strides[i], 0);
+          const a = randomArray(extent(aStrides) + 3, seed++, 2), b = randomArray(extent(bStrides) + 1, seed++, 2).map((v) => v + 3);
+          const layout = { shape, outOffset: 2, outStrides, aOffset: 3, aStrides, bOffset: 1, bStrides };
+          for (const op of ['copy', 'add', 'sub', 'mul', 'div'] as const) {
+            const out = new Float32Array(extent(outStrides) + 2), expected = new Float32Array(out.length);
+            fast.elementwise(op, out, a, op === 'copy' ? null : b, layout);
+            referenceBackend.elementwise(op, expected, a, op === 'copy' ? null : b, layout);
+            assert.deepEqual(out, expected, `elementwise ${op} over ${JSON.stringify(shape)}`);
+          }
+        }
+      });
+
       it('rejects arrays that are too short instead of reading past them', () => {
         assert.throws(() => fast.matmul(new Float32Array(5), new Float32Array(6), new Float32Array(4), { batch: 1, m: 2, n: 2, k: 3 }), /6 elements|needs at least 6/);
         assert.throws(() => fast.layerNormForward(new Float32Array(5), new Float64Array(2), new Float64Array(2), new Float32Array(6), null, null, 2, 3, 1e-5), /needs 6/);

@@ -18,6 +18,7 @@
 #include "isa.h"
 #include "pool.h"
 #include "sgemm.h"
+#include "strided.h"
 
 bool selectIsa(const char* isa);
 
@@ -394,6 +395,50 @@ static void EmbeddingGather(const Napi::CallbackInfo& info) {
   for (long i = 0; i < N; i++) memcpy(out + i * C, weight + (long)ids[i] * C, C * sizeof(float));
 }
 
+// elementwise(op, out, a, b | null, layout): op 0 copy, 1 add, 2 sub, 3 mul, 4 div; layout a
+// Float64Array [rank, dims…, outOffset, outStrides…, aOffset, aStrides…, bOffset, bStrides…].
+static void Elementwise(const Napi::CallbackInfo& info) {
+  Args args{info, "elementwise"};
+  const long op = args.count(0, "op");
+  if (op > OP_DIV) args.fail("op must be 0..4");
+  const size_t layoutLength = args.length(4);
+  const double* layout = args.f64(4, "layout", 1);
+  const long rank = (long)layout[0];
+  if (!(rank >= 1 && rank <= 8) || layoutLength < (size_t)(1 + 4 * rank + 3)) args.fail("layout must hold a rank 1..8 and its dims, offsets and strides");
+  StridedOp s;
+  s.op = (int)op;
+  s.rank = (int)rank;
+  long size = 1;
+  for (long axis = 0; axis < rank; axis++) {
+    s.dims[axis] = (long)layout[1 + axis];
+    if (s.dims[axis] < 0) args.fail("dims must be non-negative");
+    size *= s.dims[axis];
+  }
+  // Each operand: offset, then strides; the last element it touches must lie in its array.
+  auto operand = [&](int which, const char* name, size_t arrayIndex, long* strides, bool optional) -> float* {
+    const double* base = layout + 1 + rank + which * (rank + 1);
+    long offset = (long)base[0], last = offset;
+    for (long axis = 0; axis < rank; axis++) {
+      strides[axis] = (long)base[1 + axis];
+      if (strides[axis] < 0) args.fail(std::string(name) + " strides must be non-negative");
+      if (size > 0) last += (s.dims[axis] - 1) * strides[axis];
+    }
+    float* data = args.f32(arrayIndex, name, size == 0 ? 0 : (size_t)last + 1, optional);
+    return data == nullptr ? nullptr : data + offset;
+  };
+  s.out = operand(0, "out", 1, s.outStrides, false);
+  s.a = operand(1, "a", 2, s.aStrides, false);
+  float* b = operand(2, "b", 3, s.bStrides, op == OP_COPY);
+  if (b == nullptr) {
+    s.b = s.a;
+    for (long axis = 0; axis < rank; axis++) s.bStrides[axis] = 0;
+  } else {
+    s.b = b;
+  }
+  if (size == 0) return;
+  stridedElementwise(s);
+}
+
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
@@ -435,7 +480,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rmsNormForward", RmsNormForward}, {"rmsNormBackward", RmsNormBackward},
       {"crossEntropyForward", CrossEntropyForward}, {"crossEntropyBackward", CrossEntropyBackward},
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
-      {"exp", Exp}, {"setThreads", SetThreads},
+      {"elementwise", Elementwise}, {"exp", Exp}, {"setThreads", SetThreads},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

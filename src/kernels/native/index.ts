@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { KernelBackend } from '../backend.ts';
 import { packageRoot } from '../package-root.ts';
+import type { ElementwiseOp, StridedLayout } from '../reference/elementwise.ts';
 
 /** What the addon exports (src/kernels/native/addon.cc); argument order as there. */
 interface NativeAddon {
@@ -40,6 +41,7 @@ interface NativeAddon {
     beta1: number, beta2: number, l2Penalty: number, keep: number, stepSize: number, biasCorrection2Sqrt: number, eps: number): void;
   embeddingGather(out: Float32Array, weight: Float32Array, ids: Int32Array, C: number): void;
   embeddingScatterAdd(dweight: Float32Array, g: Float32Array, ids: Int32Array, C: number): void;
+  elementwise(op: number, out: Float32Array, a: Float32Array, b: Float32Array | null, layout: Float64Array): void;
   exp(y: Float32Array, x: Float32Array): void;
   info(): NativeInfo;
   setThreads(threads: number): void;
@@ -136,6 +138,24 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     },
     embeddingGather: (out, weight, ids, C) => native.embeddingGather(out, weight, ids, C),
     embeddingScatterAdd: (dweight, g, ids, C) => native.embeddingScatterAdd(dweight, g, ids, C),
+    elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
   };
   return backend;
+}
+
+const OP_CODES: Record<ElementwiseOp, number> = { copy: 0, add: 1, sub: 2, mul: 3, div: 4 };
+
+/** [rank, dims…, outOffset, outStrides…, aOffset, aStrides…, bOffset, bStrides…], as addon.cc reads it. */
+function packLayout(layout: StridedLayout): Float64Array {
+  const rank = layout.shape.length;
+  const packed = new Float64Array(1 + 4 * rank + 3);
+  packed[0] = rank;
+  packed.set(layout.shape, 1);
+  let at = 1 + rank;
+  for (const [offset, strides] of [[layout.outOffset, layout.outStrides], [layout.aOffset, layout.aStrides], [layout.bOffset, layout.bStrides]] as const) {
+    packed[at] = offset;
+    packed.set(strides, at + 1);
+    at += rank + 1;
+  }
+  return packed;
 }

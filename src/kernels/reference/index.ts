@@ -9,6 +9,7 @@ import { adamUpdate } from './adam.ts';
 import { attentionBackward, attentionForward } from './attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from './crossentropy.ts';
 import { embeddingGather, embeddingScatterAdd } from './embedding.ts';
+import { stridedElementwise } from './elementwise.ts';
 import { matmulReference } from './matmul.ts';
 import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from './norm.ts';
 
@@ -30,4 +31,5 @@ export const referenceBackend: KernelBackend<Storage> = {
   adamUpdate,
   embeddingGather,
   embeddingScatterAdd,
+  elementwise: stridedElementwise,
 };

@@ -13,6 +13,7 @@ import { embeddingGatherWasm, embeddingScatterAddWasm } from './embedding.ts';
 import { matmulWasm } from './matmul.ts';
 import { layerNormBackwardWasm, layerNormForwardWasm } from './norm.ts';
 import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm.ts';
+import { stridedElementwise } from '../reference/elementwise.ts';
 
 export const wasmBackend: KernelBackend = {
   name: 'wasm',
@@ -32,4 +33,6 @@ export const wasmBackend: KernelBackend = {
   adamUpdate: adamUpdateWasm,
   embeddingGather: embeddingGatherWasm,
   embeddingScatterAdd: embeddingScatterAddWasm,
+  // No wasm kernel: a copy into wasm memory and back would cost what the loop does.
+  elementwise: stridedElementwise,
 };

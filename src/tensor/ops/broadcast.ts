@@ -5,13 +5,15 @@
  * Two ways in. `arithmetic` runs add/sub/mul/div with no per-element closure: the axes are
  * coalesced (`coalesceAxes`), so the common layouts become long rows (a dense same-shape pair
  * is one row, a bias (…, C) + (C) is rows of C against a fixed row, a scalar operand has
- * stride 0), and each row is a tight loop written out per op. `mapUnary` / `mapBinary` take a
+ * stride 0), and the rows run on the kernels' `elementwise` (native for large float32 work,
+ * the loops of src/kernels/reference/elementwise.ts otherwise). `mapUnary` / `mapBinary` take a
  * closure and read any layout through an odometer: the general path (pow, masks) and the
  * oracle the fast loops are tested against.
  */
 import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, shapesEqual, type Shape } from '../shape.ts';
 import { coalesceAxes } from './strided.ts';
+import { elementwise } from '../../kernels/index.ts';
 
 export function resultDtype(a: Tensor, b?: Tensor): DType {
   return a.dtype === 'float64' || b?.dtype === 'float64' ? 'float64' : 'float32';
@@ -43,73 +45,12 @@ export function arithmetic(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const out = allocate(resultDtype(a, b), size);
   if (size === 0) return new Tensor(out, shape);
   const layout = coalesceAxes(shape, broadcastStrides(a.shape, a.strides, shape), broadcastStrides(b.shape, b.strides, shape));
-  const rank = layout.shape.length;
-  if (rank === 0) {
-    arithmeticRow(op, 1, out, 0, a.data, a.offset, 0, b.data, b.offset, 0);
-    return new Tensor(out, shape);
-  }
-  const { stridesA, stridesB } = layout;
-  const dims = layout.shape;
-  const rowSize = dims[rank - 1];
-  const rowStrideA = stridesA[rank - 1];
-  const rowStrideB = stridesB[rank - 1];
-  const index = new Array<number>(rank).fill(0);
-  let offsetA = a.offset;
-  let offsetB = b.offset;
-  for (let start = 0; start < size; start += rowSize) {
-    arithmeticRow(op, rowSize, out, start, a.data, offsetA, rowStrideA, b.data, offsetB, rowStrideB);
-    // advance the outer axes like an odometer
-    for (let axis = rank - 2; axis >= 0; axis--) {
-      index[axis]++;
-      offsetA += stridesA[axis];
-      offsetB += stridesB[axis];
-      if (index[axis] < dims[axis]) break;
-      offsetA -= stridesA[axis] * dims[axis];
-      offsetB -= stridesB[axis] * dims[axis];
-      index[axis] = 0;
-    }
-  }
+  // The output is contiguous, so its strides over the coalesced shape are too.
+  elementwise(op, out, a.data, b.data, {
+    shape: layout.shape, outOffset: 0, outStrides: contiguousStrides(layout.shape),
+    aOffset: a.offset, aStrides: layout.stridesA, bOffset: b.offset, bStrides: layout.stridesB,
+  }, size);
   return new Tensor(out, shape);
-}
-
-/**
- * out[o + i] = a[ia + i·sa] ∘ b[ib + i·sb] for i < n. One loop per op and per kind of stride
- * (both 1; one operand fixed, stride 0; anything else), so every loop body is a single
- * monomorphic arithmetic operation.
- */
-function arithmeticRow(op: ArithmeticOp, n: number, out: Storage, o: number, a: Storage, ia: number, sa: number, b: Storage, ib: number, sb: number): void {
-  if (sa === 1 && sb === 1) {
-    switch (op) {
-      case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + b[ib + i]; return;
-      case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] - b[ib + i]; return;
-      case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * b[ib + i]; return;
-      case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] / b[ib + i]; return;
-    }
-  }
-  if (sa === 1 && sb === 0) {
-    const y = b[ib];
-    switch (op) {
-      case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + y; return;
-      case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] - y; return;
-      case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * y; return;
-      case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i] / y; return;
-    }
-  }
-  if (sa === 0 && sb === 1) {
-    const x = a[ia];
-    switch (op) {
-      case 'add': for (let i = 0; i < n; i++) out[o + i] = x + b[ib + i]; return;
-      case 'sub': for (let i = 0; i < n; i++) out[o + i] = x - b[ib + i]; return;
-      case 'mul': for (let i = 0; i < n; i++) out[o + i] = x * b[ib + i]; return;
-      case 'div': for (let i = 0; i < n; i++) out[o + i] = x / b[ib + i]; return;
-    }
-  }
-  switch (op) {
-    case 'add': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] + b[ib + i * sb]; return;
-    case 'sub': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] - b[ib + i * sb]; return;
-    case 'mul': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] * b[ib + i * sb]; return;
-    case 'div': for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] / b[ib + i * sb]; return;
-  }
 }
 
 // ---- the general path: any function, any layout -------------------------------------------

@@ -3,6 +3,7 @@
  * coalescing, row-wise strided copies, and the stride arithmetic that decides whether a reshape
  * can be a view.
  */
+import { elementwise } from '../../kernels/index.ts';
 import type { Storage, Tensor } from '../tensor.ts';
 import { contiguousStrides, numel, type Shape } from '../shape.ts';
 
@@ -85,44 +86,15 @@ export function coalesceAxes(shape: Shape, stridesA: readonly number[], stridesB
 /**
  * Copies `source` (any layout) into the window of `target` storage described by
  * `targetStrides` (over source's shape) and `targetOffset`. Axes are coalesced first, so a
- * copy between two dense layouts is one `set`; the innermost axis is a tight loop.
+ * copy between two dense layouts is one row; the rows run on the kernels' `elementwise`.
  */
 export function copyStrided(target: Storage, targetOffset: number, targetStrides: readonly number[], source: Tensor): void {
   const size = source.size;
   if (size === 0) return;
-  const data = source.data;
   const { shape, stridesA: fromStrides, stridesB: toStrides } = coalesceAxes(source.shape, source.strides, targetStrides);
-  const rank = shape.length;
-  if (rank === 0) {
-    target[targetOffset] = data[source.offset];
-    return;
-  }
-  const innerSize = shape[rank - 1];
-  const innerFrom = fromStrides[rank - 1];
-  const innerTo = toStrides[rank - 1];
-  // `set` pays for a subarray per row; below a few dozen elements a plain loop is faster.
-  const useSet = innerFrom === 1 && innerTo === 1 && innerSize >= 64;
-  const index = new Array<number>(rank).fill(0);
-  let from = source.offset;
-  let to = targetOffset;
-  for (let start = 0; start < size; start += innerSize) {
-    if (useSet) {
-      target.set(data.subarray(from, from + innerSize), to);
-    } else if (innerFrom === 1 && innerTo === 1) {
-      for (let i = 0; i < innerSize; i++) target[to + i] = data[from + i];
-    } else {
-      for (let i = 0; i < innerSize; i++) target[to + i * innerTo] = data[from + i * innerFrom];
-    }
-    for (let axis = rank - 2; axis >= 0; axis--) {
-      index[axis]++;
-      from += fromStrides[axis];
-      to += toStrides[axis];
-      if (index[axis] < shape[axis]) break;
-      from -= fromStrides[axis] * shape[axis];
-      to -= toStrides[axis] * shape[axis];
-      index[axis] = 0;
-    }
-  }
+  elementwise('copy', target, source.data, null, {
+    shape, outOffset: targetOffset, outStrides: toStrides, aOffset: source.offset, aStrides: fromStrides, bOffset: 0, bStrides: fromStrides.map(() => 0),
+  }, size);
 }
 
 /**
