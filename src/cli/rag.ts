@@ -231,7 +231,7 @@ export function registerRagCommands(program: Command): void {
         tokenizer = trainWordPiece(texts, { vocabSize: flags.vocabSize });
         model = new BertModel(
           { vocab_size: tokenizer.vocabSize, hidden_size: flags.hiddenSize, num_hidden_layers: flags.layers, num_attention_heads: flags.heads, intermediate_size: 4 * flags.hiddenSize, max_position_embeddings: Math.max(128, flags.maxLength) },
-          { rng: new Rng(flags.seed), addPoolingLayer: false },
+          { rng: new Rng(flags.seed) }, // the pooler gets no gradient, but BertModel folders carry one
         );
       }
       const progress = createProgress({ total: flags.steps, fields: ['loss'], silent: Boolean(flags.json) });
