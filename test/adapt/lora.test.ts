@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyLora, LoraLayer, matchesTarget, LoraModel } from '../../src/adapt/lora.ts';
+import { applyLora, LoraLayer, matchesTarget, LoraModel, PEFT_DEFAULT_TARGET_MODULES } from '../../src/adapt/lora.ts';
+import { BertModel } from '../../src/models/bert.ts';
 import { GPT } from '../../src/models/gpt.ts';
 import { Llama } from '../../src/models/llama.ts';
 import { Conv1D } from '../../src/nn/conv1d.ts';
@@ -150,4 +151,22 @@ test("target_modules follow PEFT's rule: a list matches a path's last names, a s
   assert.throws(() => applyLora(tinyGPT(), { r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj'] }), /target modules \["q_proj"\] not found.*c_attn/);
   assert.throws(() => applyLora(tinyGPT(), { r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['ln_1'] }), /LayerNorm; only Linear and Conv1D/);
   assert.throws(() => applyLora(tinyGPT(), { r: 0, lora_alpha: 4, lora_dropout: 0, target_modules: ['c_attn'] }), /r must be a positive integer/);
+});
+
+test("BERT (Linear, PEFT's default query/value targets): B = 0 equals the base; merge/un-merge restores W", () => {
+  const bert = new BertModel({ vocab_size: 13, hidden_size: 8, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 }, { rng: new Rng(1) }).eval();
+  const ids = randomIds(new Rng(2), 2, 5, 13);
+  const hidden = () => noGrad(() => bert.forward(ids).lastHiddenState.toArray());
+  const base = hidden();
+  const lora = applyLora(bert, { r: 2, lora_alpha: 4, lora_dropout: 0.1, target_modules: [...PEFT_DEFAULT_TARGET_MODULES.bert] }, { rng: new Rng(3) });
+  assert.deepEqual(lora.layerPaths, ['encoder.layer.0.attention.self.query', 'encoder.layer.0.attention.self.value', 'encoder.layer.1.attention.self.query', 'encoder.layer.1.attention.self.value']);
+  assert.deepEqual(hidden(), base);
+  randomizeAdapters(lora, 'default', new Rng(4));
+  const adapted = hidden();
+  assert.ok(maxAbsDiff(adapted, base) > 1e-3);
+  const before = [...lora.layers.values()].map((layer) => Float32Array.from(layer.weight.data));
+  lora.merge();
+  assert.ok(maxAbsDiff(hidden(), adapted) < 1e-5);
+  lora.unmerge();
+  [...lora.layers.values()].forEach((layer, i) => assert.ok(maxAbsDiff(layer.weight.data, before[i]) <= 1e-6));
 });
