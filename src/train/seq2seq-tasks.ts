@@ -3,7 +3,8 @@
  * and TSV files of pairs:
  *
  * - `dates`: a date in one of many surface forms → ISO 8601 ("3rd of March, 2021" → "2021-03-03");
- * - `number-words`: English number words → digits ("four hundred and two" → "402");
+ * - `number-words`: English number words → digits ("four hundred and two" → "402"), and
+ *   `number-to-words` the other way;
  * - `reverse` and `sort`: space-separated digit sequences, reversed or sorted, their length drawn
  *   from [minLength, maxLength] so the length can grow past what a fixed vector holds.
  *
@@ -119,6 +120,15 @@ export const numberWordsTask: Seq2SeqTask = {
   },
 };
 
+export const numberToWordsTask: Seq2SeqTask = {
+  name: 'number-to-words',
+  description: 'the reverse direction: an integer of minLength–maxLength digits (default 1–6) → English words',
+  sample(rng, options = {}) {
+    const { source, target } = numberWordsTask.sample(rng, options);
+    return { source: target, target: source };
+  },
+};
+
 function digitSequence(rng: Rng, options: TaskOptions): number[] {
   return Array.from({ length: drawLength(rng, options, [3, 12]) }, () => rng.randint(10));
 }
@@ -144,6 +154,7 @@ export const sortTask: Seq2SeqTask = {
 export const SEQ2SEQ_TASKS: Readonly<Record<string, Seq2SeqTask>> = {
   dates: datesTask,
   'number-words': numberWordsTask,
+  'number-to-words': numberToWordsTask,
   reverse: reverseTask,
   sort: sortTask,
 };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/tensor/random.ts';
 import { encodeLabels, encodeSources, Seq2SeqDataset, seq2seqCharTokenizer, specialTokenIds } from '../../src/train/seq2seq-data.ts';
 import { evaluateSeq2Seq, translate } from '../../src/train/seq2seq-eval.ts';
-import { datesTask, generatePairs, heldOutPairs, numberToWords, numberWordsTask, readPairsTsv, reverseTask, sortTask } from '../../src/train/seq2seq-tasks.ts';
+import { datesTask, generatePairs, heldOutPairs, numberToWords, numberToWordsTask, numberWordsTask, readPairsTsv, reverseTask, sortTask } from '../../src/train/seq2seq-tasks.ts';
 import { trainSeq2Seq } from '../../src/train/seq2seq-train.ts';
 
 test('date task: seeded, many surface forms, every target is the ISO date of its source', () => {
@@ -29,6 +29,7 @@ test('number words by hand; reverse and sort; lengths grow as asked; held-out so
   assert.equal(numberToWords(1042), 'one thousand and forty-two');
   assert.equal(numberToWords(2_000_115), 'two million one hundred and fifteen');
   for (const { source, target } of generatePairs(numberWordsTask, 50, 3)) assert.equal(numberToWords(Number(target)), source);
+  for (const { source, target } of generatePairs(numberToWordsTask, 20, 3)) assert.equal(numberToWords(Number(source)), target);
   const [reversed] = generatePairs(reverseTask, 1, 1, { minLength: 5, maxLength: 5 });
   assert.equal(reversed.source.split(' ').reverse().join(' '), reversed.target);
   assert.equal(reversed.source.split(' ').length, 5);
