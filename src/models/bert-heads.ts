@@ -85,6 +85,42 @@ export interface BertHeadForwardOptions extends BertInputs {
   targets?: IndexLike;
   /** NSP: (B) 0 when sentence B follows A, 1 when it is random (HF's `next_sentence_label`). */
   nextSentenceLabels?: IndexLike;
+  /**
+   * MLM with targets: compute logits only at the chosen positions (those not -100), as Google's
+   * BERT gathers `masked_lm_positions` before the output layer; logits are then (M, V), M the
+   * chosen positions in row-major order. The vocabulary projection is most of a small BERT's cost.
+   */
+  gatherTargets?: boolean;
+}
+
+/** crossEntropy's ignore-index: the label of a position that was not chosen for MLM. */
+const IGNORE_INDEX = -100;
+
+/** hidden (B, T, C) and MLM targets (B, T) → the chosen rows (M, C) and their targets (M); null if none. */
+function gatherChosen(hidden: Tensor, targets: IndexLike): { rows: Tensor; targets: number[] } | null {
+  const [B, T, C] = hidden.shape;
+  const values = targets instanceof Tensor ? targets.toArray() : Array.from(targets);
+  const positions: number[] = [];
+  const chosen: number[] = [];
+  values.forEach((target, i) => {
+    if (target === IGNORE_INDEX) return;
+    positions.push(i);
+    chosen.push(target);
+  });
+  if (positions.length === 0) return null;
+  return { rows: hidden.reshape([B * T, C]).indexSelect(0, positions), targets: chosen };
+}
+
+/** MLM logits and loss: over every position, or (gatherTargets) only the chosen ones. */
+function maskedLmHead(head: BertLMPredictionHead, hidden: Tensor, options: BertHeadForwardOptions): { logits: Tensor; loss?: Tensor } {
+  if (options.targets === undefined) return { logits: head.forward(hidden) };
+  const gathered = options.gatherTargets ? gatherChosen(hidden, options.targets) : null;
+  if (gathered !== null) {
+    const logits = head.forward(gathered.rows); // (M, V)
+    return { logits, loss: crossEntropy(logits, gathered.targets) };
+  }
+  const logits = head.forward(hidden); // (B, T, V)
+  return { logits, loss: crossEntropy(logits, options.targets) }; // only chosen positions count: the rest are -100
 }
 
 /** BERT for MLM + NSP pre-training. @example const { loss } = new BertForPreTraining({ vocab_size: 1000 }).forward(ids, { targets, nextSentenceLabels }); */
@@ -106,13 +142,12 @@ export class BertForPreTraining extends Module {
     return this.config.max_position_embeddings;
   }
 
-  /** logits (B, T, V) and NSP logits (B, 2); loss = MLM loss (+ NSP loss when its labels are given). */
+  /** logits (B, T, V) (or (M, V), see gatherTargets) and NSP logits (B, 2); loss = MLM loss (+ NSP loss when its labels are given). */
   forward(ids: Tensor, options: BertHeadForwardOptions = {}): { logits: Tensor; seqRelationshipLogits: Tensor; loss?: Tensor; mlmLoss?: Tensor; nspLoss?: Tensor } {
     const { lastHiddenState, poolerOutput } = this.bert.forward(ids, options);
-    const logits = this.cls.predictions.forward(lastHiddenState);
+    const { logits, loss: mlmLoss } = maskedLmHead(this.cls.predictions, lastHiddenState, options);
     const seqRelationshipLogits = this.cls.seq_relationship.forward(poolerOutput!); // (B, 2)
-    if (options.targets === undefined) return { logits, seqRelationshipLogits };
-    const mlmLoss = crossEntropy(logits, options.targets); // only chosen positions: the rest are -100
+    if (mlmLoss === undefined) return { logits, seqRelationshipLogits };
     if (options.nextSentenceLabels === undefined) return { logits, seqRelationshipLogits, loss: mlmLoss, mlmLoss };
     const nspLoss = crossEntropy(seqRelationshipLogits, options.nextSentenceLabels);
     return { logits, seqRelationshipLogits, loss: mlmLoss.add(nspLoss), mlmLoss, nspLoss };
@@ -139,8 +174,7 @@ export class BertForMaskedLM extends Module {
   }
 
   forward(ids: Tensor, options: BertHeadForwardOptions = {}): { logits: Tensor; loss?: Tensor } {
-    const logits = this.cls.predictions.forward(this.bert.forward(ids, options).lastHiddenState); // (B, T, V)
-    return options.targets === undefined ? { logits } : { logits, loss: crossEntropy(logits, options.targets) };
+    return maskedLmHead(this.cls.predictions, this.bert.forward(ids, options).lastHiddenState, options); // logits (B, T, V) or (M, V)
   }
 }
 

@@ -4,6 +4,7 @@
  * `PretrainingDataset` batches. Held-out MLM and NSP figures are measured before and after.
  */
 import { noGrad } from '../tensor/autograd.ts';
+import { QkvValueError } from '../tensor/errors.ts';
 import { Rng } from '../tensor/random.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.ts';
@@ -51,9 +52,11 @@ export function evaluatePretraining(model: BertForPreTraining | BertForMaskedLM,
       const inputs = { ...batch.forwardOptions, targets: batch.targets };
       const out = model instanceof BertForPreTraining ? model.forward(batch.ids, inputs) : { ...model.forward(batch.ids, inputs), seqRelationshipLogits: null, mlmLoss: undefined, nspLoss: undefined };
       mlmLoss += (out.mlmLoss ?? out.loss!).item();
-      const predicted = out.logits.argmax(2).toArray();
-      batch.targets.toArray().forEach((target, k) => {
-        if (target === IGNORE_INDEX) return;
+      // Logits are (M, V) at the chosen positions (gatherTargets), in row-major order.
+      const predicted = out.logits.argmax(out.logits.ndim - 1).toArray();
+      const targets = batch.targets.toArray().filter((target) => target !== IGNORE_INDEX);
+      if (predicted.length !== targets.length) throw new QkvValueError(`evaluatePretraining: ${predicted.length} predictions for ${targets.length} chosen positions`);
+      targets.forEach((target, k) => {
         chosen++;
         if (predicted[k] === target) mlmCorrect++;
       });

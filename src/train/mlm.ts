@@ -24,7 +24,7 @@ export interface PretrainingBatch {
   ids: Tensor;
   /** (B, T) original ids at chosen positions, -100 elsewhere. */
   targets: Tensor;
-  forwardOptions: { attentionMask: Tensor; tokenTypeIds: Tensor; nextSentenceLabels?: Tensor };
+  forwardOptions: { attentionMask: Tensor; tokenTypeIds: Tensor; nextSentenceLabels?: Tensor; gatherTargets: boolean };
 }
 
 export interface PretrainingDataOptions extends MaskingOptions {
@@ -168,7 +168,8 @@ export class PretrainingDataset {
       nextSentenceLabels[b] = example.nextSentenceLabel;
     }
     const shape = [batchSize, T];
-    const forwardOptions: PretrainingBatch['forwardOptions'] = { attentionMask: new Tensor(attentionMask, shape), tokenTypeIds: new Tensor(tokenTypeIds, shape) };
+    // gatherTargets: MLM logits only at the chosen positions (Google's masked_lm_positions), same loss, ~2× faster.
+    const forwardOptions: PretrainingBatch['forwardOptions'] = { attentionMask: new Tensor(attentionMask, shape), tokenTypeIds: new Tensor(tokenTypeIds, shape), gatherTargets: true };
     if (this.nextSentencePrediction) forwardOptions.nextSentenceLabels = new Tensor(nextSentenceLabels, [batchSize]);
     return { ids: new Tensor(ids, shape), targets: new Tensor(targets, shape), forwardOptions };
   }

@@ -76,6 +76,17 @@ test('the MLM loss is the mean cross-entropy over chosen positions only', () => 
     total += logSumExp - row[target];
   }
   assert.ok(Math.abs(loss!.item() - total / chosen.length) < 1e-5, `${loss!.item()} vs ${total / chosen.length}`);
+  // Gathering the chosen positions first (Google's masked_lm_positions) gives the same loss and gradients.
+  const options = { targets: Tensor.from(labels), attentionMask: Tensor.from([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]) };
+  const full = model.forward(ids, options).loss!;
+  full.backward();
+  const fullGrad = model.cls.predictions.transform.dense.weight.grad!.toArray();
+  model.zeroGrad();
+  const gathered = model.forward(ids, { ...options, gatherTargets: true });
+  assert.deepEqual(gathered.logits.shape, [3, 30]);
+  assert.ok(Math.abs(gathered.loss!.item() - full.item()) < 1e-6);
+  gathered.loss!.backward();
+  model.cls.predictions.transform.dense.weight.grad!.toArray().forEach((g, i) => assert.ok(Math.abs(g - fullGrad[i]) < 1e-6, `grad ${i}`));
 });
 
 function corpus(): string {
