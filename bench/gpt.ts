@@ -5,8 +5,9 @@
  *   the same character-level windows of data/brown.txt for all. One step = forward + backward +
  *   gradient clipping + AdamW, as `src/train/trainer.ts` takes it. Steps are interleaved (step i
  *   of every variant before step i + 1 of any) so machine noise hits all alike; medians reported.
- *   Variants: qkv on its default threads and on 1 thread (tfjs-wasm runs 1 thread under Node, so
- *   this is the per-thread comparison); tfjs-wasm as anyone would write it (`tf.matMul` and its
+ *   Variants: qkv on its native and its wasm kernels, each on its default threads and on 1 thread
+ *   (the second thread's gain; tfjs-wasm runs 1 thread under Node, so 1 thread is also the
+ *   per-thread comparison); tfjs-wasm as anyone would write it (`tf.matMul` and its
  *   own gradients: the issue's baseline), and tuned (products written around tfjs-wasm's slow
  *   transposed and batched matmul paths; see `TfjsMatmuls`).
  * - greedy generation tokens/s of the qkv model with and without the KV cache (the two must give
@@ -22,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateText } from '../src/generate/lm.ts';
-import { getKernelInfo, setKernelThreads, waitForKernelThreads } from '../src/kernels/index.ts';
+import { getKernelInfo, kernelBackend, setKernelBackend, setKernelThreads, waitForKernelThreads, type KernelBackendName } from '../src/kernels/index.ts';
 import { noGrad } from '../src/tensor/autograd.ts';
 import { GPT } from '../src/models/gpt.ts';
 import { AdamW, clipGradNorm } from '../src/optim/index.ts';
@@ -66,10 +67,16 @@ export async function run(report: BenchReport): Promise<void> {
   const newModel = (): GPT => new GPT({ vocab_size: V, ...MODEL }, { rng: new Rng(SEED) });
   const model = newModel();
   const qkvParameters = model.parameters().reduce((sum, p) => sum + p.size, 0);
-  const variants: TrainVariant[] = [{ name: `gpt train qkv ${threadsText(qkvThreads)}`, qkvThreads, step: qkvTrainer(model), times: [], losses: [] }];
-  // tfjs-wasm runs one thread under Node (see tfjsWasmThreads), so qkv on one thread is timed too,
-  // from its own copy of the model, for a per-thread comparison.
-  if (qkvThreads > 1) variants.push({ name: 'gpt train qkv 1 thread', qkvThreads: 1, step: qkvTrainer(newModel()), times: [], losses: [] });
+  const defaultBackend = getKernelInfo().backend;
+  const backends: KernelBackendName[] = [defaultBackend, ...(['native', 'wasm'] as const).filter((name) => name !== defaultBackend && loads(name))];
+  const variants: TrainVariant[] = [];
+  for (const backend of backends) {
+    for (const threads of qkvThreads > 1 ? [qkvThreads, 1] : [1]) {
+      // The first variant trains `model` (generation below uses it); every other its own copy.
+      const trained = variants.length === 0 ? model : newModel();
+      variants.push({ name: `gpt train qkv ${backend} ${threadsText(threads)}`, qkvThreads: threads, backend, step: qkvTrainer(trained), times: [], losses: [] });
+    }
+  }
 
   const tfjs = await loadTfjsBaseline();
   if (tfjs !== undefined) {
@@ -108,6 +115,7 @@ export async function run(report: BenchReport): Promise<void> {
   // Interleaved, step i of every variant before step i + 1 of any, so machine noise hits all alike.
   for (const [i, batch] of batches.entries()) {
     for (const variant of variants) {
+      if (variant.backend !== undefined && variant.backend !== getKernelInfo().backend) setKernelBackend(variant.backend);
       if (variant.qkvThreads !== null && variant.qkvThreads !== getKernelInfo().threads) {
         setKernelThreads(variant.qkvThreads);
         waitForKernelThreads();
@@ -117,6 +125,7 @@ export async function run(report: BenchReport): Promise<void> {
       if (i >= WARMUP_STEPS) variant.times.push(performance.now() - started);
     }
   }
+  setKernelBackend(defaultBackend);
   setKernelThreads(qkvThreads);
   waitForKernelThreads();
   for (const variant of variants) console.error(`bench gpt: ${variant.name} losses ${variant.losses.map((loss) => loss.toFixed(3)).join(' ')}`);
@@ -128,11 +137,20 @@ export async function run(report: BenchReport): Promise<void> {
     tokensPerSecond.set(variant, tokensPerStep / (timeMs / 1000));
     report.row({ name: variant.name, shape, timeMs, value: tokensPerStep / (timeMs / 1000), unit: 'tokens/s' });
   }
+  const ratioRow = (name: string, variant: TrainVariant | undefined, baseline: TrainVariant | undefined): void => {
+    if (variant === undefined || baseline === undefined) return;
+    const ratio = tokensPerSecond.get(variant)! / tokensPerSecond.get(baseline)!;
+    report.row({ name, shape, value: ratio, unit: 'x', ratio, baseline: baseline.name });
+  };
+  const qkv = (backend: KernelBackendName, threads: number) => variants.find((v) => v.backend === backend && v.qkvThreads === threads);
+  for (const backend of backends) {
+    if (qkvThreads > 1) ratioRow(`gpt train qkv ${backend} ${qkvThreads}t / 1t (threads' gain)`, qkv(backend, qkvThreads), qkv(backend, 1));
+  }
+  if (backends.includes('native') && backends.includes('wasm')) ratioRow(`gpt train qkv native / wasm, ${threadsText(qkvThreads)}`, qkv('native', qkvThreads), qkv('wasm', qkvThreads));
   for (const baseline of variants.filter((variant) => variant.tfjsMatmuls !== undefined)) {
     for (const variant of variants.filter((v) => v.qkvThreads !== null)) {
-      const ratio = tokensPerSecond.get(variant)! / tokensPerSecond.get(baseline)!;
-      const label = variant.qkvThreads === qkvThreads ? 'qkv' : `qkv ${variant.qkvThreads}t`;
-      report.row({ name: `gpt train ${label} / tfjs-wasm${baseline.tfjsMatmuls === 'tfjs' ? '' : ' tuned'}`, shape, value: ratio, unit: 'x', ratio, baseline: baseline.name });
+      const label = `qkv ${variant.backend}${variant.qkvThreads === qkvThreads ? '' : ` ${variant.qkvThreads}t`}`;
+      ratioRow(`gpt train ${label} / tfjs-wasm${baseline.tfjsMatmuls === 'tfjs' ? '' : ' tuned'}`, variant, baseline);
     }
   }
 
@@ -166,6 +184,8 @@ interface TrainVariant {
   name: string;
   /** Threads for the qkv kernels while this variant steps; null for tfjs. */
   qkvThreads: number | null;
+  /** The qkv kernel backend this variant steps on (qkv variants only). */
+  backend?: KernelBackendName;
   /** How the tfjs model writes its products (tfjs variants only). */
   tfjsMatmuls?: TfjsMatmuls;
   /** One training step on a batch; returns the loss. */
@@ -173,6 +193,17 @@ interface TrainVariant {
   /** Wall time of each timed step, in milliseconds. */
   times: number[];
   losses: number[];
+}
+
+/** Whether a kernel backend loads here (a row is left out, with a note, when it does not). */
+function loads(name: KernelBackendName): boolean {
+  try {
+    kernelBackend(name);
+    return true;
+  } catch (error) {
+    console.error(`bench gpt: qkv ${name} kernels unavailable (${error instanceof Error ? error.message : String(error)})`);
+    return false;
+  }
 }
 
 function threadsText(threads: number): string {

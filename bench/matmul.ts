@@ -1,11 +1,12 @@
 /**
  * Matmul GFLOP/s, side by side on the same inputs in one run: the qkv TypeScript reference, the
- * qkv wasm kernel on 1 and 2 threads, TensorFlow.js's wasm backend, and onnxruntime-node's MatMul
- * (our stand-in for the native limit), plus the ratios qkv 2 threads / tfjs-wasm and / onnxruntime.
+ * qkv wasm and native kernels on 1 and 2 threads, TensorFlow.js's wasm backend, and
+ * onnxruntime-node's MatMul (MLAS: the native reference, 2 intra-op threads), plus the ratios
+ * qkv native 2 threads / onnxruntime and / qkv wasm 2 threads, and wasm / tfjs-wasm.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { getKernelInfo, matmul, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../src/kernels/index.ts';
+import { getKernelInfo, kernelBackend, matmul, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../src/kernels/index.ts';
 import { matmulReference } from '../src/kernels/reference/matmul.ts';
 import type { BenchReport } from './report.ts';
 import { timeMedianMs, timeMedianMsAsync } from './report.ts';
@@ -35,6 +36,7 @@ const FAST_TIMING = { warmup: 3, minRuns: 10, minTimeMs: 1000 };
 export async function run(report: BenchReport): Promise<void> {
   const tf = await loadTfjsWasm();
   const ort = await loadOnnxRuntime();
+  const native = nativeAvailable();
   setKernelBackend('wasm');
 
   for (const shape of shapes) {
@@ -63,6 +65,18 @@ export async function run(report: BenchReport): Promise<void> {
     // Flops per CPU-second of this process: the kernel's own speed, whatever else shares the cores.
     report.row({ name: `${shape.label} qkv wasm 2t, per CPU-s`, shape: shapeText, value: flopsPerCpuSecond(() => matmul(a, b, out, params), flops) / 1e9, unit: 'GFLOP/cpu-s' });
 
+    let native2: number | undefined;
+    if (native) {
+      setKernelBackend('native');
+      setKernelThreads(1);
+      row(`${shape.label} qkv native 1 thread`, timeMedianMs(() => matmul(a, b, out, params), FAST_TIMING));
+      setKernelThreads(2);
+      native2 = row(`${shape.label} qkv native 2 threads`, timeMedianMs(() => matmul(a, b, out, params), FAST_TIMING));
+      report.row({ name: `${shape.label} qkv native 2t, per CPU-s`, shape: shapeText, value: flopsPerCpuSecond(() => matmul(a, b, out, params), flops) / 1e9, unit: 'GFLOP/cpu-s' });
+      setKernelBackend('wasm');
+      report.row({ name: `${shape.label} qkv native 2t / wasm 2t`, shape: shapeText, value: native2 / twoThreads, unit: 'x', ratio: native2 / twoThreads, baseline: `${shape.label} qkv wasm 2 threads` });
+    }
+
     let tfjsValue: number | undefined;
     if (tf !== undefined) {
       const ta = tf.tensor2d(a, [m, k]);
@@ -87,16 +101,37 @@ export async function run(report: BenchReport): Promise<void> {
     }
 
     if (tfjsValue !== undefined) {
-      report.row({ name: `${shape.label} qkv 2t / tfjs-wasm`, shape: shapeText, value: twoThreads / tfjsValue, unit: 'x', ratio: twoThreads / tfjsValue, baseline: `${shape.label} tfjs-wasm` });
+      report.row({ name: `${shape.label} qkv wasm 2t / tfjs-wasm`, shape: shapeText, value: twoThreads / tfjsValue, unit: 'x', ratio: twoThreads / tfjsValue, baseline: `${shape.label} tfjs-wasm` });
+    }
+    if (ortValue !== undefined && native2 !== undefined) {
+      report.row({ name: `${shape.label} qkv native 2t / onnxruntime`, shape: shapeText, value: native2 / ortValue, unit: 'x', ratio: native2 / ortValue, baseline: `${shape.label} onnxruntime` });
     }
     if (ortValue !== undefined) {
-      report.row({ name: `${shape.label} qkv 2t / onnxruntime`, shape: shapeText, value: twoThreads / ortValue, unit: 'x', ratio: twoThreads / ortValue, baseline: `${shape.label} onnxruntime` });
+      report.row({ name: `${shape.label} qkv wasm 2t / onnxruntime`, shape: shapeText, value: twoThreads / ortValue, unit: 'x', ratio: twoThreads / ortValue, baseline: `${shape.label} onnxruntime` });
     }
   }
   const info = getKernelInfo();
   report.row({ name: `qkv kernels: wasm ${info.simd ?? '-'} build`, value: info.threads, unit: 'threads' });
+  if (native) {
+    setKernelBackend('native');
+    report.row({ name: `qkv kernels: native ${getKernelInfo().simd} build`, value: getKernelInfo().threads, unit: 'threads' });
+  }
+  setKernelBackend(defaultBackend);
   // Context for every number above: a load over the core count means the threads were shared.
   report.row({ name: `machine load, 1-min average (${availableParallelism()} cores)`, value: loadavg()[0], unit: 'load' });
+}
+
+const defaultBackend = getKernelInfo().backend;
+
+/** Whether the native addon loads (else its rows are left out, with a note). */
+function nativeAvailable(): boolean {
+  try {
+    kernelBackend('native');
+    return true;
+  } catch (error) {
+    console.error(`bench matmul: qkv native kernels unavailable (${error instanceof Error ? error.message : String(error)})`);
+    return false;
+  }
 }
 
 /** Run `fn` for ~0.5 s and divide its flops by the CPU time all of this process's threads spent. */
