@@ -19,7 +19,7 @@ import { Linear } from '../nn/linear.ts';
 import type { Module } from '../nn/module.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
-import { trainLanguageModel, TRAIN_DEFAULTS, type BatchSource, type TrainConfig, type TrainSummary } from '../train/trainer.ts';
+import { trainLanguageModel, TRAIN_DEFAULTS, type BatchSource, type MetricsRecord, type TrainConfig, type TrainSummary } from '../train/trainer.ts';
 
 export type PruneScope = 'global' | 'per-layer';
 
@@ -130,7 +130,13 @@ export function magnitudePrune(model: CausalLM, options: MagnitudePruneOptions):
  *
  * @example await fineTunePruned(model, masks, dataset, { steps: 50, learningRate: 1e-3 });
  */
-export async function fineTunePruned(model: CausalLM, masks: Map<string, Uint8Array>, dataset: BatchSource, config: Partial<TrainConfig> = {}): Promise<TrainSummary> {
+export async function fineTunePruned(
+  model: CausalLM,
+  masks: Map<string, Uint8Array>,
+  dataset: BatchSource,
+  config: Partial<TrainConfig> = {},
+  onStep?: (record: MetricsRecord) => void,
+): Promise<TrainSummary> {
   const full: TrainConfig = { ...TRAIN_DEFAULTS, warmupSteps: 0, evalInterval: config.steps ?? 100, ...config };
   full.blockSize = Math.min(full.blockSize, model.contextLength);
   return trainLanguageModel({
@@ -139,6 +145,11 @@ export async function fineTunePruned(model: CausalLM, masks: Map<string, Uint8Ar
     config: full,
     outDir: null,
     saveModel: () => {},
-    hooks: { onStep: () => applyMasks(model, masks) },
+    hooks: {
+      onStep: (record) => {
+        applyMasks(model, masks);
+        onStep?.(record);
+      },
+    },
   });
 }

@@ -1,0 +1,55 @@
+/**
+ * An ONNX model folder in the layout Transformers.js (and Optimum) read:
+ *
+ *   config.json              the model's Hugging Face config (model_type gpt2 or llama)
+ *   generation_config.json   bos / eos ids
+ *   tokenizer.json           the tokenizer; tokenizer_config.json beside it
+ *   onnx/model.onnx          the forward graph with KV cache (./onnx-decoder.ts)
+ *
+ * Each file is written atomically, the graph first and config.json last, so an interrupted
+ * export never leaves a folder that looks complete, and never replaces a good file with half
+ * of one.
+ *
+ * @example
+ * exportOnnxFolder('runs/small-onnx', model, tokenizer);
+ * // Transformers.js: env.localModelPath = 'runs'; await pipeline('text-generation', 'small-onnx')
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CausalLM } from '../models/causal-lm.ts';
+import { GPT } from '../models/gpt.ts';
+import { gptConfigToJson } from '../models/gpt-folder.ts';
+import { Llama } from '../models/llama.ts';
+import { llamaConfigToJson } from '../models/llama-folder.ts';
+import { QkvValueError } from '../tensor/errors.ts';
+import { tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { formatJson, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
+import { exportOnnxModel } from './onnx-decoder.ts';
+
+/** Where Transformers.js looks for the fp32 graph. */
+export const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
+
+/** Writes the folder; returns the files written and their total size. */
+export function exportOnnxFolder(dir: string, model: CausalLM, tokenizer: Tokenizer): { files: string[]; sizeBytes: number } {
+  if (!(model instanceof GPT || model instanceof Llama)) throw new QkvValueError(`exportOnnxFolder: no ONNX graph for ${model.constructor.name} (GPT, Llama)`);
+  const eos = tokenizer.tokenToId('<|endoftext|>');
+  const ids = eos === undefined ? {} : { bos_token_id: eos, eos_token_id: eos };
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, data: string | Uint8Array): void => {
+    const path = join(dir, name);
+    writeFileAtomic(path, data);
+    files.push(path);
+  };
+  write(ONNX_MODEL_FILE, exportOnnxModel(model));
+  write('tokenizer.json', formatJson(tokenizerToJson(tokenizer), 'tokenizer.json'));
+  const special = eos === undefined ? {} : { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>' };
+  write('tokenizer_config.json', formatJson({ tokenizer_class: 'GPT2Tokenizer', model_max_length: model.contextLength, add_prefix_space: false, ...special }, 'tokenizer_config.json'));
+  writeJsonAtomic(join(dir, 'generation_config.json'), ids);
+  files.push(join(dir, 'generation_config.json'));
+  const config = model instanceof GPT ? gptConfigToJson(model.config, ids) : llamaConfigToJson(model.config, ids);
+  writeJsonAtomic(join(dir, 'config.json'), { ...config, use_cache: true });
+  files.push(join(dir, 'config.json'));
+  return { files, sizeBytes: files.reduce((sum, file) => sum + statSync(file).size, 0) };
+}
