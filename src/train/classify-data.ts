@@ -183,6 +183,6 @@ export class ClassificationDataset {
 /** Splits off every k-th example (k = round(1 / fraction)) as validation: deterministic and spread over the file. */
 export function holdOut<T>(examples: readonly T[], fraction: number): { train: T[]; validation: T[] } {
   if (!(fraction > 0 && fraction < 1)) throw new QkvValueError(`holdOut: fraction must be in (0, 1), got ${fraction}`);
-  const every = Math.max(2, Math.round(1 / fraction));
+  const every = Math.max(2, Math.min(Math.round(1 / fraction), examples.length)); // at least one held out
   return { train: examples.filter((_, i) => i % every !== every - 1), validation: examples.filter((_, i) => i % every === every - 1) };
 }
