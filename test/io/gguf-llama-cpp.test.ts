@@ -10,13 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportGguf } from '../../src/io/gguf-model.ts';
-import { GPT } from '../../src/models/gpt.ts';
-import { Llama } from '../../src/models/llama.ts';
 import { saveCausalLM } from '../../src/models/load.ts';
-import { Rng } from '../../src/tensor/random.ts';
-import { trainBpe } from '../../src/tokenizers/bpe-trainer.ts';
-import { TokenDataset } from '../../src/train/data.ts';
-import { trainLanguageModel, TRAIN_DEFAULTS } from '../../src/train/trainer.ts';
+import { fixtureModels, fixtureTokenizer, trainBriefly } from './gguf-fixtures.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 type LlamaRuntime = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
@@ -47,20 +42,7 @@ async function llamaCppGreedy(runtime: LlamaRuntime, path: string, prompt: strin
   }
 }
 
-const text = 'the quick brown fox jumps over the lazy dog. a lazy dog sleeps; the fox runs. '.repeat(20);
-const tokenizer = trainBpe([text], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
-const models = {
-  gpt2: () => new GPT({ vocab_size: tokenizer.vocabSize, n_layer: 2, n_embd: 64, n_head: 2, n_positions: 64 }, { rng: new Rng(1) }),
-  llama: () => new Llama({ vocab_size: tokenizer.vocabSize, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64 }, { rng: new Rng(1) }),
-};
-
-/** A few steps on the repeated text: a model whose greedy picks have clear margins (a random one's are near ties). */
-async function briefly(model: GPT | Llama): Promise<GPT | Llama> {
-  const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.1);
-  await trainLanguageModel({ model, dataset, config: { ...TRAIN_DEFAULTS, steps: 40, batchSize: 4, blockSize: 32, warmupSteps: 0, evalInterval: 40, evalBatches: 1, learningRate: 1e-2 }, outDir: null, saveModel: () => {} });
-  model.eval();
-  return model;
-}
+const tokenizer = fixtureTokenizer;
 
 test('GGUF loads in llama.cpp: same tokenizer ids, greedy tokens equal to qkv generate --temperature 0 at F32, close at Q8_0', async (t) => {
   const runtime = await loadRuntime();
@@ -75,8 +57,8 @@ test('GGUF loads in llama.cpp: same tokenizer ids, greedy tokens equal to qkv ge
   });
   const prompt = 'the quick';
   const count = 16;
-  for (const [arch, build] of Object.entries(models)) {
-    const model = await briefly(build());
+  for (const [arch, build] of Object.entries(fixtureModels)) {
+    const model = await trainBriefly(build());
     saveCausalLM(join(dir, arch), model, tokenizer);
     const qkv = JSON.parse(await runCli(['generate', '--model', join(dir, arch), '--prompt', prompt, '--max-new-tokens', String(count), '--temperature', '0', '--json']));
     exportGguf(join(dir, `${arch}-f32.gguf`), model, tokenizer, { type: 'f32' });
