@@ -64,3 +64,14 @@ export { dpoLoss, trainDpo, evaluateDpo, DPO_DEFAULTS, type DpoMetrics, type Dpo
 export { trainRl, bestOfN, sampleCompletions, RL_DEFAULTS, type RlConfig, type RlLogRecord } from './align/rl.ts';
 export { sequenceLogProbs, completionKL, pairBatch } from './align/logprobs.ts';
 export { arithmeticInstructions, arithmeticPreferences, arithmeticText, arithmeticQuality, isCorrectAnswer } from './align/data.ts';
+export { maskTokens, type MaskingOptions } from './train/mlm-masking.ts';
+export { PretrainingDataset, splitDocuments, maskingVocabulary } from './train/mlm.ts';
+export { pretrainBert, evaluatePretraining, PRETRAIN_DEFAULTS } from './train/mlm-pretrain.ts';
+export { readLabelledFile, parseCsv, ClassificationDataset, type LabelledExample } from './train/classify-data.ts';
+export { fineTuneClassifier, predictClasses, CLASSIFY_TRAIN_DEFAULTS, type Predictions } from './train/classify.ts';
+export { BagOfWordsClassifier, trainBagOfWords, saveBagOfWords, loadBagOfWords } from './train/classify-bow.ts';
+export { loadClassifier } from './train/classify-load.ts';
+export { classificationReport, confusionMatrix, type ClassificationReport } from './eval/classification-metrics.ts';
+export { groupReport, type GroupReport } from './eval/fairness.ts';
+export { calibrate, contentFreeDistribution, CONTENT_FREE_INPUTS } from './eval/calibration.ts';
+export { buildFewShotPrompt, labelWordProbabilities, runCalibrationExperiment } from './eval/few-shot.ts';
