@@ -9,6 +9,7 @@
  * NumPy), underflow gives subnormals and then ±0, NaN gives the canonical quiet NaN.
  * Decoding is exact: every 16-bit value is a float32.
  */
+import { QkvValueError } from '../tensor/errors.ts';
 
 interface HalfFormat {
   /** Stored mantissa bits (the leading 1 of normal numbers is implicit). */
@@ -26,7 +27,8 @@ const BFLOAT16: HalfFormat = { mantissaBits: 7, exponentBits: 8, bias: 127, quie
 const scratchFloat = new Float64Array(1);
 const scratchWords = new Uint32Array(scratchFloat.buffer);
 /** Index of the word holding sign, exponent and top mantissa bits of a float64 on this host. */
-const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HIGH_WORD = LITTLE_ENDIAN ? 1 : 0;
 
 /** floor(log2(a)) for a positive normal float64, read from its exponent field (exact, unlike Math.log2). */
 function binaryExponent(a: number): number {
@@ -97,13 +99,23 @@ export function fromBfloat16Bits(bits: number): number {
   return new Float32Array(new Uint32Array([(bits & 0xffff) << 16]).buffer)[0];
 }
 
-let float16Table: Float32Array | undefined;
+/**
+ * The float32 bit pattern of every binary16 pattern (256 KiB, built on first use), so widening a
+ * tensor is one lookup and one 32-bit store per element. Stored as bits, not floats: a float
+ * round trip through a JavaScript number may canonicalise NaN payloads, and widening, as the
+ * hardware's vcvtph2ps does, keeps sign and payload (mantissa << 13).
+ */
+let float16Table: Uint32Array | undefined;
 
-/** All 65536 binary16 values, built on first use (256 KiB), so decoding a tensor is one lookup per element. */
-function float16Values(): Float32Array {
+function float16BitsTable(): Uint32Array {
   if (float16Table === undefined) {
-    float16Table = new Float32Array(65536);
-    for (let bits = 0; bits < 65536; bits++) float16Table[bits] = fromFloat16Bits(bits);
+    float16Table = new Uint32Array(65536);
+    const asFloat = new Float32Array(float16Table.buffer);
+    for (let bits = 0; bits < 65536; bits++) {
+      const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
+      if (isNaN) float16Table[bits] = ((bits & 0x8000) << 16) | 0x7f800000 | ((bits & 0x3ff) << 13);
+      else asFloat[bits] = fromFloat16Bits(bits); // exact: every binary16 value is a float32
+    }
   }
   return float16Table;
 }
@@ -122,17 +134,55 @@ export function encodeBfloat16(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-/** Element-wise {@link fromFloat16Bits}. */
-export function decodeFloat16(bits: Uint16Array): Float32Array {
-  const table = float16Values();
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+/**
+ * Widens binary16 patterns into `out` (same length), exactly; returns `out`. NaNs keep their sign
+ * and payload. One table lookup per element, written as 32-bit words.
+ *
+ * @example decodeFloat16Into(new Uint16Array([0x3c00, 0xfc00]), new Float32Array(2)) // [1, -Infinity]
+ */
+export function decodeFloat16Into(bits: Uint16Array, out: Float32Array): Float32Array {
+  checkSameLength('decodeFloat16Into', bits, out);
+  const table = float16BitsTable();
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) words[i] = table[bits[i]];
   return out;
 }
 
-/** Element-wise {@link fromBfloat16Bits}: the bits become the top half of a float32, NaN payloads included. */
+/**
+ * Widens bfloat16 patterns into `out` (same length): each becomes the top half of a float32,
+ * NaN payloads included; returns `out`. Two elements per 32-bit load where the input is aligned.
+ *
+ * @example decodeBfloat16Into(new Uint16Array([0x3f80]), new Float32Array(1)) // [1]
+ */
+export function decodeBfloat16Into(bits: Uint16Array, out: Float32Array): Float32Array {
+  checkSameLength('decodeBfloat16Into', bits, out);
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  const n = bits.length;
+  let i = 0;
+  if (bits.byteOffset % 4 === 0 && LITTLE_ENDIAN) {
+    // A 32-bit word holds elements 2j (low half) and 2j + 1 (high half) on a little-endian host.
+    const pairs = new Uint32Array(bits.buffer, bits.byteOffset, n >>> 1);
+    for (let j = 0; j < pairs.length; j++) {
+      const pair = pairs[j];
+      words[2 * j] = pair << 16;
+      words[2 * j + 1] = pair & 0xffff0000;
+    }
+    i = pairs.length * 2;
+  }
+  for (; i < n; i++) words[i] = bits[i] << 16;
+  return out;
+}
+
+/** Element-wise {@link fromFloat16Bits} into a new Float32Array (NaN payloads kept, see {@link decodeFloat16Into}). */
+export function decodeFloat16(bits: Uint16Array): Float32Array {
+  return decodeFloat16Into(bits, new Float32Array(bits.length));
+}
+
+/** Element-wise {@link fromBfloat16Bits} into a new Float32Array: the bits become the top half of a float32, NaN payloads included. */
 export function decodeBfloat16(bits: Uint16Array): Float32Array {
-  const wide = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) wide[i] = bits[i] << 16;
-  return new Float32Array(wide.buffer);
+  return decodeBfloat16Into(bits, new Float32Array(bits.length));
+}
+
+function checkSameLength(op: string, bits: Uint16Array, out: Float32Array): void {
+  if (bits.length !== out.length) throw new QkvValueError(`${op}: ${bits.length} half values but an output of ${out.length}`);
 }

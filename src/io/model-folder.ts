@@ -162,13 +162,20 @@ function weightsHint(dir: string): string {
   return '';
 }
 
+/** A model folder's small files, read, and where its weights are (not read). */
+export interface ModelFolderFiles extends Omit<LoadedModelFolder, 'tensors' | 'otherTensors' | 'metadata'> {
+  /** `dir/model.safetensors`, checked to exist. */
+  weightsPath: string;
+}
+
 /**
- * Reads a model folder: `config.json` and `model.safetensors` must be there (an error names the
- * missing file); `tokenizer.json` and `generation_config.json` are read when present.
+ * Reads everything of a model folder but the weights: `config.json` (required), whether
+ * `model.safetensors` is there (required), and `tokenizer.json` and `generation_config.json` when
+ * present. For loaders that read the weights straight into a model (`loadSafetensorsInto`).
  *
- * @example const { config, tensors } = loadModelFolder('out/gpt');
+ * @example const { config, weightsPath } = readModelFolderFiles('out/gpt');
  */
-export function loadModelFolder(dir: string, options: LoadModelFolderOptions = {}): LoadedModelFolder {
+export function readModelFolderFiles(dir: string, options: LoadModelFolderOptions = {}): ModelFolderFiles {
   if (!existsSync(dir)) throw new QkvFileNotFoundError(dir, 'model folder not found');
   if (!statSync(dir).isDirectory()) throw new QkvFileNotFoundError(dir, 'is a file, not a model folder');
 
@@ -178,6 +185,31 @@ export function loadModelFolder(dir: string, options: LoadModelFolderOptions = {
 
   const weightsPath = join(dir, MODEL_FOLDER_FILES.weights);
   if (!existsSync(weightsPath)) throw missingFileError(dir, MODEL_FOLDER_FILES.weights, weightsHint(dir));
+
+  const files: ModelFolderFiles = { config, weightsPath };
+  const tokenizerPath = join(dir, MODEL_FOLDER_FILES.tokenizer);
+  if (existsSync(tokenizerPath)) {
+    files.tokenizerJson = readFileSync(tokenizerPath, 'utf8');
+    files.tokenizer = expectJsonObject(parseJsonText(files.tokenizerJson, tokenizerPath), tokenizerPath);
+  } else if (options.requireTokenizer) {
+    throw missingFileError(dir, MODEL_FOLDER_FILES.tokenizer);
+  }
+  const generationPath = join(dir, MODEL_FOLDER_FILES.generationConfig);
+  if (existsSync(generationPath)) files.generationConfig = readJsonObject(generationPath);
+  return files;
+}
+
+/**
+ * Reads a model folder: `config.json` and `model.safetensors` must be there (an error names the
+ * missing file); `tokenizer.json` and `generation_config.json` are read when present. The tensors
+ * are views into one buffer holding the file (see `loadSafetensors`), so this costs the file's
+ * size once; to load into a model without even that, see `readModelFolderFiles` and
+ * `loadSafetensorsInto`.
+ *
+ * @example const { config, tensors } = loadModelFolder('out/gpt');
+ */
+export function loadModelFolder(dir: string, options: LoadModelFolderOptions = {}): LoadedModelFolder {
+  const { weightsPath, ...files } = readModelFolderFiles(dir, options);
   const { tensors: entries, metadata } = loadSafetensors(weightsPath);
   const tensors = new Map<string, Tensor>();
   const otherTensors = new Map<string, SafeTensorEntry>();
@@ -185,17 +217,5 @@ export function loadModelFolder(dir: string, options: LoadModelFolderOptions = {
     if (entry.data instanceof Float32Array || entry.data instanceof Float64Array) tensors.set(name, toTensor(entry, name));
     else otherTensors.set(name, entry);
   }
-
-  const loaded: LoadedModelFolder = { config, tensors, otherTensors, metadata };
-  const tokenizerPath = join(dir, MODEL_FOLDER_FILES.tokenizer);
-  if (existsSync(tokenizerPath)) {
-    loaded.tokenizerJson = readFileSync(tokenizerPath, 'utf8');
-    loaded.tokenizer = expectJsonObject(parseJsonText(loaded.tokenizerJson, tokenizerPath), tokenizerPath);
-  } else if (options.requireTokenizer) {
-    throw missingFileError(dir, MODEL_FOLDER_FILES.tokenizer);
-  }
-  const generationPath = join(dir, MODEL_FOLDER_FILES.generationConfig);
-  if (existsSync(generationPath)) loaded.generationConfig = readJsonObject(generationPath);
-  return loaded;
+  return { ...files, tensors, otherTensors, metadata };
 }
-

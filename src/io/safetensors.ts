@@ -27,7 +27,7 @@
  *   const { tensors } = loadSafetensors('out/model.safetensors');
  *   const wte = toTensor(tensors.get('wte.weight')!);
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { QkvValueError, formatShape } from '../tensor/errors.ts';
 import { numel } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -48,30 +48,65 @@ function describe(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** A fresh, aligned copy of the bytes viewed as dtype's array (copy: the result never aliases the file buffer). */
-function decodeValues(dtype: SafeDType, bytes: Uint8Array): SafeDataOf[SafeDType] {
+/**
+ * The bytes viewed as dtype's array: a view into `bytes` when `alias` is set and the bytes are
+ * aligned for the type (little-endian host), otherwise a fresh aligned copy. F16 and BF16 are
+ * always widened into a new Float32Array.
+ */
+function decodeValues(dtype: SafeDType, bytes: Uint8Array, alias: boolean): SafeDataOf[SafeDType] {
   const size = DTYPES[dtype].sizeBytes;
-  // `new Uint8Array(bytes)` copies into a fresh buffer starting at 0 (aligned); `bytes.slice()`
-  // would not do for a Node Buffer, whose slice is a view into the whole file.
-  const own = LITTLE_ENDIAN_HOST || size === 1 ? new Uint8Array(bytes) : swapBytes(bytes, size);
-  const buffer = own.buffer;
+  const canView = alias && LITTLE_ENDIAN_HOST && bytes.byteOffset % size === 0;
+  // `new Uint8Array(bytes)` copies into a fresh buffer starting at 0 (aligned, one bulk copy);
+  // `bytes.slice()` would not do for a Node Buffer, whose slice is a view into the whole file.
+  const own = canView ? bytes : LITTLE_ENDIAN_HOST || size === 1 ? new Uint8Array(bytes) : swapBytes(bytes, size);
+  const { buffer, byteOffset } = own;
+  const count = own.byteLength / size;
   switch (dtype) {
-    case 'F64': return new Float64Array(buffer);
-    case 'F32': return new Float32Array(buffer);
-    case 'F16': return decodeFloat16(new Uint16Array(buffer));
-    case 'BF16': return decodeBfloat16(new Uint16Array(buffer));
-    case 'I64': return new BigInt64Array(buffer);
-    case 'I32': return new Int32Array(buffer);
-    case 'I16': return new Int16Array(buffer);
-    case 'I8': return new Int8Array(buffer);
-    case 'U64': return new BigUint64Array(buffer);
-    case 'U32': return new Uint32Array(buffer);
-    case 'U16': return new Uint16Array(buffer);
+    case 'F64': return new Float64Array(buffer, byteOffset, count);
+    case 'F32': return new Float32Array(buffer, byteOffset, count);
+    case 'F16': return decodeFloat16(halfWords(own));
+    case 'BF16': return decodeBfloat16(halfWords(own));
+    case 'I64': return new BigInt64Array(buffer, byteOffset, count);
+    case 'I32': return new Int32Array(buffer, byteOffset, count);
+    case 'I16': return new Int16Array(buffer, byteOffset, count);
+    case 'I8': return new Int8Array(buffer, byteOffset, count);
+    case 'U64': return new BigUint64Array(buffer, byteOffset, count);
+    case 'U32': return new Uint32Array(buffer, byteOffset, count);
+    case 'U16': return new Uint16Array(buffer, byteOffset, count);
     case 'U8': case 'BOOL': return own;
   }
 }
 
-interface HeaderEntry {
+/** 16-bit words of little-endian bytes (a view when aligned, else one bulk copy). */
+function halfWords(bytes: Uint8Array): Uint16Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
+  return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+}
+
+/** The whole file in a new ArrayBuffer of its own (Node's readFileSync may hand out a slice of a shared pool). */
+function readFileFresh(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(fstatSync(fd).size);
+    readFully(fd, bytes, 0, path);
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Fills `into` from the file at `position`; a read that comes up short means the file shrank under us. */
+export function readFully(fd: number, into: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  while (done < into.byteLength) {
+    const count = readSync(fd, into, done, into.byteLength - done, position + done);
+    if (count === 0) throw new QkvFormatError(file, `the file ended at byte ${position + done}, before the ${into.byteLength} bytes expected there`, 'data buffer');
+    done += count;
+  }
+}
+
+/** One tensor of a validated header: offsets are into the data buffer (after the header). */
+export interface HeaderEntry {
   name: string;
   dtype: SafeDType;
   shape: number[];
@@ -129,7 +164,7 @@ function validateMetadata(file: string, value: unknown): SafetensorsMetadata {
 }
 
 /** N from the first 8 bytes, checked against the 100 MB bound and against the file's size. */
-function readHeaderLength(first8: Uint8Array, fileSizeBytes: number, file: string): number {
+export function readHeaderLength(first8: Uint8Array, fileSizeBytes: number, file: string): number {
   if (fileSizeBytes < HEADER_LENGTH_BYTES) {
     throw new QkvFormatError(file, `file is ${fileSizeBytes} bytes, too short for the 8-byte header length (truncated?)`, 'header length');
   }
@@ -167,18 +202,12 @@ function parseHeaderJson(headerBytes: Uint8Array, file: string): Record<string, 
 }
 
 /**
- * Parses a safetensors file held in memory. `fileNameForErrors` starts every error message.
- * Throws `QkvFormatError` (naming the file and the tensor or field) for anything malformed.
- *
- * @example const { tensors, metadata } = parseSafetensors(bytes, 'model.safetensors');
+ * Validates a header's entries against a data buffer of `bufferLength` bytes: each entry on its
+ * own, then that together they tile the buffer exactly. Returns the metadata and the entries in
+ * file order. Shared by the in-memory parser and the streaming reader (`./safetensors-load.ts`).
  */
-export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safetensors bytes>'): ParsedSafetensors {
-  const file = fileNameForErrors;
-  const headerLength = readHeaderLength(bytes, bytes.length, file);
-  const header = parseHeaderJson(bytes.subarray(HEADER_LENGTH_BYTES, HEADER_LENGTH_BYTES + headerLength), file);
-
-  const bufferStart = HEADER_LENGTH_BYTES + headerLength;
-  const bufferLength = bytes.length - bufferStart;
+export function parseSafetensorsHeader(headerBytes: Uint8Array, bufferLength: number, file: string): { metadata: SafetensorsMetadata; entries: HeaderEntry[] } {
+  const header = parseHeaderJson(headerBytes, file);
   let metadata: SafetensorsMetadata = {};
   const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header)) {
@@ -215,10 +244,32 @@ export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safete
       'data buffer',
     );
   }
+  return { metadata, entries };
+}
 
+/**
+ * Parses a safetensors file held in memory. `fileNameForErrors` starts every error message.
+ * Throws `QkvFormatError` (naming the file and the tensor or field) for anything malformed.
+ * Each tensor gets its own copy of its bytes: nothing aliases `bytes`.
+ *
+ * @example const { tensors, metadata } = parseSafetensors(bytes, 'model.safetensors');
+ */
+export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safetensors bytes>'): ParsedSafetensors {
+  return parseWith(bytes, fileNameForErrors, false);
+}
+
+/**
+ * The parser. With `aliasBytes` (only for a buffer nobody else holds), F32/F64/integer tensors
+ * whose bytes sit at an offset aligned for their element type become views into `bytes` instead
+ * of copies: loading a file then costs its size once, not twice.
+ */
+function parseWith(bytes: Uint8Array, file: string, aliasBytes: boolean): ParsedSafetensors {
+  const headerLength = readHeaderLength(bytes, bytes.length, file);
+  const bufferStart = HEADER_LENGTH_BYTES + headerLength;
+  const { metadata, entries } = parseSafetensorsHeader(bytes.subarray(HEADER_LENGTH_BYTES, bufferStart), bytes.length - bufferStart, file);
   const tensors = new Map<string, SafeTensorEntry>();
   for (const { name, dtype, shape, begin, end } of entries) {
-    const data = decodeValues(dtype, bytes.subarray(bufferStart + begin, bufferStart + end));
+    const data = decodeValues(dtype, bytes.subarray(bufferStart + begin, bufferStart + end), aliasBytes);
     tensors.set(name, { dtype, shape, data } as SafeTensorEntry);
   }
   return { tensors, metadata };
@@ -230,7 +281,9 @@ export function parseSafetensors(bytes: Uint8Array, fileNameForErrors = '<safete
  * @example const { tensors } = loadSafetensors('out/model.safetensors');
  */
 export function loadSafetensors(path: string): ParsedSafetensors {
-  return parseSafetensors(readFileSync(path), path);
+  // The file goes into a buffer of our own (offset 0, so the 8-byte-aligned data section of a
+  // well-formed file stays aligned), and the tensors are views into it where alignment allows.
+  return parseWith(readFileFresh(path), path, true);
 }
 
 /**
@@ -245,12 +298,7 @@ export function loadSafetensorsMetadata(path: string): SafetensorsMetadata {
     readSync(fd, first8, 0, HEADER_LENGTH_BYTES, 0);
     const headerLength = readHeaderLength(first8, fstatSync(fd).size, path);
     const headerBytes = new Uint8Array(headerLength);
-    let read = 0;
-    while (read < headerLength) {
-      const count = readSync(fd, headerBytes, read, headerLength - read, HEADER_LENGTH_BYTES + read);
-      if (count === 0) throw new QkvFormatError(path, 'the file ended while its header was being read', 'header');
-      read += count;
-    }
+    readFully(fd, headerBytes, HEADER_LENGTH_BYTES, path);
     const metadata = parseHeaderJson(headerBytes, path)[METADATA_KEY];
     return metadata === undefined || metadata === null ? {} : validateMetadata(path, metadata);
   } finally {

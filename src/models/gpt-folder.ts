@@ -7,7 +7,9 @@
  * causal-mask buffers `attn.bias` / `attn.masked_bias` older transformers versions saved.
  */
 import { join } from 'node:path';
-import { loadModelFolder, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
+import { readModelFolderFiles, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
+import { loadSafetensorsInto } from '../io/safetensors-load.ts';
+import { noInitWeights } from '../nn/init.ts';
 import { optionalInteger, optionalNumber, optionalOneOf, requireInteger, type JsonObject } from '../io/config.ts';
 import { POSITION_SCHEMES } from '../nn/positions.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
@@ -71,13 +73,19 @@ export function gptConfigFromJson(json: JsonObject, file: string): GPTConfig {
   });
 }
 
+/** qkv's name for a checkpoint tensor (`h.0…` → `transformer.h.0…`), or null for tied/buffer entries it has no slot for. */
+export function gptStateDictName(fileName: string): string | null {
+  if (fileName === 'lm_head.weight') return null; // tied to transformer.wte.weight
+  if (/\.attn\.(bias|masked_bias)$/.test(fileName)) return null; // causal-mask buffers, rebuilt on the fly
+  return fileName.startsWith('transformer.') ? fileName : `transformer.${fileName}`;
+}
+
 /** Maps checkpoint names onto qkv's (`h.0…` → `transformer.h.0…`) and drops tied/buffer entries. */
 export function normalizeGPTStateDict(tensors: Map<string, Tensor>): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, tensor] of tensors) {
-    if (name === 'lm_head.weight') continue; // tied to transformer.wte.weight
-    if (/\.attn\.(bias|masked_bias)$/.test(name)) continue; // causal-mask buffers, rebuilt on the fly
-    out.set(name.startsWith('transformer.') ? name : `transformer.${name}`, tensor);
+    const target = gptStateDictName(name);
+    if (target !== null) out.set(target, tensor);
   }
   return out;
 }
@@ -101,12 +109,16 @@ export function saveGPT(dir: string, model: GPT, tokenizer: Tokenizer, generatio
   return files;
 }
 
-/** Reads a GPT folder written by qkv or by transformers (`save_pretrained(..., safe_serialization=True)`). */
+/**
+ * Reads a GPT folder written by qkv or by transformers (`save_pretrained(..., safe_serialization=True)`).
+ * The model is built without random initialisation (it would only be overwritten, and the global
+ * generator is left as it was) and the weights are read from the file straight into its parameters.
+ */
 export function loadGPT(dir: string): GPTFolder {
-  const folder = loadModelFolder(dir, { requireTokenizer: true });
+  const folder = readModelFolderFiles(dir, { requireTokenizer: true });
   const config = gptConfigFromJson(folder.config, join(dir, MODEL_FOLDER_FILES.config));
-  const model = new GPT(config);
-  model.loadStateDict(normalizeGPTStateDict(folder.tensors));
+  const model = noInitWeights(() => new GPT(config));
+  loadSafetensorsInto(folder.weightsPath, new Map(Object.entries(model.stateDict())), { rename: gptStateDictName });
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
   return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };
 }

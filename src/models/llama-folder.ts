@@ -7,7 +7,9 @@
  * no `rope_scaling`, `mlp_bias` false, and a tied model's `lm_head.weight` saved or omitted.
  */
 import { join } from 'node:path';
-import { loadModelFolder, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
+import { readModelFolderFiles, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
+import { loadSafetensorsInto } from '../io/safetensors-load.ts';
+import { noInitWeights } from '../nn/init.ts';
 import { optionalBoolean, optionalInteger, optionalNumber, requireInteger, type JsonObject } from '../io/config.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -82,13 +84,19 @@ export function llamaConfigFromJson(json: JsonObject, file: string): LlamaConfig
   });
 }
 
+/** qkv's name for a checkpoint tensor (the same), or null for entries a tied model has no slot for (`lm_head.weight`) and HF's rotary buffers. */
+export function llamaStateDictName(fileName: string, config: LlamaConfig): string | null {
+  if (config.tie_word_embeddings && fileName === 'lm_head.weight') return null; // the same values as model.embed_tokens.weight
+  if (fileName.endsWith('rotary_emb.inv_freq')) return null; // older transformers saved it; recomputed from rope_theta
+  return fileName;
+}
+
 /** Drops entries a tied model has no slot for (`lm_head.weight`) and HF's non-persistent rotary buffers. */
 export function normalizeLlamaStateDict(tensors: Map<string, Tensor>, config: LlamaConfig): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, tensor] of tensors) {
-    if (config.tie_word_embeddings && name === 'lm_head.weight') continue; // the same values as model.embed_tokens.weight
-    if (name.endsWith('rotary_emb.inv_freq')) continue; // older transformers saved it; recomputed from rope_theta
-    out.set(name, tensor);
+    const target = llamaStateDictName(name, config);
+    if (target !== null) out.set(target, tensor);
   }
   return out;
 }
@@ -112,12 +120,16 @@ export function saveLlama(dir: string, model: Llama, tokenizer: Tokenizer, gener
   return files;
 }
 
-/** Reads a Llama folder written by qkv or by transformers (`save_pretrained(..., safe_serialization=True)`). */
+/**
+ * Reads a Llama folder written by qkv or by transformers (`save_pretrained(..., safe_serialization=True)`).
+ * The model is built without random initialisation (the global generator is left as it was) and
+ * the weights are read from the file straight into its parameters.
+ */
 export function loadLlama(dir: string): LlamaFolder {
-  const folder = loadModelFolder(dir, { requireTokenizer: true });
+  const folder = readModelFolderFiles(dir, { requireTokenizer: true });
   const config = llamaConfigFromJson(folder.config, join(dir, MODEL_FOLDER_FILES.config));
-  const model = new Llama(config);
-  model.loadStateDict(normalizeLlamaStateDict(folder.tensors, config));
+  const model = noInitWeights(() => new Llama(config));
+  loadSafetensorsInto(folder.weightsPath, new Map(Object.entries(model.stateDict())), { rename: (name) => llamaStateDictName(name, config) });
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
   return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };
 }

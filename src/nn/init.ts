@@ -7,14 +7,43 @@
  * fan_in = in · ∏kernel, fan_out = out · ∏kernel. So a Linear weight (out, in) has
  * fan_in = in_features, fan_out = out_features.
  *
+ * Inside {@link noInitWeights} every random initialiser here is a no-op that draws nothing, so a
+ * model about to be overwritten by loaded weights is built without drawing (and without
+ * advancing the generator): Hugging Face's `no_init_weights` context, in TypeScript.
+ *
  * @example xavierUniform_(linear.weight, 1, new Rng(0));
  */
 import { QkvValueError, formatShape } from '../tensor/errors.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
-/** Writes `draw()` into every element of `t` in row-major order, through any strided layout. */
+/** Depth of nested `noInitWeights` calls; > 0 while one runs. */
+let skipInitDepth = 0;
+
+/**
+ * Runs `build` (synchronous) with the random initialisers of this file switched off: they leave
+ * tensors as allocated (zeros) and draw nothing. For building a model whose every weight is then
+ * loaded from a file: a GPT-2 124M would otherwise draw 124M random numbers only to overwrite them.
+ *
+ * @example const model = noInitWeights(() => new GPT(config)); model.loadStateDict(weights);
+ */
+export function noInitWeights<T>(build: () => T): T {
+  skipInitDepth++;
+  try {
+    return build();
+  } finally {
+    skipInitDepth--;
+  }
+}
+
+/** True inside {@link noInitWeights}. */
+export function initWeightsSkipped(): boolean {
+  return skipInitDepth > 0;
+}
+
+/** Writes `draw()` into every element of `t` in row-major order, through any strided layout (not at all inside `noInitWeights`). */
 function fillInPlace(t: Tensor, draw: () => number): Tensor {
+  if (skipInitDepth > 0) return t;
   const rank = t.shape.length;
   const size = t.size;
   if (t.isContiguous()) {
