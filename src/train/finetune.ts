@@ -150,6 +150,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     dataset = examples;
     heldOut = () => (examples.validation.length === 0 ? NaN : completionLoss(model, examples, 'validation', config.batchSize, config.blockSize));
     log(`${data.records.length} ${data.kind} examples: ${examples.train.length} train, ${examples.validation.length} held out`);
+    const truncated = [...examples.train, ...examples.validation].filter((example) => example.ids.length > config.blockSize + 1).length;
+    if (truncated > 0) log(`warning: ${truncated} examples are longer than the block size ${config.blockSize} and are cut (their completions may be lost)`);
   }
   const trainableParameters = model.numParameters({ trainableOnly: true });
   const totalParameters = model.numParameters();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonl } from '../../src/adapt/jsonl.ts';
@@ -62,4 +62,17 @@ test('full fine-tune writes a plain model folder that loads; a malformed JSONL l
   const never = join(dir, 'never');
   await assert.rejects(finetune({ modelDir: base, dataFile: bad, outDir: never }), /bad\.jsonl: 1 bad line: line 2: field "completion"/);
   assert.equal(existsSync(never), false);
+});
+
+test('chat JSONL is rendered with the folder’s chat_template.jinja; the loss covers the assistant turns; the template is kept', async (t) => {
+  const { dir, base } = setup(t);
+  // short turn markers: the model's context is 16 tokens
+  writeFileSync(join(base, 'chat_template.jinja'), "{% for m in messages %}{% if m['role'] == 'user' %}U:{% else %}A:{% endif %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}A:{% endif %}");
+  const data = join(dir, 'chat.jsonl');
+  writeJsonl(data, arithmeticInstructions({ count: 30, seed: 5, maxOperand: 9 }).map((r) => ({ messages: [{ role: 'user', content: r.prompt }, { role: 'assistant', content: r.completion }] })));
+  const out = join(dir, 'chat-full');
+  const result = await finetune({ modelDir: base, dataFile: data, outDir: out, train: { steps: 15, batchSize: 4, learningRate: 1e-2 } });
+  assert.equal(result.dataKind, 'chat');
+  assert.ok(result.heldOutLoss < result.baseHeldOutLoss, `${result.baseHeldOutLoss} → ${result.heldOutLoss}`);
+  assert.equal(readFileSync(join(out, 'chat_template.jinja'), 'utf8'), readFileSync(join(base, 'chat_template.jinja'), 'utf8'));
 });
