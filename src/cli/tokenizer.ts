@@ -6,9 +6,11 @@
  *   echo "Hello world" | qkv tokenizer encode --tokenizer tok/ --json --tokens
  *   qkv tokenizer decode --tokenizer gpt2 15496 995              → Hello world
  *
- * Text comes from the arguments or, when there are none, from standard input.
+ * Text comes from the arguments, from `--file` (its bytes exactly, as UTF-8), or, when there are
+ * none, from standard input minus one trailing newline (the one `echo` adds).
  */
 import { readFileSync } from 'node:fs';
+import { QkvFormatError } from '../io/errors.ts';
 import type { Command } from 'commander';
 import { QkvValueError } from '../tensor/errors.ts';
 import { trainBpe } from '../tokenizers/bpe-trainer.ts';
@@ -80,15 +82,17 @@ export function registerTokenizerCommands(program: Command, io: TokenizerCliIo =
 
   tokenizer
     .command('encode')
-    .description('print the ids of a text (from the arguments, or standard input)')
-    .argument('[text...]', 'text to encode; standard input when absent')
+    .description('print the ids of a text (from the arguments, --file, or standard input)')
+    .argument('[text...]', 'text to encode; standard input when absent (one trailing newline is dropped: use --file to keep it)')
     .requiredOption('--tokenizer <dir|gpt2>', 'a folder (or file) with tokenizer.json, or gpt2')
+    .option('--file <path>', "encode this file's bytes exactly (UTF-8; nothing stripped)")
     .option('--tokens', 'also print the tokens')
     .option('--no-special-tokens', 'do not add [CLS]/[SEP] or other post-processor tokens')
     .option('--json', 'print JSON: {"ids": [...], "tokens": [...]}')
     .action(async (words: string[], options: EncodeOptions) => {
+      if (options.file !== undefined && words.length > 0) throw new QkvValueError('tokenizer encode: give the text as arguments or as --file, not both');
       const tok = openTokenizer(options.tokenizer);
-      const text = words.length > 0 ? words.join(' ') : stripFinalNewline(await io.readStdin());
+      const text = options.file !== undefined ? readUtf8Exactly(options.file) : words.length > 0 ? words.join(' ') : stripFinalNewline(await io.readStdin());
       const encoding = tok.encode(text, null, { addSpecialTokens: options.specialTokens });
       if (options.json) {
         io.write(JSON.stringify(options.tokens ? { ids: encoding.ids, tokens: encoding.tokens } : { ids: encoding.ids }) + '\n');
@@ -125,6 +129,7 @@ interface TrainOptions {
 
 interface EncodeOptions {
   tokenizer: string;
+  file?: string;
   tokens?: boolean;
   specialTokens: boolean;
   json?: boolean;
@@ -159,6 +164,19 @@ export function parseIds(text: string): number[] {
     if (!Number.isInteger(id) || id < 0) throw new QkvValueError(`tokenizer decode: ${JSON.stringify(part)} is not a token id`);
     return id;
   });
+}
+
+/**
+ * A file's text with nothing changed: a byte-order mark and trailing newlines are kept, and bytes
+ * that are not UTF-8 are an error naming the file, not silently replaced by U+FFFD.
+ */
+function readUtf8Exactly(path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(readFileSync(path));
+  } catch (error) {
+    if (error instanceof TypeError) throw new QkvFormatError(path, 'is not valid UTF-8; the tokenizers encode text', 'bytes');
+    throw error;
+  }
 }
 
 /** A shell's `echo` adds a newline the user did not mean to encode. */

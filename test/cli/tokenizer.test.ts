@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 import { parseIds, registerTokenizerCommands } from '../../src/cli/tokenizer.ts';
 import { QkvFormatError } from '../../src/tokenizers/errors.ts';
+import { QkvFormatError as IoFormatError } from '../../src/io/errors.ts';
+import { loadGpt2Tokenizer } from '../../src/tokenizers/gpt2.ts';
 import { loadTokenizer } from '../../src/tokenizers/tokenizer-json.ts';
 import { trainingText } from '../tokenizers/fixtures.ts';
 
@@ -65,4 +67,29 @@ test('train wordpiece and char; encode adds [CLS]/[SEP] unless told not to', asy
 test('errors: an unknown model, a missing tokenizer file', async () => {
   await assert.rejects(qkv(['tokenizer', 'train', '--model', 'unigram', '--out', join(dir, 'x'), corpus]), /--model must be bpe, wordpiece or char/);
   await assert.rejects(qkv(['tokenizer', 'encode', '--tokenizer', join(dir, 'nowhere'), 'hi']), QkvFormatError);
+});
+
+test('encode --file encodes the bytes exactly (trailing newlines, CRLF, a BOM), where stdin drops one final newline', async () => {
+  const text = '\uFEFFHello world\r\n\n';
+  const file = join(dir, 'exact.txt');
+  writeFileSync(file, text);
+  const gpt2Ids = loadGpt2Tokenizer().encodeIds(text);
+  assert.equal(await qkv(['tokenizer', 'encode', '--tokenizer', 'gpt2', '--file', file]), gpt2Ids.join(' ') + '\n');
+  // stdin: one final newline dropped, so the ids are those of the text without it.
+  assert.equal(await qkv(['tokenizer', 'encode', '--tokenizer', 'gpt2'], text), loadGpt2Tokenizer().encodeIds(text.slice(0, -1)).join(' ') + '\n');
+  // "Hello world\n\n" by hand: GPT-2 merges the two newlines into one token, 628.
+  writeFileSync(file, 'Hello world\n\n');
+  assert.equal(await qkv(['tokenizer', 'encode', '--tokenizer', 'gpt2', '--file', file]), '15496 995 628\n');
+});
+
+test('encode --file refuses bytes that are not UTF-8, and text given twice; --help says what stdin drops', async () => {
+  const file = join(dir, 'latin1.txt');
+  writeFileSync(file, Buffer.from([0x63, 0x61, 0x66, 0xe9])); // "café" in Latin-1
+  await assert.rejects(qkv(['tokenizer', 'encode', '--tokenizer', 'gpt2', '--file', file]), (error: unknown) => error instanceof IoFormatError && /latin1\.txt.*not valid UTF-8/.test(error.message));
+  await assert.rejects(qkv(['tokenizer', 'encode', '--tokenizer', 'gpt2', '--file', file, 'hi']), /not both/);
+  const program = new Command('qkv');
+  registerTokenizerCommands(program);
+  const encode = program.commands.find((c) => c.name() === 'tokenizer')!.commands.find((c) => c.name() === 'encode')!;
+  assert.match(encode.helpInformation(), /one\s+trailing\s+newline\s+is\s+dropped/);
+  assert.match(encode.helpInformation(), /--file <path>/);
 });
