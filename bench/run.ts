@@ -14,7 +14,9 @@ const benches: Bench[] = [
   { name: 'fused-attention', run: async (report) => (await import('./fused-attention.ts')).run(report) },
   { name: 'adaptive-softmax', run: async (report) => (await import('./adaptive-softmax.ts')).run(report) },
   { name: 'gpt', run: async (report) => (await import('./gpt.ts')).run(report) },
+  { name: 'rag', run: async (report) => (await import('./rag.ts')).run(report) },
   { name: 'seq2seq', run: async (report) => (await import('./seq2seq.ts')).run(report) },
+  { name: 'compress', run: async (report) => (await import('./compress.ts')).run(report) },
 ];
 
 const args = process.argv.slice(2);
