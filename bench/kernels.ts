@@ -1,5 +1,5 @@
 /**
- * The fused elementwise kernels, qkv-wasm against qkv-reference on the same inputs, each at the
+ * The fused elementwise kernels, qkv-native and qkv-wasm against qkv-reference on the same inputs, each at the
  * GPT training benchmark's shapes (B·T = 1024 rows, C = 128, the MLP's 4C = 512, V = 96 and 1024):
  *   tanh GELU forward and backward (the `gelu(x, 'tanh')` op, so allocation and the copies in and
  *   out of wasm memory count), layerNorm forward and backward, cross-entropy forward and
@@ -8,7 +8,7 @@
  * Each pair runs through the same entry point with the kernel backend switched
  * (`setKernelBackend`), so the ratio is what the tensor engine gains by default.
  */
-import { setKernelBackend } from '../src/kernels/index.ts';
+import { getKernelInfo, kernelBackend, setKernelBackend } from '../src/kernels/index.ts';
 import type { KernelBackendName } from '../src/kernels/index.ts';
 import { crossEntropyBackward, crossEntropyForward, layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../src/kernels/index.ts';
 import { adamUpdate, ADAMW_DEFAULTS } from '../src/optim/adam.ts';
@@ -32,19 +32,31 @@ interface Case {
 }
 
 export async function run(report: BenchReport): Promise<void> {
+  const defaultBackend = getKernelInfo().backend;
+  const fast: KernelBackendName[] = (['wasm', 'native'] as const).filter((name) => {
+    try {
+      kernelBackend(name);
+      return true;
+    } catch (error) {
+      console.error(`bench kernels: qkv ${name} kernels unavailable (${error instanceof Error ? error.message : String(error)})`);
+      return false;
+    }
+  });
   for (const kernel of cases()) {
     const timeMs = {} as Record<KernelBackendName, number>;
-    for (const backend of ['reference', 'wasm'] as const) {
+    for (const backend of ['reference', ...fast] as const) {
       setKernelBackend(backend);
       timeMs[backend] = timeMedianMs(kernel.prepare(), TIMING);
     }
-    setKernelBackend('wasm');
+    setKernelBackend(defaultBackend);
     const referenceName = `${kernel.name} qkv-reference`;
     report.row({ name: referenceName, shape: kernel.shape, timeMs: timeMs.reference, value: kernel.elements / timeMs.reference / 1e3, unit: 'Melem/s' });
-    report.row({
-      name: `${kernel.name} qkv-wasm`, shape: kernel.shape, timeMs: timeMs.wasm, value: kernel.elements / timeMs.wasm / 1e3, unit: 'Melem/s',
-      ratio: timeMs.reference / timeMs.wasm, baseline: referenceName,
-    });
+    for (const backend of fast) {
+      report.row({
+        name: `${kernel.name} qkv-${backend}`, shape: kernel.shape, timeMs: timeMs[backend], value: kernel.elements / timeMs[backend] / 1e3, unit: 'Melem/s',
+        ratio: timeMs.reference / timeMs[backend], baseline: referenceName,
+      });
+    }
   }
 }
 

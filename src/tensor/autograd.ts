@@ -9,6 +9,7 @@
  * is freed (backward closures and the activations they hold are dropped), so a training loop
  * that builds a new graph each step does not grow memory step by step.
  */
+import { givePooled, recordAllocations } from './buffer-pool.ts';
 import { QkvError } from './errors.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -131,6 +132,28 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
   gradients.set(root, options.gradient ?? ones(root));
   const order = reverseTopologicalOrder(root);
 
+  // Buffer reuse (./buffer-pool.ts): buffers allocated during this pass, counted while gradients
+  // in the map hold them, go back to the pool when the last holder has been consumed.
+  const owned = new Set<ArrayBufferLike>();
+  const holders = new Map<ArrayBufferLike, number>();
+  const hold = (grad: Tensor): void => {
+    const buffer = grad.data.buffer;
+    if (owned.has(buffer)) holders.set(buffer, (holders.get(buffer) ?? 0) + 1);
+  };
+  const release = (grad: Tensor): void => {
+    const buffer = grad.data.buffer;
+    const count = holders.get(buffer);
+    if (count === undefined) return;
+    if (count > 1) {
+      holders.set(buffer, count - 1);
+      return;
+    }
+    holders.delete(buffer);
+    owned.delete(buffer);
+    givePooled(grad.data);
+  };
+  const stopRecording = recordAllocations(owned);
+
   const previous = gradEnabled;
   gradEnabled = false; // gradients of gradients are not recorded
   try {
@@ -139,8 +162,11 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
       if (gradOutput === undefined) continue;
       const gradFn = tensor.gradFn;
       if (gradFn === null) {
-        // A leaf: accumulate into .grad, as PyTorch does across backward calls.
+        // A leaf: accumulate into .grad, as PyTorch does across backward calls (a copy or a new
+        // sum, never gradOutput's own buffer, so that one can be reused).
         tensor.grad = tensor.grad === null ? gradOutput.contiguousCopy() : add(tensor.grad, gradOutput);
+        gradients.delete(tensor);
+        release(gradOutput);
         continue;
       }
       gradients.delete(tensor); // free it as soon as it has been used
@@ -151,11 +177,17 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
         const grad = inputGrads[i];
         if (!needs[i] || grad === null || grad === undefined) continue;
         const existing = gradients.get(input);
-        gradients.set(input, existing === undefined ? grad : add(existing, grad));
+        const total = existing === undefined ? grad : add(existing, grad);
+        gradients.set(input, total);
+        hold(total);
+        if (existing !== undefined) release(existing);
       }
+      // After the inputs' gradients are held: one that shares gradOutput's buffer keeps it alive.
+      release(gradOutput);
       if (!options.retainGraph) tensor.gradFn = FREED;
     }
   } finally {
+    stopRecording();
     gradEnabled = previous;
   }
 }

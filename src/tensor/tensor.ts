@@ -8,6 +8,7 @@
  * methods here only delegate, so `x.matmul(w).add(b).relu()` reads like PyTorch.
  */
 import { attachGrad, runBackward, type BackwardOptions, type GradFn } from './autograd.ts';
+import { noteAllocation, takePooled } from './buffer-pool.ts';
 import { QkvValueError, formatShape } from './errors.ts';
 import { defaultRng, type Rng } from './random.ts';
 import { contiguousStrides, numel, resolveShape, type Shape } from './shape.ts';
@@ -27,8 +28,13 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+/** `size` zeros of `dtype`: a reused buffer when the pool has one (./buffer-pool.ts), else a fresh one. */
 export function allocate(dtype: DType, size: number): Storage {
-  return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  const pooled = takePooled(dtype, size);
+  if (pooled !== undefined) return pooled;
+  const fresh = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  noteAllocation(fresh);
+  return fresh;
 }
 
 export function dtypeOf(storage: Storage): DType {

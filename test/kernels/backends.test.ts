@@ -50,7 +50,7 @@ function variants(): { label: string; name: KernelBackendName; simd?: NativeSimd
   return out;
 }
 
-const matmulShapes: [number, number, number][] = [[1, 1, 1], [1, 7, 33], [7, 1, 65], [33, 65, 7], [65, 33, 129], [129, 129, 129], [13, 300, 257], [200, 70, 300], [5, 1030, 20]];
+const matmulShapes: [number, number, number][] = [[1, 1, 1], [1, 7, 33], [1, 1030, 300], [3, 2050, 129], [4, 100, 513], [7, 1, 65], [33, 65, 7], [65, 33, 129], [129, 129, 129], [13, 300, 257], [200, 70, 300], [5, 1030, 20]];
 
 for (const variant of variants()) {
   for (const threads of [1, 2]) {

@@ -41,7 +41,7 @@ describe('native build without a compiler', () => {
       const out = new Float32Array(4);
       for (let i = 0; i < 3; i++) matmul(Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 7, 8), out, { batch: 1, m: 2, n: 2, k: 2 });
       console.log(JSON.stringify({ info: getKernelInfo(), out: Array.from(out) }));`;
-    const env = { ...process.env, QKV_NATIVE_PATH: addon };
+    const env: NodeJS.ProcessEnv = { ...process.env, QKV_NATIVE_PATH: addon };
     delete env.QKV_KERNELS;
     const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
     assert.equal(result.status, 0, result.stderr);

@@ -17,6 +17,10 @@ struct KernelTable {
   // C[MR×NR] (+)= A·B over kc: A packed as kc columns of MR values, B as kc rows of NR values.
   void (*microKernel)(int kc, const float* A, const float* B, float* C, long ldc, int accumulate);
 
+  // y += alpha·x and x·y over n floats: the matrix-vector products of decoding (sgemm.cc).
+  void (*axpy)(long n, float alpha, const float* x, float* y);
+  float (*dot)(long n, const float* x, const float* y);
+
   void (*expRow)(long n, const float* x, float* y);
   void (*geluForward)(long n, const float* x, const float* bias, long C, float* y);
   void (*geluBackward)(long n, const float* x, const float* bias, long C, const float* g, float* dx, float* dbias);

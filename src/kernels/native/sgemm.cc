@@ -181,6 +181,50 @@ void sgemmParallel(const Gemm& g) {
   }
 }
 
+// ---- a few rows of A: matrix-vector products ---------------------------------------------------
+
+// Decoding multiplies one row (M = 1) by every weight matrix: packing B would read and write all
+// of it once more than the product itself reads it. Rows of B (or of Bᵀ) are used in place
+// instead, and the columns of C split across threads, each streaming its own part of B.
+static const long SMALL_M = 4;
+
+static void gemvColumns(const Gemm& g, long j0, long j1) {
+  const KernelTable& kt = kernelTable();
+  for (long i = 0; i < g.m; i++) {
+    float* c = g.c + i * g.ldc;
+    const float* a = g.a + i * g.rsA;
+    if (g.csB == 1) {
+      // B (K, N) row-major: c[j0..j1) += a[p]·B[p, j0..j1) for each p.
+      if (!g.accumulate) memset(c + j0, 0, (j1 - j0) * sizeof(float));
+      for (long p = 0; p < g.k; p++) kt.axpy(j1 - j0, a[p * g.csA], g.b + p * g.rsB + j0, c + j0);
+    } else if (g.rsB == 1 && g.csA == 1) {
+      // Bᵀ stored (N, K): c[j] = a · B[:, j], two contiguous runs of K.
+      for (long j = j0; j < j1; j++) {
+        const float value = kt.dot(g.k, a, g.b + j * g.csB);
+        c[j] = g.accumulate ? c[j] + value : value;
+      }
+    } else {
+      for (long j = j0; j < j1; j++) {
+        float value = 0;
+        for (long p = 0; p < g.k; p++) value += a[p * g.csA] * g.b[p * g.rsB + j * g.csB];
+        c[j] = g.accumulate ? c[j] + value : value;
+      }
+    }
+  }
+}
+
+static void gemvParallel(const Gemm& g) {
+  ThreadPool& pool = kernelPool();
+  const double flops = 2.0 * g.m * g.n * g.k;
+  // Columns in blocks of 64 (whole cache lines of C and of B's rows per thread).
+  const long blocks = (g.n + 63) / 64;
+  const int tasks = (pool.threads() > 1 && flops >= (1 << 18)) ? (int)std::min<long>(blocks, pool.threads() * 2L) : 1;
+  parallelFor(pool, tasks, [&](int t, int) {
+    const long j0 = std::min(g.n, blocks * t / tasks * 64), j1 = std::min(g.n, blocks * (t + 1) / tasks * 64);
+    if (j1 > j0) gemvColumns(g, j0, j1);
+  });
+}
+
 // Below this many flops one thread wins (waking a worker and sharing B costs ~5–20 µs).
 static const double PARALLEL_MIN_FLOPS = 1 << 21;
 
@@ -195,6 +239,10 @@ void sgemmBatched(const Gemm& g, long batch, long strideA, long strideB, long st
     e.c = g.c + i * strideC;
     return e;
   };
+  if (g.m <= SMALL_M && g.k > 0 && g.n > 0) {
+    for (long i = 0; i < batch; i++) gemvParallel(entry(i));
+    return;
+  }
   if (threads == 1 || flops < PARALLEL_MIN_FLOPS) {
     for (long i = 0; i < batch; i++) sgemmOnThread(entry(i), 0);
     return;

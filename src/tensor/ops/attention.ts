@@ -14,7 +14,7 @@
 import { attentionBackward, attentionForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
-import { Tensor } from '../tensor.ts';
+import { allocate, Tensor } from '../tensor.ts';
 import { readDense } from './strided.ts';
 
 export interface FusedAttentionOptions {
@@ -50,14 +50,15 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, options: FusedAt
   const qData = asFloat32(q);
   const kData = asFloat32(k);
   const vData = asFloat32(v);
-  const outData = new Float32Array(B * NH * T * hs);
+  const outData = allocate('float32', B * NH * T * hs) as Float32Array;
   const logSumExp = new Float32Array(B * NH * T); // saved for the backward
   attentionForward(outData, logSumExp, qData, kData, vData, params);
   const out = new Tensor(outData, q.shape);
   return attachGrad(out, 'fusedAttention', [q, k, v], (grad) => {
-    const dq = new Float32Array(outData.length);
-    const dk = new Float32Array(outData.length);
-    const dv = new Float32Array(outData.length);
+    // From `allocate`, so backward can hand them to the buffer pool once consumed.
+    const dq = allocate('float32', outData.length);
+    const dk = allocate('float32', outData.length);
+    const dv = allocate('float32', outData.length);
     attentionBackward(dq, dk, dv, asFloat32(grad), qData, kData, vData, outData, logSumExp, params);
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });
