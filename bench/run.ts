@@ -14,6 +14,7 @@ const benches: Bench[] = [
   { name: 'fused-attention', run: async (report) => (await import('./fused-attention.ts')).run(report) },
   { name: 'adaptive-softmax', run: async (report) => (await import('./adaptive-softmax.ts')).run(report) },
   { name: 'gpt', run: async (report) => (await import('./gpt.ts')).run(report) },
+  { name: 'torch', run: async (report) => (await import('./torch.ts')).run(report) },
   { name: 'rag', run: async (report) => (await import('./rag.ts')).run(report) },
   { name: 'seq2seq', run: async (report) => (await import('./seq2seq.ts')).run(report) },
   { name: 'compress', run: async (report) => (await import('./compress.ts')).run(report) },
