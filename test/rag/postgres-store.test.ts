@@ -59,3 +59,39 @@ test('postgres: a dead database URL gives a clear error', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('postgres: an index folder backed by PostgreSQL builds, updates and searches like the embedded stores', async () => {
+  const { indexDocuments } = await import('../../src/rag/build-index.ts');
+  const { Retriever } = await import('../../src/rag/retriever.ts');
+  const { hashingEmbedder } = await import('./fixtures.ts');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'qkv-pg-index-'));
+  const embedder = hashingEmbedder(256);
+  try {
+    mkdirSync(join(root, 'docs'));
+    writeFileSync(join(root, 'docs', 'cats.txt'), 'Cats purr and sleep most of the day. Kittens play with yarn.');
+    writeFileSync(join(root, 'docs', 'ships.txt'), 'A ship sails the ocean with cargo. Sailors read the compass.');
+    const options = { paths: [join(root, 'docs')], dir: join(root, 'index'), embedder, store: 'postgres' as const, storeOptions: { databaseUrl: server.url, collection: 'folder' } };
+    const first = await indexDocuments(options);
+    assert.equal(first.totalDocuments, 2);
+    writeFileSync(join(root, 'docs', 'ships.txt'), 'A submarine dives under the ocean.');
+    const second = await indexDocuments(options);
+    assert.deepEqual([second.changedDocuments, second.unchangedDocuments], [1, 1]);
+    const saved = JSON.parse(readFileSync(join(root, 'index', second.generation, 'store', 'store.json'), 'utf8'));
+    assert.equal(saved.table, 'qkv_rag_folder');
+    const retriever = await Retriever.open(join(root, 'index'), { embedder, databaseUrl: server.url });
+    let chunkCount: number;
+    try {
+      const [hit] = await retriever.search('submarine dives', { mode: 'dense', k: 1 });
+      assert.ok(hit.chunk.source.endsWith('ships.txt') && hit.chunk.text.includes('submarine'));
+      chunkCount = retriever.chunkCount;
+    } finally {
+      await retriever.close(); // the socket server serves one connection at a time
+    }
+    const store = await PostgresVectorStore.connect({ url: server.url, collection: 'folder' });
+    assert.equal(await store.count(), chunkCount, 'the table holds exactly the folder\'s chunks: the old ships chunk was deleted');
+    await store.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
