@@ -11,7 +11,7 @@ import { savePrunedGPT } from '../compress/pruned-folder.ts';
 import { quantizeModel, saveQuantizedCausalLM } from '../compress/quantize-model.ts';
 import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../io/gguf-model.ts';
 import { GPT } from '../models/gpt.ts';
-import { loadCausalLM, saveCausalLM } from '../models/load.ts';
+import { loadCausalLM, loadModel, saveCausalLM } from '../models/load.ts';
 import { Rng } from '../tensor/random.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { readTextFiles, TokenDataset } from '../train/data.ts';
@@ -87,13 +87,17 @@ function registerExport(program: Command): void {
     .option('--quant <type>', `GGUF weight type (${GGUF_EXPORT_TYPES.join(', ')})`, oneOf('--quant', GGUF_EXPORT_TYPES), 'f32')
     .option('--json', 'print one JSON object: format, out, size_bytes')
     .action(async (flags: ExportFlags) => {
-      const { model, tokenizer } = loadCausalLM(flags.model);
       let sizeBytes: number;
-      if (flags.format === 'gguf') sizeBytes = exportGguf(flags.out, model, tokenizer, { type: flags.quant });
-      else {
+      if (flags.format === 'gguf') {
+        const { model, tokenizer } = loadCausalLM(flags.model);
+        sizeBytes = exportGguf(flags.out, model, tokenizer, { type: flags.quant });
+      } else {
         if (flags.quant !== 'f32') throw new QkvValueError('qkv export --format onnx: the ONNX graph is float32 (--quant is for GGUF)');
+        // GPT and Llama (logits, KV cache) or BERT (hidden states)
+        const { model, tokenizer } = loadModel(flags.model);
         const { exportOnnxFolder } = await import('../io/onnx-folder.ts');
-        sizeBytes = exportOnnxFolder(flags.out, model, tokenizer).sizeBytes;
+        // exportOnnxFolder refuses (naming the class) what it has no graph for, e.g. a seq2seq model
+        sizeBytes = exportOnnxFolder(flags.out, model as Parameters<typeof exportOnnxFolder>[1], tokenizer).sizeBytes;
       }
       const summary = { format: flags.format, quant: flags.format === 'gguf' ? flags.quant : 'f32', out: flags.out, size_bytes: sizeBytes };
       if (flags.json) console.log(JSON.stringify(summary));

@@ -57,31 +57,9 @@ function biasOf(module: Module): Tensor | null {
   return (module as unknown as { bias: Tensor | null }).bias ?? null;
 }
 
-class DecoderGraph {
-  readonly g: OnnxGraphBuilder;
-  readonly inputIds: string;
-  readonly attentionMask: string;
-  readonly positionIds: string;
-  /** (B, 1, T, S) additive score bias: 0 where allowed, MASKED_SCORE elsewhere. */
-  readonly scoreBias: string;
-
-  constructor(name: string) {
-    const g = (this.g = new OnnxGraphBuilder(name));
-    this.inputIds = g.input('input_ids', 'int64', [B, T]);
-    this.attentionMask = g.input('attention_mask', 'int64', [B, S]);
-    this.positionIds = g.input('position_ids', 'int64', [B, T]);
-    const one = g.constant([1], 'int64', []);
-    const zero = g.constant([0], 'int64', []);
-    const newLength = g.op('Gather', [g.op('Shape', [this.inputIds]), one], { axis: 0 }); // T
-    const totalLength = g.op('Gather', [g.op('Shape', [this.attentionMask]), one], { axis: 0 }); // S
-    const pastLength = g.op('Sub', [totalLength, newLength]); // P
-    const queryPositions = g.op('Unsqueeze', [g.op('Add', [g.op('Range', [zero, newLength, one]), pastLength]), g.constant([1], 'int64')]); // (T, 1)
-    const keyPositions = g.op('Unsqueeze', [g.op('Range', [zero, totalLength, one]), g.constant([0], 'int64')]); // (1, S)
-    const causal = g.op('LessOrEqual', [keyPositions, queryPositions]); // (T, S)
-    const notPadding = g.op('Unsqueeze', [g.op('Cast', [this.attentionMask], { to: 9 }), g.constant([1, 2], 'int64')]); // (B, 1, 1, S) bool
-    const allowed = g.op('And', [causal, notPadding]); // (B, 1, T, S)
-    this.scoreBias = g.op('Where', [allowed, g.constant([0], 'float', []), g.constant([MASKED_SCORE], 'float', [])]);
-  }
+/** Graph pieces shared by the decoder and the encoder (./onnx-encoder.ts): layers on named weights. */
+export class GraphLayers {
+  constructor(readonly g: OnnxGraphBuilder) {}
 
   /** x · W (+ b) with W an initialiser named `${name}.weight`. */
   linear(x: string, module: Module, name: string): string {
@@ -96,9 +74,49 @@ class DecoderGraph {
     return this.g.initializer(name, Float32Array.from(tensor.contiguousData()), [tensor.size]);
   }
 
+  layerNorm(x: string, name: string, weight: Tensor, bias: Tensor, eps: number): string {
+    return this.g.op('LayerNormalization', [x, this.vector(`${name}.weight`, weight), this.vector(`${name}.bias`, bias)], { axis: -1, epsilon: { float: eps } });
+  }
+
   /** (B, T, H·hs) → (B, H, T, hs). */
   splitHeads(x: string, heads: number, hs: number): string {
     return this.g.op('Transpose', [this.g.op('Reshape', [x, this.g.constant([0, 0, heads, hs], 'int64')])], { perm: [0, 2, 1, 3] });
+  }
+
+  /** softmax(q·kᵀ/√hs + bias)·v for q, k, v (B, NH, ·, hs) → (B, T, NH·hs). */
+  scaledDotProduct(q: string, k: string, v: string, bias: string, NH: number, hs: number): string {
+    const g = this.g;
+    const scores = g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.constant([1 / Math.sqrt(hs)], 'float', [])]); // (B, NH, T, S)
+    const weights = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
+    const context = g.op('MatMul', [weights, v]); // (B, NH, T, hs)
+    return g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constant([0, 0, NH * hs], 'int64')]); // (B, T, NH·hs)
+  }
+}
+
+class DecoderGraph extends GraphLayers {
+  readonly inputIds: string;
+  readonly attentionMask: string;
+  readonly positionIds: string;
+  /** (B, 1, T, S) additive score bias: 0 where allowed, MASKED_SCORE elsewhere. */
+  readonly scoreBias: string;
+
+  constructor(name: string) {
+    super(new OnnxGraphBuilder(name));
+    const g = this.g;
+    this.inputIds = g.input('input_ids', 'int64', [B, T]);
+    this.attentionMask = g.input('attention_mask', 'int64', [B, S]);
+    this.positionIds = g.input('position_ids', 'int64', [B, T]);
+    const one = g.constant([1], 'int64', []);
+    const zero = g.constant([0], 'int64', []);
+    const newLength = g.op('Gather', [g.op('Shape', [this.inputIds]), one], { axis: 0 }); // T
+    const totalLength = g.op('Gather', [g.op('Shape', [this.attentionMask]), one], { axis: 0 }); // S
+    const pastLength = g.op('Sub', [totalLength, newLength]); // P
+    const queryPositions = g.op('Unsqueeze', [g.op('Add', [g.op('Range', [zero, newLength, one]), pastLength]), g.constant([1], 'int64')]); // (T, 1)
+    const keyPositions = g.op('Unsqueeze', [g.op('Range', [zero, totalLength, one]), g.constant([0], 'int64')]); // (1, S)
+    const causal = g.op('LessOrEqual', [keyPositions, queryPositions]); // (T, S)
+    const notPadding = g.op('Unsqueeze', [g.op('Cast', [this.attentionMask], { to: 9 }), g.constant([1, 2], 'int64')]); // (B, 1, 1, S) bool
+    const allowed = g.op('And', [causal, notPadding]); // (B, 1, T, S)
+    this.scoreBias = g.op('Where', [allowed, g.constant([0], 'float', []), g.constant([MASKED_SCORE], 'float', [])]);
   }
 
   /**
@@ -119,10 +137,7 @@ class DecoderGraph {
       const expanded = g.op('Expand', [g.op('Unsqueeze', [x, g.constant([2], 'int64')]), g.constant([1, 1, NH / NHkv, 1, 1], 'int64')]);
       return g.op('Reshape', [expanded, g.constant([0, NH, -1, hs], 'int64')]);
     };
-    const scores = g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [repeat(keys)], { perm: [0, 1, 3, 2] })]), g.constant([1 / Math.sqrt(hs)], 'float', [])]); // (B, NH, T, S)
-    const weights = g.op('Softmax', [g.op('Add', [scores, this.scoreBias])], { axis: -1 });
-    const context = g.op('MatMul', [weights, repeat(values)]); // (B, NH, T, hs)
-    return g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constant([0, 0, NH * hs], 'int64')]); // (B, T, NH·hs)
+    return this.scaledDotProduct(q, repeat(keys), repeat(values), this.scoreBias, NH, hs);
   }
 
   /** RoPE (rotate-half, HF Llama) on x (B, H, T, hs) with cos/sin (B, 1, T, hs). */
@@ -187,7 +202,7 @@ function gptGraph(model: GPT): Uint8Array {
     const attention = block.attn as unknown as { c_attn: Module; c_proj: Module };
     const width = (attention.c_attn as Conv1D).outFeatures / 3; // NH·hs (fewer heads once pruned)
     const NH = width / hs;
-    const norm1 = g.op('LayerNormalization', [x, d.vector(`${p}.ln_1.weight`, block.ln_1.weight!), d.vector(`${p}.ln_1.bias`, block.ln_1.bias!)], { axis: -1, epsilon: { float: c.layer_norm_epsilon } });
+    const norm1 = d.layerNorm(x, `${p}.ln_1`, block.ln_1.weight!, block.ln_1.bias!, c.layer_norm_epsilon);
     const [qAll, kAll, vAll] = g.node('Split', [d.linear(norm1, attention.c_attn, `${p}.attn.c_attn`), g.constant([width, width, width], 'int64')], { axis: 2 }, 3);
     let q = d.splitHeads(qAll, NH, hs);
     let k = d.splitHeads(kAll, NH, hs);
@@ -197,11 +212,11 @@ function gptGraph(model: GPT): Uint8Array {
     }
     const merged = d.attend(i, q, k, d.splitHeads(vAll, NH, hs), NH, NH, hs);
     x = g.op('Add', [x, d.linear(merged, attention.c_proj, `${p}.attn.c_proj`)]);
-    const norm2 = g.op('LayerNormalization', [x, d.vector(`${p}.ln_2.weight`, block.ln_2.weight!), d.vector(`${p}.ln_2.bias`, block.ln_2.bias!)], { axis: -1, epsilon: { float: c.layer_norm_epsilon } });
+    const norm2 = d.layerNorm(x, `${p}.ln_2`, block.ln_2.weight!, block.ln_2.bias!, c.layer_norm_epsilon);
     const hidden = d.gelu(d.linear(norm2, block.mlp.c_fc, `${p}.mlp.c_fc`));
     x = g.op('Add', [x, d.linear(hidden, block.mlp.c_proj, `${p}.mlp.c_proj`)]);
   });
-  const final = g.op('LayerNormalization', [x, d.vector('transformer.ln_f.weight', t.ln_f.weight!), d.vector('transformer.ln_f.bias', t.ln_f.bias!)], { axis: -1, epsilon: { float: c.layer_norm_epsilon } });
+  const final = d.layerNorm(x, 'transformer.ln_f', t.ln_f.weight!, t.ln_f.bias!, c.layer_norm_epsilon);
   return d.logits(g.op('MatMul', [final, g.op('Transpose', [wte], { perm: [1, 0] })]), c.vocab_size); // tied head: h·wteᵀ
 }
 

@@ -16,6 +16,9 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { BertModel } from '../models/bert.ts';
+import { BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, type AnyBert } from '../models/bert-heads.ts';
+import { bertArchitecture, bertConfigToJson } from '../models/bert-folder.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { GPT } from '../models/gpt.ts';
 import { gptConfigToJson } from '../models/gpt-folder.ts';
@@ -26,13 +29,21 @@ import { tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { formatJson, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
 import { exportOnnxModel } from './onnx-decoder.ts';
+import { exportBertOnnx } from './onnx-encoder.ts';
+
+function isBert(model: unknown): model is AnyBert {
+  return model instanceof BertModel || model instanceof BertForPreTraining || model instanceof BertForMaskedLM || model instanceof BertForSequenceClassification;
+}
 
 /** Where Transformers.js looks for the fp32 graph. */
 export const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
 
-/** Writes the folder; returns the files written and their total size. */
-export function exportOnnxFolder(dir: string, model: CausalLM, tokenizer: Tokenizer): { files: string[]; sizeBytes: number } {
-  if (!(model instanceof GPT || model instanceof Llama)) throw new QkvValueError(`exportOnnxFolder: no ONNX graph for ${model.constructor.name} (GPT, Llama)`);
+/**
+ * Writes the folder; returns the files written and their total size. A BERT gets its encoder
+ * graph (hidden states, for Transformers.js `feature-extraction`) and a BertTokenizer config.
+ */
+export function exportOnnxFolder(dir: string, model: CausalLM | AnyBert, tokenizer: Tokenizer): { files: string[]; sizeBytes: number } {
+  if (!(model instanceof GPT || model instanceof Llama || isBert(model))) throw new QkvValueError(`exportOnnxFolder: no ONNX graph for ${(model as object).constructor.name} (GPT, Llama, BERT)`);
   const eos = tokenizer.tokenToId('<|endoftext|>');
   const ids = eos === undefined ? {} : { bos_token_id: eos, eos_token_id: eos };
   mkdirSync(join(dir, 'onnx'), { recursive: true });
@@ -42,8 +53,14 @@ export function exportOnnxFolder(dir: string, model: CausalLM, tokenizer: Tokeni
     writeFileAtomic(path, data);
     files.push(path);
   };
-  write(ONNX_MODEL_FILE, exportOnnxModel(model));
+  write(ONNX_MODEL_FILE, isBert(model) ? exportBertOnnx(model) : exportOnnxModel(model));
   write('tokenizer.json', formatJson(tokenizerToJson(tokenizer), 'tokenizer.json'));
+  if (isBert(model)) {
+    write('tokenizer_config.json', formatJson({ tokenizer_class: 'BertTokenizer', model_max_length: model.config.max_position_embeddings, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', mask_token: '[MASK]', unk_token: '[UNK]' }, 'tokenizer_config.json'));
+    writeJsonAtomic(join(dir, 'config.json'), bertConfigToJson(model.config, bertArchitecture(model)));
+    files.push(join(dir, 'config.json'));
+    return { files, sizeBytes: files.reduce((sum, file) => sum + statSync(file).size, 0) };
+  }
   const special = eos === undefined ? {} : { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>' };
   write('tokenizer_config.json', formatJson({ tokenizer_class: 'GPT2Tokenizer', model_max_length: model.contextLength, add_prefix_space: false, ...special }, 'tokenizer_config.json'));
   writeJsonAtomic(join(dir, 'generation_config.json'), ids);

@@ -94,3 +94,18 @@ test('the ONNX folder has the Transformers.js layout; a broken graph is refused 
   assert.throws(() => exportOnnxFolder(dir, alibi, tokenizer), /position "alibi" is not exported/);
   assert.ok(readFileSync(join(dir, ONNX_MODEL_FILE)).equals(good), 'the good graph is untouched');
 });
+
+test('ONNX Runtime runs the exported BERT encoder: hidden states within 1e-4 of qkv, padding and segments included', async () => {
+  const { BertModel } = await import('../../src/models/bert.ts');
+  const { exportBertOnnx } = await import('../../src/io/onnx-encoder.ts');
+  const bert = new BertModel({ vocab_size: 50, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, max_position_embeddings: 16, layer_norm_eps: 1e-12 });
+  bert.eval();
+  const ids = [[2, 7, 9, 11, 3, 5], [2, 8, 3, 0, 0, 0]];
+  const mask = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]];
+  const types = [[0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0]];
+  const expected = noGrad(() => bert.forward(Tensor.from(ids), { attentionMask: Tensor.from(mask), tokenTypeIds: Tensor.from(types) }).lastHiddenState.contiguousData());
+  const session = await ort.InferenceSession.create(exportBertOnnx(bert));
+  const out = await session.run({ input_ids: int64(ids.flat(), [2, 6]), attention_mask: int64(mask.flat(), [2, 6]), token_type_ids: int64(types.flat(), [2, 6]) });
+  assertClose(out.last_hidden_state.data as Float32Array, expected, 1e-4, 'bert last_hidden_state');
+  await session.release();
+});
