@@ -26,6 +26,7 @@ import { TokenDataset } from '../src/train/data.ts';
 import { ExampleDataset } from '../src/train/finetune-data.ts';
 import { completionLoss } from '../src/train/finetune.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel } from '../src/train/trainer.ts';
+import type { PreferenceRecord } from '../src/adapt/jsonl.ts';
 
 const tokenizer = trainCharTokenizer('0123456789+-=!\n', { specialTokens: ['<|endoftext|>'] });
 const MODEL = { vocab_size: tokenizer.vocabSize, n_layer: 2, n_embd: 64, n_head: 4, n_positions: 16 };
@@ -78,7 +79,7 @@ async function finetuneVariant(variant: string): Promise<void> {
 
 async function align(): Promise<void> {
   const base = await pretrainedBase();
-  const pairs = arithmeticPreferences({ count: 1200, seed: 31, maxOperand: 20, suffixRate: 0.5 });
+  const pairs = arithmeticPreferences({ count: 1200, seed: 31, maxOperand: 20, suffixRate: Number(process.env.SUFFIX_RATE ?? 0.5) });
   const [train, heldOut] = [pairs.slice(0, 1000), pairs.slice(1000)];
   const cleanHeldOut = arithmeticPreferences({ count: 200, seed: 32, maxOperand: 20, suffixRate: 0 });
   const prompts = arithmeticInstructions({ count: 300, seed: 33, maxOperand: 20 }).map((record) => record.prompt);
@@ -91,10 +92,15 @@ async function align(): Promise<void> {
   const rewardModel = new RewardModel(rmBody, new Rng(3));
   const before = pairwiseAccuracy(rewardModel, tokenizer, heldOut, 16);
   const t0 = performance.now();
-  trainRewardModel(rewardModel, tokenizer, train, heldOut, { steps: 300, batchSize: 16, learningRate: 1e-3, blockSize: 16, evalInterval: 300, seed: 0 });
+  trainRewardModel(rewardModel, tokenizer, train, heldOut, { steps: Number(process.env.RM_STEPS ?? 300), batchSize: 16, learningRate: 1e-3, blockSize: 16, evalInterval: 300, seed: 0 });
   console.log(`reward model: held-out pairwise accuracy ${before.toFixed(3)} → ${pairwiseAccuracy(rewardModel, tokenizer, heldOut, 16).toFixed(3)}; on clean pairs (no "!") ${pairwiseAccuracy(rewardModel, tokenizer, cleanHeldOut, 16).toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   rewardModel.requiresGrad_(false);
 
+  if (process.env.SKIP_DPO !== '1') await dpoRun(train, heldOut, cleanHeldOut, heldOutPrompts);
+  await rlRuns(rewardModel, rlPrompts, heldOutPrompts, quality);
+}
+
+async function dpoRun(train: PreferenceRecord[], heldOut: PreferenceRecord[], cleanHeldOut: PreferenceRecord[], heldOutPrompts: string[]): Promise<void> {
   // DPO with LoRA; the reference is the same model with adapters off.
   const policy = await pretrainedBase();
   const lora = applyLora(policy, { r: 8, lora_alpha: 16, lora_dropout: 0, target_modules: ['c_attn', 'c_proj', 'c_fc'] }, { rng: new Rng(4) });
@@ -112,6 +118,9 @@ async function align(): Promise<void> {
   const dpoSamples = await sampleCompletions(policy, tokenizer, heldOutPrompts, { maxNewTokens: 4, temperature: 0, rng: new Rng(0) });
   console.log(`DPO policy greedy accuracy on held-out sums: ${arithmeticQuality(dpoSamples).toFixed(3)} (${dpoSamples.slice(0, 3).map((s) => s.prompt + s.completion).join(' | ').replace(/\n/g, '⏎')})`);
 
+}
+
+async function rlRuns(rewardModel: RewardModel, rlPrompts: string[], heldOutPrompts: string[], quality: (prompt: string, completion: string) => number): Promise<void> {
   // RL against the reward model, without and with the KL penalty; then best-of-n.
   const frozen = (await pretrainedBase()).requiresGrad_(false);
   for (const klCoef of (process.env.KL_COEFS ?? '0,1,3').split(',').map(Number)) {

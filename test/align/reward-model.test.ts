@@ -56,7 +56,7 @@ test('training on pairs a rule separates reaches high held-out pairwise accuracy
   assert.ok(Math.abs(loaded.model.scoreCompletions(loaded.tokenizer, sample, 16)[0] - model.scoreCompletions(tokenizer, sample, 16)[0]) < 1e-6);
 });
 
-test('Llama bodies work too, without the LM head in the reward model', () => {
+test('Llama bodies work too, without the LM head in the reward model; the folder round-trips', (t) => {
   const llama = new Llama({ vocab_size: tokenizer.vocabSize, num_hidden_layers: 1, hidden_size: 8, num_attention_heads: 2, max_position_embeddings: 16 }, { rng: new Rng(1) });
   const model = new RewardModel(llama, new Rng(2));
   assert.ok(!Object.keys(model.stateDict()).some((key) => key.startsWith('lm_head')));
@@ -64,4 +64,11 @@ test('Llama bodies work too, without the LM head in the reward model', () => {
   const reward = model.forward(batch.ids, batch.lastIndex);
   reward.sum().backward();
   assert.ok(model.score.weight.grad !== null && llama.model.layers[0].mlp.up_proj.weight.grad !== null);
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-reward-llama-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  saveRewardModel(dir, model, tokenizer);
+  const loaded = loadRewardModel(dir);
+  assert.ok(loaded.model.body instanceof Llama);
+  const sample = [{ prompt: '1+1=', completion: '2' }];
+  assert.ok(Math.abs(loaded.model.scoreCompletions(tokenizer, sample, 16)[0] - model.scoreCompletions(tokenizer, sample, 16)[0]) < 1e-6);
 });
