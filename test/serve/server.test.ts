@@ -52,7 +52,7 @@ test('binds 127.0.0.1; /v1/models lists the chat and the embedding model; /healt
   const models = await client.models.list();
   assert.deepEqual(models.data.map((m) => m.id), ['tiny-chat', 'tiny-bert']);
   assert.equal((await client.models.retrieve('tiny-chat')).owned_by, 'qkv');
-  const health = await (await fetch(`${server.url}/health`)).json();
+  const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string };
   assert.equal(health.status, 'ok');
 });
 
@@ -173,10 +173,10 @@ test('bad requests get 400/404/413 in OpenAI\'s error shape naming the field', a
     body: JSON.stringify({ model: 'tiny-chat', prompt: 'y'.repeat(100_000) }),
   });
   assert.equal(big.status, 413);
-  assert.equal((await big.json()).error.code, 'request_too_large');
+  assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'request_too_large');
   const broken = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
   assert.equal(broken.status, 400);
-  assert.equal((await broken.json()).error.code, 'invalid_json');
+  assert.equal(((await broken.json()) as { error: { code: string } }).error.code, 'invalid_json');
 });
 
 /** The tiny model, 3 ms slower per forward pass: so slow that a reply cannot be sent whole before the client reads. */
