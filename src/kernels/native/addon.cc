@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,10 @@
 bool selectIsa(const char* isa);
 
 // ---- the pool ---------------------------------------------------------------------------------
+
+// One kernel call at a time per process: worker_threads that load this addon share its pool and
+// packing buffers, so concurrent callers queue here instead of racing on them.
+static std::mutex callMutex;
 
 static std::unique_ptr<ThreadPool> pool;
 
@@ -116,6 +121,7 @@ struct Args {
 // the MatmulParams contract of src/kernels/types.ts.
 static void Sgemm(const Napi::CallbackInfo& info) {
   Args args{info, "matmul"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long batch = args.count(3, "batch"), m = args.count(4, "m"), n = args.count(5, "n"), k = args.count(6, "k");
   const bool transA = args.flag(7), transB = args.flag(8), accumulate = args.flag(9);
   const long strideA = args.count(10, "strideA"), strideB = args.count(11, "strideB");
@@ -148,6 +154,7 @@ static AttentionShape attentionShape(const Args& args, size_t at) {
 // attentionForward(out, lse, q, k, v, B, NH, T, hs, causal, keyPadding | null, scale)
 static void AttentionForward(const Napi::CallbackInfo& info) {
   Args args{info, "attentionForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const AttentionShape s = attentionShape(args, 5);
   const size_t size = (size_t)s.B * s.NH * s.T * s.hs, rows = (size_t)s.B * s.NH * s.T;
   float* out = args.f32(0, "out", size);
@@ -160,6 +167,7 @@ static void AttentionForward(const Napi::CallbackInfo& info) {
 // attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, NH, T, hs, causal, keyPadding | null, scale)
 static void AttentionBackward(const Napi::CallbackInfo& info) {
   Args args{info, "attentionBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const AttentionShape s = attentionShape(args, 9);
   const size_t size = (size_t)s.B * s.NH * s.T * s.hs, rows = (size_t)s.B * s.NH * s.T;
   float *dq = args.f32(0, "dq", size), *dk = args.f32(1, "dk", size), *dv = args.f32(2, "dv", size);
@@ -174,6 +182,7 @@ static void AttentionBackward(const Napi::CallbackInfo& info) {
 // geluForward(y, x, bias | null, N, C): y = gelu_tanh(x + bias) over N rows of C.
 static void GeluForward(const Napi::CallbackInfo& info) {
   Args args{info, "geluForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(3, "N"), C = args.count(4, "C");
   float* y = args.f32(0, "y", N * C);
   const float* x = args.f32(1, "x", N * C);
@@ -199,6 +208,7 @@ static void GeluForward(const Napi::CallbackInfo& info) {
 // written, dbias += Σ_rows dx.
 static void GeluBackward(const Napi::CallbackInfo& info) {
   Args args{info, "geluBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(5, "N"), C = args.count(6, "C");
   float* dx = args.f32(0, "dx", N * C, true);
   double* dbias = args.f64(1, "dbias", C, true);
@@ -232,6 +242,7 @@ static void GeluBackward(const Napi::CallbackInfo& info) {
 // layerNormForward(out, mean, rstd, inp, weight | null, bias | null, N, C, eps)
 static void LayerNormForward(const Napi::CallbackInfo& info) {
   Args args{info, "layerNormForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(6, "N"), C = args.count(7, "C");
   float* out = args.f32(0, "out", N * C);
   double *mean = args.f64(1, "mean", N), *rstd = args.f64(2, "rstd", N);
@@ -246,6 +257,7 @@ static void LayerNormForward(const Napi::CallbackInfo& info) {
 // layerNormBackward(dinp | null, dweight | null, dbias | null, dout, inp, weight | null, mean, rstd, N, C)
 static void LayerNormBackward(const Napi::CallbackInfo& info) {
   Args args{info, "layerNormBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(8, "N"), C = args.count(9, "C");
   float* dinp = args.f32(0, "dinp", N * C, true);
   double *dweight = args.f64(1, "dweight", C, true), *dbias = args.f64(2, "dbias", C, true);
@@ -265,6 +277,7 @@ static void LayerNormBackward(const Napi::CallbackInfo& info) {
 // rmsNormForward(out, rrms, inp, weight | null, N, C, eps)
 static void RmsNormForward(const Napi::CallbackInfo& info) {
   Args args{info, "rmsNormForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(4, "N"), C = args.count(5, "C");
   float* out = args.f32(0, "out", N * C);
   double* rrms = args.f64(1, "rrms", N);
@@ -278,6 +291,7 @@ static void RmsNormForward(const Napi::CallbackInfo& info) {
 // rmsNormBackward(dinp | null, dweight | null, dout, inp, weight | null, rrms, N, C)
 static void RmsNormBackward(const Napi::CallbackInfo& info) {
   Args args{info, "rmsNormBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(6, "N"), C = args.count(7, "C");
   float* dinp = args.f32(0, "dinp", N * C, true);
   double* dweight = args.f64(1, "dweight", C, true);
@@ -306,6 +320,7 @@ static void checkTargets(const Args& args, const int32_t* targets, long N, long 
 // crossEntropyForward(losses, logNormalizers (Float64Array), logits, targets, N, C, ignoreIndex, smoothing)
 static void CrossEntropyForward(const Napi::CallbackInfo& info) {
   Args args{info, "crossEntropyForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(4, "N"), C = args.count(5, "C");
   float* losses = args.f32(0, "losses", N);
   double* lse = args.f64(1, "logNormalizers", N);
@@ -322,6 +337,7 @@ static void CrossEntropyForward(const Napi::CallbackInfo& info) {
 // crossEntropyBackward(dlogits, logits, logNormalizers, targets, rowScales (Float64Array), N, C, ignoreIndex, smoothing)
 static void CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Args args{info, "crossEntropyBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(5, "N"), C = args.count(6, "C");
   float* dlogits = args.f32(0, "dlogits", N * C);
   const float* logits = args.f32(1, "logits", N * C);
@@ -343,6 +359,7 @@ static void CrossEntropyBackward(const Napi::CallbackInfo& info) {
 // adamUpdate(param, grad, expAvg, expAvgSq, beta1, beta2, l2Penalty, keep, stepSize, biasCorrection2Sqrt, eps)
 static void AdamUpdate(const Napi::CallbackInfo& info) {
   Args args{info, "adamUpdate"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const size_t n = args.length(0);
   float* param = args.f32(0, "param", n);
   const float* grad = args.f32(1, "grad", n);
@@ -365,6 +382,7 @@ static long checkIds(const Args& args, const int32_t* ids, long N, size_t tableL
 // embeddingScatterAdd(dweight (V·C), g (N·C), ids (N), C): dweight[ids[i], :] += g[i, :], ids in order.
 static void EmbeddingScatterAdd(const Napi::CallbackInfo& info) {
   Args args{info, "embeddingScatterAdd"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long C = args.count(3, "C");
   const long N = (long)args.length(2);
   float* dweight = args.f32(0, "dweight", 0);
@@ -386,6 +404,7 @@ static void EmbeddingScatterAdd(const Napi::CallbackInfo& info) {
 // embeddingGather(out (N·C), weight (V·C), ids (N), C): out[i, :] = weight[ids[i], :].
 static void EmbeddingGather(const Napi::CallbackInfo& info) {
   Args args{info, "embeddingGather"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long C = args.count(3, "C");
   const long N = (long)args.length(2);
   float* out = args.f32(0, "out", N * C);
@@ -399,6 +418,7 @@ static void EmbeddingGather(const Napi::CallbackInfo& info) {
 // Float64Array [rank, dims…, outOffset, outStrides…, aOffset, aStrides…, bOffset, bStrides…].
 static void Elementwise(const Napi::CallbackInfo& info) {
   Args args{info, "elementwise"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long op = args.count(0, "op");
   if (op > OP_DIV) args.fail("op must be 0..4");
   const size_t layoutLength = args.length(4);
@@ -442,6 +462,7 @@ static void Elementwise(const Napi::CallbackInfo& info) {
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const size_t n = args.length(1);
   float* y = args.f32(0, "y", n);
   const float* x = args.f32(1, "x", n);
@@ -462,6 +483,7 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
 
 static void SetThreads(const Napi::CallbackInfo& info) {
   Args args{info, "setThreads"};
+  std::lock_guard<std::mutex> serialised(callMutex);
   const long threads = args.count(0, "threads");
   if (threads < 1) args.fail("threads must be ≥ 1");
   if (pool && pool->threads() == threads) return;
