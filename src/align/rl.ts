@@ -118,6 +118,15 @@ export interface RlRun {
   onStep?(record: RlLogRecord): void;
 }
 
+/**
+ * KL(π ‖ π_ref) along the policy's own greedy completions of `prompts` (mean over prompts of the
+ * per-position KL summed over each completion), the "KL on held-out prompts" DPO and RL report.
+ */
+export async function policyKL(policy: CausalLM, reference: (ids: Tensor) => Tensor, tokenizer: Tokenizer, prompts: readonly string[], maxNewTokens: number): Promise<number> {
+  const samples = await sampleCompletions(policy, tokenizer, prompts, { maxNewTokens, temperature: 0, rng: new Rng(0) });
+  return mean(completionKL(policy, reference, sampleBatch(samples, policy.contextLength, tokenizer.tokenToId('<|endoftext|>') ?? 0)));
+}
+
 /** Greedy completions on the held-out prompts: learned reward, exact KL along them, and quality. */
 export async function evaluatePolicy(run: Omit<RlRun, 'config' | 'prompts'> & { maxNewTokens: number }): Promise<RlEvaluation> {
   const { policy, reference, rewardModel, tokenizer } = run;

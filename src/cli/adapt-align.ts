@@ -10,9 +10,9 @@ import { readJsonl, writeJsonl, type PreferenceRecord } from '../adapt/jsonl.ts'
 import { PEFT_DEFAULT_TARGET_MODULES, applyLora } from '../adapt/lora.ts';
 import { saveLoraAdapter } from '../adapt/peft-files.ts';
 import { arithmeticInstructions, arithmeticPreferences, arithmeticText, isCorrectAnswer } from '../align/data.ts';
-import { DPO_DEFAULTS, trainDpo, type DpoReference } from '../align/dpo.ts';
+import { DPO_DEFAULTS, referenceLogits, trainDpo, type DpoReference } from '../align/dpo.ts';
 import { REWARD_DEFAULTS, RewardModel, loadRewardModel, pairwiseAccuracy, saveRewardModel, trainRewardModel } from '../align/reward-model.ts';
-import { RL_DEFAULTS, bestOfN, trainRl } from '../align/rl.ts';
+import { RL_DEFAULTS, bestOfN, policyKL, trainRl } from '../align/rl.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { loadCausalLM, saveCausalLM } from '../models/load.ts';
 import { QkvValueError } from '../tensor/errors.ts';
@@ -124,7 +124,7 @@ function registerDpo(align: Command): void {
     .option('--beta <b>', 'β, the strength of the implicit KL constraint', numberOption('--beta', 0), DPO_DEFAULTS.beta)
     .option('--eval-interval <n>', 'evaluate on the held-out pairs every N steps', integerOption('--eval-interval', 1), DPO_DEFAULTS.evalInterval);
   addLoraOptions(command);
-  addCommonOptions(command).action((flags: DpoFlags) => {
+  addCommonOptions(command).action(async (flags: DpoFlags) => {
     const { records } = readJsonl(flags.data, 'preference');
     const { train, heldOut } = splitHeldOut(records, flags.heldOut);
     const { model: policy, tokenizer, generationConfig } = loadCausalLM(flags.model);
@@ -139,21 +139,26 @@ function registerDpo(align: Command): void {
       reference = { kind: 'copy', model: loadCausalLM(flags.model).model.requiresGrad_(false) };
     }
     const config = { ...DPO_DEFAULTS, blockSize: policy.contextLength, beta: flags.beta, evalInterval: flags.evalInterval, seed: flags.seed, ...(flags.steps && { steps: flags.steps }), ...(flags.batchSize && { batchSize: flags.batchSize }), ...(flags.lr && { learningRate: flags.lr }) };
+    const heldOutPrompts = [...new Set((heldOut.length > 0 ? heldOut : train).map((pair) => pair.prompt))].slice(0, 64);
+    const sampledKL = () => policyKL(policy, referenceLogits(policy, reference), tokenizer, heldOutPrompts, 16);
     const progress = createProgress({ total: config.steps, fields: ['loss', 'margin', 'acc'], silent: Boolean(flags.json) });
     const { history, before, after } = trainDpo({
       policy, reference, tokenizer, train, heldOut, config,
       onStep: (record) => progress.update(record.step, { loss: record.loss.toFixed(3), margin: record['rewards/margins'].toFixed(3), acc: record['rewards/accuracies'].toFixed(2) }),
     });
     progress.stop();
+    // KL along the policy's own greedy completions of the held-out prompts (0 before training: π = π_ref).
+    const klHeldOutPrompts = await sampledKL();
     if (lora) saveLoraAdapter(flags.out, lora, { baseModelNameOrPath: flags.model });
     else saveCausalLM(flags.out, policy, tokenizer, generationConfig);
     writeJsonl(join(flags.out, 'metrics.jsonl'), history);
-    const summary = { out: flags.out, steps: config.steps, beta: config.beta, reference: reference.kind, before, after };
+    const summary = { out: flags.out, steps: config.steps, beta: config.beta, reference: reference.kind, before, after, kl_held_out_prompts: klHeldOutPrompts };
     if (flags.json) console.log(JSON.stringify(summary));
     else {
       for (const [name, metrics] of [['before', before], ['after', after]] as const) {
         console.log(`${name}: accuracy ${metrics['rewards/accuracies'].toFixed(3)}, margin ${metrics['rewards/margins'].toFixed(4)}, loss ${metrics.loss.toFixed(4)}, KL to reference ${metrics.kl.toFixed(4)}`);
       }
+      console.log(`KL to the reference along the policy's greedy completions of ${heldOutPrompts.length} held-out prompts: ${klHeldOutPrompts.toFixed(4)}`);
       console.log(`${lora ? 'adapter' : 'model folder'}: ${flags.out}`);
     }
   });

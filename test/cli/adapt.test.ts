@@ -55,6 +55,7 @@ test('reward train/score, align dpo --lora and align rl print their summaries wi
   assert.equal(dpo.reference, 'adapters-disabled');
   for (const key of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'kl']) assert.equal(typeof dpo.after[key], 'number', key);
   assert.ok(Math.abs(dpo.before.loss - Math.LN2) < 1e-6);
+  assert.ok(dpo.kl_held_out_prompts >= 0 && Number.isFinite(dpo.kl_held_out_prompts));
   const log = readFileSync(join(dir, 'dpo', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   assert.equal(log.length, 4);
   assert.ok('rewards/margins' in log[0]);
