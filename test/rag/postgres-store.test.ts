@@ -77,6 +77,11 @@ test('postgres: an index folder backed by PostgreSQL builds, updates and searche
     writeFileSync(join(root, 'docs', 'ships.txt'), 'A submarine dives under the ocean.');
     const second = await indexDocuments(options);
     assert.deepEqual([second.changedDocuments, second.unchangedDocuments], [1, 1]);
+    // A dead database URL: a clear error, and the folder still serves the last generation.
+    writeFileSync(join(root, 'docs', 'cats.txt'), 'Cats changed again.');
+    await assert.rejects(indexDocuments({ ...options, storeOptions: { databaseUrl: 'postgres://u@127.0.0.1:1/x', collection: 'folder' } }), /127\.0\.0\.1:1.*cannot connect to PostgreSQL/);
+    assert.equal(readFileSync(join(root, 'index', 'CURRENT'), 'utf8').trim(), second.generation);
+    writeFileSync(join(root, 'docs', 'cats.txt'), 'Cats purr and sleep most of the day. Kittens play with yarn.');
     const saved = JSON.parse(readFileSync(join(root, 'index', second.generation, 'store', 'store.json'), 'utf8'));
     assert.equal(saved.table, 'qkv_rag_folder');
     const retriever = await Retriever.open(join(root, 'index'), { embedder, databaseUrl: server.url });
