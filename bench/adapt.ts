@@ -128,7 +128,7 @@ async function rlRuns(rewardModel: RewardModel, rlPrompts: string[], heldOutProm
     console.log(`RL β_KL = ${klCoef}:   step  reward      KL  quality  examples`);
     await trainRl({
       policy: rlPolicy, reference: frozen, rewardModel, tokenizer, prompts: rlPrompts, heldOutPrompts, quality,
-      config: { steps: Number(process.env.RL_STEPS ?? 80), promptsPerStep: 4, samplesPerPrompt: 4, maxNewTokens: 5, temperature: 1, learningRate: 3e-3, klCoef, evalInterval: 10, seed: 0 },
+      config: { steps: Number(process.env.RL_STEPS ?? 80), promptsPerStep: 4, samplesPerPrompt: 4, maxNewTokens: 5, temperature: 1, learningRate: Number(process.env.RL_LR ?? 3e-3), klCoef, evalInterval: 10, seed: 0 },
       onStep: (record) => {
         if (record.eval) console.log(`  ${String(record.step).padStart(18)}  ${record.eval.reward.toFixed(3).padStart(6)}  ${record.eval.kl.toFixed(3).padStart(6)}  ${record.eval.quality.toFixed(3).padStart(6)}  ${record.eval.examples.join(' | ').replace(/\n/g, '⏎')}`);
       },
