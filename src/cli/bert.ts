@@ -350,18 +350,23 @@ function registerCalibrate(program: Command): void {
     });
     bar.stop();
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const summary = { accuracy_before: mean(runs.map((r) => r.accuracyBefore)), accuracy_after: mean(runs.map((r) => r.accuracyAfter)) };
+    const summary = {
+      accuracy_before: mean(runs.map((r) => r.accuracyBefore)),
+      accuracy_after: mean(runs.map((r) => r.accuracyAfter)),
+      macro_f1_before: mean(runs.map((r) => r.macroF1Before)),
+      macro_f1_after: mean(runs.map((r) => r.macroF1After)),
+    };
     if (flags.json) {
       console.log(JSON.stringify({ labels, label_words: Object.fromEntries(labelWords), shots: flags.shots, test_examples: test.length, runs, ...summary }));
       return;
     }
     console.log(`contextual calibration, ${flags.shots}-shot, ${test.length} test examples; predicted shares in label order (${labels.join(', ')})`);
-    console.log('seed order  demo labels                      acc before  acc after  predicted before  predicted after   p_cf');
+    console.log('seed order  demo labels                      acc before  acc after  F1 before  F1 after  predicted before  predicted after   p_cf');
     for (const r of runs) {
       const shares = (xs: number[]) => xs.map((x) => x.toFixed(2)).join('/').padEnd(16);
-      console.log(`${String(r.seed).padStart(4)} ${String(r.order).padStart(5)}  ${r.demonstrationLabels.join(',').slice(0, 31).padEnd(31)}  ${percent(r.accuracyBefore).padStart(10)}  ${percent(r.accuracyAfter).padStart(9)}  ${shares(r.predictedBefore)}  ${shares(r.predictedAfter)}  ${r.contentFree.map((x) => x.toFixed(2)).join('/')}`);
+      console.log(`${String(r.seed).padStart(4)} ${String(r.order).padStart(5)}  ${r.demonstrationLabels.join(',').slice(0, 31).padEnd(31)}  ${percent(r.accuracyBefore).padStart(10)}  ${percent(r.accuracyAfter).padStart(9)}  ${r.macroF1Before.toFixed(3).padStart(9)}  ${r.macroF1After.toFixed(3).padStart(8)}  ${shares(r.predictedBefore)}  ${shares(r.predictedAfter)}  ${r.contentFree.map((x) => x.toFixed(2)).join('/')}`);
     }
-    console.log(`mean accuracy ${percent(summary.accuracy_before)} → ${percent(summary.accuracy_after)}`);
+    console.log(`mean accuracy ${percent(summary.accuracy_before)} → ${percent(summary.accuracy_after)}, macro-F1 ${summary.macro_f1_before.toFixed(3)} → ${summary.macro_f1_after.toFixed(3)}`);
   });
 }
 

@@ -13,6 +13,7 @@ import { Rng } from '../tensor/random.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { argmaxRows, calibrate, CONTENT_FREE_INPUTS, contentFreeDistribution } from './calibration.ts';
+import { classificationReport } from './classification-metrics.ts';
 
 export interface PromptTemplate {
   /** Before each input (default "Text: "). */
@@ -78,6 +79,9 @@ export interface CalibrationRun {
   demonstrationLabels: string[];
   accuracyBefore: number;
   accuracyAfter: number;
+  /** Macro-F1: unlike accuracy it does not reward predicting the majority label everywhere. */
+  macroF1Before: number;
+  macroF1After: number;
   /** Share of test inputs predicted as each label, in label order. */
   predictedBefore: number[];
   predictedAfter: number[];
@@ -142,6 +146,7 @@ export function runCalibrationExperiment(experiment: CalibrationExperiment): Cal
       const after = calibrate(before, contentFree);
       const share = (predicted: number[]) => labels.map((_, l) => predicted.filter((p) => p === l).length / predicted.length);
       const accuracy = (predicted: number[]) => predicted.filter((p, i) => p === truth[i]).length / predicted.length;
+      const macroF1 = (predicted: number[]) => classificationReport(truth.map((l) => labels[l]), predicted.map((l) => labels[l]), labels).macro.f1;
       const predictedBefore = argmaxRows(before);
       const predictedAfter = argmaxRows(after);
       runs.push({
@@ -150,6 +155,8 @@ export function runCalibrationExperiment(experiment: CalibrationExperiment): Cal
         demonstrationLabels: demos.map((demo) => demo.label),
         accuracyBefore: accuracy(predictedBefore),
         accuracyAfter: accuracy(predictedAfter),
+        macroF1Before: macroF1(predictedBefore),
+        macroF1After: macroF1(predictedAfter),
         predictedBefore: share(predictedBefore),
         predictedAfter: share(predictedAfter),
         contentFree,

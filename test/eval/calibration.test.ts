@@ -52,6 +52,7 @@ test('few-shot prompt and label-word probabilities equal the chain rule over a G
   for (const run of runs) {
     close(run.predictedBefore.reduce((a, b) => a + b, 0), 1, 'shares sum to 1');
     close(run.contentFree[0] + run.contentFree[1], 1, 'p_cf sums to 1');
+    assert.ok(run.macroF1Before >= 0 && run.macroF1Before <= 1 && run.macroF1After >= 0 && run.macroF1After <= 1);
   }
   assert.throws(() => runCalibrationExperiment({ model, tokenizer, labels: ['x', 'y'], labelWords: words, pool: demos, test: [{ text: 'a', label: 'z' }], shots: 1, seeds: [1] }), /test label "z" is not one of x, y/);
 });
