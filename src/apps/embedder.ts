@@ -30,3 +30,18 @@ export function cosineSimilarity(a: readonly number[], b: readonly number[]): nu
   }
   return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
 }
+
+/**
+ * An OpenAI-compatible embeddings endpoint (`qkv serve --embed-model`, OpenAI) as an `Embedder`.
+ *
+ * @example
+ * const embedder = new OpenAIEmbedder({ client: new OpenAI({ baseURL, apiKey }), model: 'tiny-bert' });
+ */
+export class OpenAIEmbedder implements Embedder {
+  constructor(private readonly options: { client: import('openai').default; model: string }) {}
+
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    const response = await this.options.client.embeddings.create({ model: this.options.model, input: [...texts], encoding_format: 'float' });
+    return response.data.sort((a, b) => a.index - b.index).map((d) => d.embedding);
+  }
+}
