@@ -180,7 +180,13 @@ export class LoraModel {
    */
   mergeAndUnload(): Module {
     if (this.#active !== null && !this.#disabled) this.merge(this.#active);
-    for (const [path, layer] of this.#layers) this.model.setSubmodule(path, layer.baseLayer);
+    for (const [path, layer] of this.#layers) {
+      // The wrapper's Parameters are the ones kept up to date (Module.to() may have replaced them).
+      const base = layer.baseLayer;
+      base.weight = layer.weight;
+      if (layer.bias !== null) base.bias = layer.bias;
+      this.model.setSubmodule(path, base);
+    }
     this.#layers.clear();
     this.#configs.clear();
     this.#active = null;
