@@ -18,7 +18,6 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GPT, type GPTConfig } from '../src/models/gpt.ts';
 import { saveGPT } from '../src/models/gpt-folder.ts';
-import { loadCausalLM } from '../src/models/load.ts';
 import { Rng } from '../src/tensor/random.ts';
 import { loadGpt2Tokenizer } from '../src/tokenizers/gpt2.ts';
 import { BenchReport } from './report.ts';
@@ -51,7 +50,9 @@ export function measureLoadInChild(dir: string): LoadMeasurement {
   return JSON.parse(output.trim().split('\n').pop()!) as LoadMeasurement;
 }
 
-function childLoad(dir: string): void {
+async function childLoad(dir: string): Promise<void> {
+  // Imported here, not at the top: the modules that import this file for writeGpt2Folder need no loader.
+  const { loadCausalLM } = await import('../src/models/load.ts');
   const rssBeforeBytes = process.memoryUsage().rss;
   const started = performance.now();
   const { model } = loadCausalLM(dir);
@@ -91,6 +92,6 @@ function median(values: readonly number[]): number {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const childIndex = process.argv.indexOf('--child');
-  if (childIndex >= 0) childLoad(process.argv[childIndex + 1]);
+  if (childIndex >= 0) await childLoad(process.argv[childIndex + 1]);
   else await run(new BenchReport(process.argv.includes('--json')));
 }

@@ -17,7 +17,7 @@
  * - loading that folder: qkv's `loadCausalLM` (bench/load.ts's children).
  *
  * Steps are few so the bench stays a few minutes; the machine load is printed beside the rows.
- * Alone: `node --import tsx bench/torch.ts [--json]`, or `node --import tsx bench/run.ts --only torch`.
+ * Alone: `node --import tsx bench/torch.ts [--json] [--rows gpt,124m-train,124m-decode,124m-load]`, or `node --import tsx bench/run.ts --only torch`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -194,7 +194,11 @@ function compareTraining(report: BenchReport, label: string, spec: Spec, torch: 
   report.row({ name: `${label} train qkv / torch`, shape, value: qkvRate / ptRate, unit: 'x', ratio: qkvRate / ptRate, baseline: `${label} train torch ${THREADS}t` });
 }
 
-export async function run(report: BenchReport): Promise<void> {
+/** The row groups, in order; `--rows gpt,124m-decode` (standalone) runs some of them. */
+export const ROW_GROUPS = ['gpt', '124m-train', '124m-decode', '124m-load'] as const;
+type RowGroup = (typeof ROW_GROUPS)[number];
+
+export async function run(report: BenchReport, rows: readonly RowGroup[] = ROW_GROUPS): Promise<void> {
   const torch = findTorch();
   if ('reason' in torch) console.error(`bench torch: PyTorch unavailable: ${torch.reason}; run ../shared/tools/torch/setup.sh once`);
   if (getKernelInfo().threads !== THREADS) console.error(`bench torch: qkv children run with QKV_THREADS=${THREADS} (this process has ${getKernelInfo().threads})`);
@@ -208,9 +212,10 @@ export async function run(report: BenchReport): Promise<void> {
     saveSafetensors(smallWeights, new GPT(small, { rng: new Rng(1337) }).stateDict());
     const smallData = new TokenDataset(chars.encodeIds(text.slice(0, 1_000_000)), 0);
     const smallSpec: Spec = { mode: 'train', threads: THREADS, config: small, weights: smallWeights, batches: sampleBatches(smallData, 5, 16, 128, 1337), warmup: 1, optimizer: OPTIMIZER };
-    compareTraining(report, 'gpt', smallSpec, torch, dir, 1e-3);
+    if (rows.includes('gpt')) compareTraining(report, 'gpt', smallSpec, torch, dir, 1e-3);
 
     // GPT-2 124M: the folder bench/load.ts writes, trained one step, decoded greedily, loaded.
+    if (!rows.some((group) => group.startsWith('124m'))) return;
     const folder = join(dir, 'gpt2-124m');
     writeGpt2Folder(folder);
     const weights = join(folder, 'model.safetensors');
@@ -218,31 +223,36 @@ export async function run(report: BenchReport): Promise<void> {
     const config = { vocab_size: GPT2_124M.vocab_size, n_positions: GPT2_124M.n_positions!, n_embd: GPT2_124M.n_embd!, n_layer: GPT2_124M.n_layer!, n_head: GPT2_124M.n_head!, layer_norm_epsilon: 1e-5 };
     const bigData = new TokenDataset(gpt2.encodeIds(text.slice(0, 100_000)), 0);
     const bigSpec: Spec = { mode: 'train', threads: THREADS, config, weights, batches: sampleBatches(bigData, 3, 4, 256, 7), warmup: 1, optimizer: OPTIMIZER };
-    compareTraining(report, '124M', bigSpec, torch, dir, 2e-3);
-
-    const decodeSpec: Spec = { mode: 'decode', threads: THREADS, config, weights, prompt_ids: gpt2.encodeIds('The jury said'), new_tokens: 24 };
-    const shape = `${decodeSpec.new_tokens} new, greedy`;
-    console.error(`bench torch: 124M decoding, load average ${load()}`);
-    const qkv = runSide<DecodeResult>('qkv', decodeSpec, dir, process.env);
-    report.row({ name: `124M decode qkv kv-cache ${THREADS}t`, shape, timeMs: 1000 / qkv.tokens_per_second, value: qkv.tokens_per_second, unit: 'tokens/s' });
-    report.row({ name: '124M decode qkv peak RSS', shape, value: qkv.max_rss_bytes / MIB, unit: 'MiB' });
-    if ('reason' in torch) report.row({ name: '124M decode torch: unavailable', shape, value: 0, unit: '-' });
-    else {
-      const pt = runSide<DecodeResult>('torch', decodeSpec, dir, torch.env);
-      if (pt.ids.join(',') !== qkv.ids.join(',')) console.error(`bench torch: warning: greedy ids differ: qkv ${qkv.ids.join(',')} | torch ${pt.ids.join(',')}`);
-      else console.error(`bench torch: 124M greedy ids agree (${qkv.ids.length} tokens)`);
-      report.row({ name: `124M decode torch kv-cache ${THREADS}t`, shape, timeMs: 1000 / pt.tokens_per_second, value: pt.tokens_per_second, unit: 'tokens/s' });
-      report.row({ name: '124M decode torch peak RSS', shape, value: pt.max_rss_bytes / MIB, unit: 'MiB' });
-      const ratio = qkv.tokens_per_second / pt.tokens_per_second;
-      report.row({ name: '124M decode qkv / torch', shape, value: ratio, unit: 'x', ratio, baseline: `124M decode torch kv-cache ${THREADS}t` });
+    if (rows.includes('124m-train')) compareTraining(report, '124M', bigSpec, torch, dir, 2e-3);
+    if (rows.includes('124m-decode')) compare124MDecoding(report, config, weights, gpt2.encodeIds('The jury said'), torch, dir);
+    if (rows.includes('124m-load')) {
+      const loads = [measureLoadInChild(folder), measureLoadInChild(folder), measureLoadInChild(folder)];
+      report.row({ name: '124M folder load qkv', shape: 'loadCausalLM', timeMs: median(loads.map((l) => l.loadMs)), value: median(loads.map((l) => l.loadMs)) / 1000, unit: 's' });
+      report.row({ name: '124M folder load qkv peak RSS', shape: 'loadCausalLM', value: median(loads.map((l) => l.maxRssBytes)) / MIB, unit: 'MiB' });
     }
-
-    const loads = [measureLoadInChild(folder), measureLoadInChild(folder), measureLoadInChild(folder)];
-    report.row({ name: '124M folder load qkv', shape: 'loadCausalLM', timeMs: median(loads.map((l) => l.loadMs)), value: median(loads.map((l) => l.loadMs)) / 1000, unit: 's' });
-    report.row({ name: '124M folder load qkv peak RSS', shape: 'loadCausalLM', value: median(loads.map((l) => l.maxRssBytes)) / MIB, unit: 'MiB' });
     console.error(`bench torch: done, load average ${load()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Greedy decoding with the KV cache on both sides from the same weights: the ids must agree. */
+function compare124MDecoding(report: BenchReport, config: Spec['config'], weights: string, promptIds: number[], torch: { env: NodeJS.ProcessEnv } | { reason: string }, dir: string): void {
+  const decodeSpec: Spec = { mode: 'decode', threads: THREADS, config, weights, prompt_ids: promptIds, new_tokens: 24 };
+  const shape = `${decodeSpec.new_tokens} new, greedy`;
+  console.error(`bench torch: 124M decoding, load average ${load()}`);
+  const qkv = runSide<DecodeResult>('qkv', decodeSpec, dir, process.env);
+  report.row({ name: `124M decode qkv kv-cache ${THREADS}t`, shape, timeMs: 1000 / qkv.tokens_per_second, value: qkv.tokens_per_second, unit: 'tokens/s' });
+  report.row({ name: '124M decode qkv peak RSS', shape, value: qkv.max_rss_bytes / MIB, unit: 'MiB' });
+  if ('reason' in torch) report.row({ name: '124M decode torch: unavailable', shape, value: 0, unit: '-' });
+  else {
+    const pt = runSide<DecodeResult>('torch', decodeSpec, dir, torch.env);
+    if (pt.ids.join(',') !== qkv.ids.join(',')) console.error(`bench torch: warning: greedy ids differ: qkv ${qkv.ids.join(',')} | torch ${pt.ids.join(',')}`);
+    else console.error(`bench torch: 124M greedy ids agree (${qkv.ids.length} tokens)`);
+    report.row({ name: `124M decode torch kv-cache ${THREADS}t`, shape, timeMs: 1000 / pt.tokens_per_second, value: pt.tokens_per_second, unit: 'tokens/s' });
+    report.row({ name: '124M decode torch peak RSS', shape, value: pt.max_rss_bytes / MIB, unit: 'MiB' });
+    const ratio = qkv.tokens_per_second / pt.tokens_per_second;
+    report.row({ name: '124M decode qkv / torch', shape, value: ratio, unit: 'x', ratio, baseline: `124M decode torch kv-cache ${THREADS}t` });
   }
 }
 
@@ -252,6 +262,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const spec = JSON.parse(readFileSync(process.argv[childIndex + 1], 'utf8')) as Spec;
     console.log(JSON.stringify(spec.mode === 'train' ? qkvTrain(spec) : qkvDecode(spec)));
   } else {
-    await run(new BenchReport(process.argv.includes('--json')));
+    const rowsIndex = process.argv.indexOf('--rows');
+    const rows = rowsIndex >= 0 ? (process.argv[rowsIndex + 1].split(',') as RowGroup[]) : ROW_GROUPS;
+    await run(new BenchReport(process.argv.includes('--json')), rows);
   }
 }

@@ -20,7 +20,10 @@
  * file is caught here).
  *
  * F16 and BF16 are read into Float32Array (exactly) and written from numbers with
- * round-to-nearest-even (see `./half.ts`).
+ * round-to-nearest-even (see `./half.ts`). `loadSafetensors` reads the file once into a buffer of
+ * its own and hands out aligned tensors as views into it (no second copy); `parseSafetensors`
+ * copies out of the caller's bytes. To read into existing tensors without holding the file at
+ * all, see `./safetensors-load.ts`.
  *
  * @example
  *   saveSafetensors('out/model.safetensors', { 'wte.weight': wte }, { format: 'pt' });
