@@ -89,3 +89,35 @@ test('unknown architectures, missing shards and missing tensors are named', (t) 
   writeFileSync(join(other, 'model.safetensors.index.json'), '{"weight_map": {"a": "../x.safetensors"}}');
   assert.throws(() => loadShardedSafetensors(other), /weight_map\["a"\]: expected a shard file name in the same folder/);
 });
+
+test('importHuggingFaceModel reads a sharded BF16 BERT (BertForMaskedLM) folder; importHuggingFace refuses it as not a causal LM', async (t) => {
+  const { BertForMaskedLM } = await import('../../src/models/bert-heads.ts');
+  const { saveBert } = await import('../../src/models/bert-folder.ts');
+  const { importHuggingFaceModel } = await import('../../src/io/hf-import.ts');
+  const root = mkdtempSync(join(tmpdir(), 'qkv-hf-bert-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const bert = new BertForMaskedLM({ vocab_size: tokenizer.vocabSize, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 8 });
+  bert.eval();
+  saveBert(root, bert, tokenizer);
+  const saved = Object.keys(bert.stateDict()).filter((name) => name !== 'cls.predictions.decoder.weight');
+  const weightMap: Record<string, string> = {};
+  const shards: Record<string, Record<string, { dtype: 'BF16'; shape: readonly number[]; data: number[] }>> = { 'model-00001-of-00002.safetensors': {}, 'model-00002-of-00002.safetensors': {} };
+  saved.forEach((name, i) => {
+    const file = i < saved.length / 2 ? 'model-00001-of-00002.safetensors' : 'model-00002-of-00002.safetensors';
+    const t = bert.stateDict()[name];
+    shards[file][name] = { dtype: 'BF16', shape: t.shape, data: Array.from(t.contiguousData(), (v) => fromBfloat16Bits(toBfloat16Bits(v))) };
+    weightMap[name] = file;
+  });
+  for (const [file, tensors] of Object.entries(shards)) saveSafetensors(join(root, file), tensors, { format: 'pt' });
+  unlinkSync(join(root, 'model.safetensors'));
+  writeFileSync(join(root, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  const imported = importHuggingFaceModel(root);
+  assert.equal(imported.architecture, 'bert');
+  assert.ok(imported.model instanceof BertForMaskedLM);
+  const state = imported.model.stateDict();
+  for (const name of saved) {
+    const expected = Array.from(bert.stateDict()[name].contiguousData(), (v) => fromBfloat16Bits(toBfloat16Bits(v)));
+    assert.deepEqual([...state[name].contiguousData()], expected, name);
+  }
+  assert.throws(() => importHuggingFace(root), /a BERT encoder is not a causal LM/);
+});
