@@ -57,6 +57,9 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   /** dweight[ids[i], :] += g[i, :], in the order of the ids. */
   embeddingScatterAdd(dweight: S, g: S, ids: Int32Array, C: number): void;
 
+  /** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient), in float64, in row order. */
+  columnSums(out: S, a: S, offset: number, rows: number, cols: number, scale: number): void;
+
   /** out = a (a copy between layouts) or a ∘ b, each through its strides (see `StridedLayout`). */
   elementwise(op: ElementwiseOp, out: S, a: S, b: S | null, layout: StridedLayout): void;
 }

@@ -211,3 +211,9 @@ export function elementwise(op: ElementwiseOp, out: Storage, a: Storage, b: Stor
   const backend = size < ELEMENTWISE_MIN_NATIVE || layout.shape.length > 8 ? referenceBackend : backendFor(out, a, b);
   backend.elementwise(op, out, a, b, layout);
 }
+
+/** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient): native for large float32 work. */
+export function columnSums(out: Storage, a: Storage, offset: number, rows: number, cols: number, scale: number): void {
+  const backend = rows * cols < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(out, a);
+  backend.columnSums(out, a, offset, rows, cols, scale);
+}

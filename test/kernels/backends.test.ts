@@ -264,6 +264,17 @@ for (const variant of variants()) {
         }
       });
 
+      it('column sums (a bias gradient), float64 in row order: the reference’s bits', () => {
+        let seed = 3300;
+        for (const [rows, cols] of [[1, 1], [7, 33], [65, 129], [2048, 384]] as const) {
+          const a = randomArray(3 + rows * cols, seed++, 1);
+          const out = new Float32Array(cols), expected = new Float32Array(cols);
+          fast.columnSums(out, a, 3, rows, cols, 1 / 7);
+          referenceBackend.columnSums(expected, a, 3, rows, cols, 1 / 7);
+          assert.deepEqual(out, expected, `columnSums ${rows}×${cols}`);
+        }
+      });
+
       it('rejects arrays that are too short instead of reading past them', () => {
         assert.throws(() => fast.matmul(new Float32Array(5), new Float32Array(6), new Float32Array(4), { batch: 1, m: 2, n: 2, k: 3 }), /6 elements|needs at least 6/);
         assert.throws(() => fast.layerNormForward(new Float32Array(5), new Float64Array(2), new Float64Array(2), new Float32Array(6), null, null, 2, 3, 1e-5), /needs 6/);

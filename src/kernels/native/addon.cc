@@ -459,6 +459,27 @@ static void Elementwise(const Napi::CallbackInfo& info) {
   stridedElementwise(s);
 }
 
+// columnSums(out (cols), a, offset, rows, cols, scale): out[c] = scale·Σ_r a[offset + r·cols + c],
+// in float64 in row order (the reference's bits); columns split across threads.
+static void ColumnSums(const Napi::CallbackInfo& info) {
+  Args args{info, "columnSums"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(2, "offset"), rows = args.count(3, "rows"), cols = args.count(4, "cols");
+  float* out = args.f32(0, "out", cols);
+  const float* a = args.f32(1, "a", rows * cols == 0 ? 0 : offset + rows * cols);
+  const double scale = args.number(5);
+  if (cols == 0) return;
+  const KernelTable& kt = kernelTable();
+  ThreadPool& p = kernelPool();
+  const int tasks = (p.threads() > 1 && rows * cols >= PARALLEL_MIN_ELEMENTS && cols >= 64) ? p.threads() : 1;
+  std::vector<double> totals(cols);
+  parallelFor(p, tasks, [&](int t, int) {
+    // Column blocks on 16-float boundaries, so no two threads share a cache line of out.
+    const long c0 = std::min(cols, (cols * t / tasks) & ~15L), c1 = t + 1 == tasks ? cols : std::min(cols, (cols * (t + 1) / tasks) & ~15L);
+    if (c1 > c0) kt.columnSums(rows, c1 - c0, a + offset + c0, cols, totals.data() + c0, out + c0, scale);
+  });
+}
+
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
@@ -502,7 +523,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rmsNormForward", RmsNormForward}, {"rmsNormBackward", RmsNormBackward},
       {"crossEntropyForward", CrossEntropyForward}, {"crossEntropyBackward", CrossEntropyBackward},
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
-      {"elementwise", Elementwise}, {"exp", Exp}, {"setThreads", SetThreads},
+      {"elementwise", Elementwise}, {"columnSums", ColumnSums}, {"exp", Exp}, {"setThreads", SetThreads},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -41,6 +41,7 @@ interface NativeAddon {
     beta1: number, beta2: number, l2Penalty: number, keep: number, stepSize: number, biasCorrection2Sqrt: number, eps: number): void;
   embeddingGather(out: Float32Array, weight: Float32Array, ids: Int32Array, C: number): void;
   embeddingScatterAdd(dweight: Float32Array, g: Float32Array, ids: Int32Array, C: number): void;
+  columnSums(out: Float32Array, a: Float32Array, offset: number, rows: number, cols: number, scale: number): void;
   elementwise(op: number, out: Float32Array, a: Float32Array, b: Float32Array | null, layout: Float64Array): void;
   exp(y: Float32Array, x: Float32Array): void;
   info(): NativeInfo;
@@ -138,6 +139,7 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     },
     embeddingGather: (out, weight, ids, C) => native.embeddingGather(out, weight, ids, C),
     embeddingScatterAdd: (dweight, g, ids, C) => native.embeddingScatterAdd(dweight, g, ids, C),
+    columnSums: (out, a, offset, rows, cols, scale) => native.columnSums(out, a, offset, rows, cols, scale),
     elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
   };
   return backend;

@@ -21,6 +21,9 @@ struct KernelTable {
   void (*axpy)(long n, float alpha, const float* x, float* y);
   float (*dot)(long n, const float* x, const float* y);
 
+  // out[c] = scale·Σ_rows a[r·lda + c] for c < cols, summed in float64 in row order.
+  void (*columnSums)(long rows, long cols, const float* a, long lda, double* totals, float* out, double scale);
+
   void (*expRow)(long n, const float* x, float* y);
   void (*geluForward)(long n, const float* x, const float* bias, long C, float* y);
   void (*geluBackward)(long n, const float* x, const float* bias, long C, const float* g, float* dx, float* dbias);

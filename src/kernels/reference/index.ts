@@ -10,6 +10,7 @@ import { attentionBackward, attentionForward } from './attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from './crossentropy.ts';
 import { embeddingGather, embeddingScatterAdd } from './embedding.ts';
 import { stridedElementwise } from './elementwise.ts';
+import { columnSums } from './reduce.ts';
 import { matmulReference } from './matmul.ts';
 import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from './norm.ts';
 
@@ -31,5 +32,6 @@ export const referenceBackend: KernelBackend<Storage> = {
   adamUpdate,
   embeddingGather,
   embeddingScatterAdd,
+  columnSums,
   elementwise: stridedElementwise,
 };

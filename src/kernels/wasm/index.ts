@@ -14,6 +14,7 @@ import { matmulWasm } from './matmul.ts';
 import { layerNormBackwardWasm, layerNormForwardWasm } from './norm.ts';
 import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm.ts';
 import { stridedElementwise } from '../reference/elementwise.ts';
+import { columnSums } from '../reference/reduce.ts';
 
 export const wasmBackend: KernelBackend = {
   name: 'wasm',
@@ -33,6 +34,7 @@ export const wasmBackend: KernelBackend = {
   adamUpdate: adamUpdateWasm,
   embeddingGather: embeddingGatherWasm,
   embeddingScatterAdd: embeddingScatterAddWasm,
-  // No wasm kernel: a copy into wasm memory and back would cost what the loop does.
+  // No wasm kernels: a copy into wasm memory and back would cost what the loop does.
+  columnSums,
   elementwise: stridedElementwise,
 };

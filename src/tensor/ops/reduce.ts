@@ -12,6 +12,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
+import { columnSums } from '../../kernels/index.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { readDense, stridedOffsets } from './strided.ts';
@@ -145,31 +146,9 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
       out[o] = total * scale;
     }
   } else if (x.isContiguous() && isLeadingPrefix(plan.reduced)) {
-    // Reducing the leading axes (a bias gradient over (B*T, C)): add whole rows, in cache order.
-    // Four rows per sweep, each column still summed in row order (the same result as one row
-    // at a time), with a quarter of the loads and stores of the running totals.
-    const totals = new Float64Array(size);
-    let position = x.offset;
-    let row = 0;
-    for (; row + 4 <= count; row += 4) {
-      const r1 = position + size;
-      const r2 = r1 + size;
-      const r3 = r2 + size;
-      for (let o = 0; o < size; o++) {
-        let total = totals[o];
-        total += data[position + o];
-        total += data[r1 + o];
-        total += data[r2 + o];
-        total += data[r3 + o];
-        totals[o] = total;
-      }
-      position = r3 + size;
-    }
-    for (; row < count; row++) {
-      for (let o = 0; o < size; o++) totals[o] += data[position + o];
-      position += size;
-    }
-    for (let o = 0; o < size; o++) out[o] = totals[o] * scale;
+    // Reducing the leading axes (a bias gradient over (B*T, C)): whole rows added in cache order,
+    // on the kernels (src/kernels/reference/reduce.ts is the loop; native for large float32).
+    columnSums(out, data, x.offset, count, size, scale);
   } else if (innerStride !== null) {
     for (let o = 0; o < size; o++) {
       const base = outer[o];
