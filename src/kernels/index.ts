@@ -208,8 +208,14 @@ const ELEMENTWISE_MIN_NATIVE = 2048;
 
 /** out = a (a copy between layouts) or a ∘ b, through the strides of `layout`; `size` elements. */
 export function elementwise(op: ElementwiseOp, out: Storage, a: Storage, b: Storage | null, layout: StridedLayout, size: number): void {
-  const backend = size < ELEMENTWISE_MIN_NATIVE || layout.shape.length > 8 ? referenceBackend : backendFor(out, a, b);
-  backend.elementwise(op, out, a, b, layout);
+  // The native loops take ranks up to 8 and non-negative strides (all qkv's views make).
+  const native = size >= ELEMENTWISE_MIN_NATIVE && layout.shape.length <= 8 && nonNegative(layout.outStrides) && nonNegative(layout.aStrides) && nonNegative(layout.bStrides);
+  (native ? backendFor(out, a, b) : referenceBackend).elementwise(op, out, a, b, layout);
+}
+
+function nonNegative(strides: readonly number[]): boolean {
+  for (const stride of strides) if (stride < 0) return false;
+  return true;
 }
 
 /** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient): native for large float32 work. */

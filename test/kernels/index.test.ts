@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  adamUpdate, biasGeluBackward, biasGeluForward, crossEntropyForward, embeddingScatterAdd, geluTanhForward, getKernelInfo,
+  adamUpdate, biasGeluBackward, biasGeluForward, crossEntropyForward, elementwise, embeddingScatterAdd, geluTanhForward, getKernelInfo,
   kernelBackend, layerNormForward, matmul, setKernelBackend,
 } from '../../src/kernels/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
@@ -59,6 +59,17 @@ describe('kernels dispatcher', () => {
     assert.deepEqual(backendThatRan(() => embeddingScatterAdd(new Float64Array(6), new Float64Array(3), Int32Array.of(1), 3)), ['reference.embeddingScatterAdd']);
     const s = { beta1: 0.9, beta2: 0.999, l2Penalty: 0, keep: 1, stepSize: 1e-3, biasCorrection2Sqrt: 0.03, eps: 1e-8 };
     assert.deepEqual(backendThatRan(() => adamUpdate(new Float64Array(4), new Float64Array(4), new Float64Array(4), new Float64Array(4), s)), ['reference.adamUpdate']);
+  });
+
+  it('elementwise: small ops and negative strides stay on the TypeScript loop, large float32 ones go to the backend', () => {
+    const chosen = getKernelInfo().backend;
+    const n = 4096;
+    const layout = (aStrides: number[], aOffset = 0) => ({ shape: [n], outOffset: 0, outStrides: [1], aOffset, aStrides, bOffset: 0, bStrides: [0] });
+    const a = randomArray(n, 9, 1), out = new Float32Array(n);
+    assert.deepEqual(backendThatRan(() => elementwise('copy', out, a, null, layout([1]), n)), [`${chosen}.elementwise`]);
+    assert.deepEqual(backendThatRan(() => elementwise('copy', out, a, null, { ...layout([1]), shape: [16] }, 16)), ['reference.elementwise']);
+    assert.deepEqual(backendThatRan(() => elementwise('copy', out, a, null, layout([-1], n - 1), n)), ['reference.elementwise']);
+    assert.equal(out[0], a[n - 1]); // reversed, on the reference
   });
 
   it('float64 results are the reference’s, bit for bit', () => {
