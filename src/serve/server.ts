@@ -62,6 +62,15 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
               inFlight.abortAll('the server is shutting down');
               await inFlight.waitIdle(1000);
             }
+            // The last chunks ([DONE]) are still being written: let each response end, closing
+            // connections as they fall idle, before cutting whatever is left.
+            const deadline = Date.now() + 1000;
+            let isClosed = false;
+            void closed.then(() => (isClosed = true));
+            while (!isClosed && Date.now() < deadline) {
+              server.closeIdleConnections();
+              await new Promise((wait) => setTimeout(wait, 20));
+            }
             server.closeAllConnections();
             await closed;
           })();
