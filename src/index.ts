@@ -92,3 +92,6 @@ export { exportBertOnnx } from './io/onnx-encoder.ts';
 export { exportOnnxFolder } from './io/onnx-folder.ts';
 export { importHuggingFace, HF_IMPORT_ARCHITECTURES } from './io/hf-import.ts';
 export { loadShardedSafetensors, readShardIndex, SAFETENSORS_INDEX_FILE } from './io/safetensors-shards.ts';
+export { loadSafetensorsInto, readSafetensorsIndex, type SafetensorsIndex, type LoadIntoOptions } from './io/safetensors-load.ts';
+export { readModelFolderFiles, type ModelFolderFiles } from './io/model-folder.ts';
+export { noInitWeights } from './nn/init.ts';
