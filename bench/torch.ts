@@ -70,6 +70,8 @@ interface TrainResult {
 }
 interface DecodeResult {
   ids: number[];
+  /** Building the model and reading the weights (PyTorch side: meta device, then assign). */
+  load_ms?: number;
   tokens_per_second: number;
   max_rss_bytes: number;
 }
@@ -251,6 +253,7 @@ function compare124MDecoding(report: BenchReport, config: Spec['config'], weight
     else console.error(`bench torch: 124M greedy ids agree (${qkv.ids.length} tokens)`);
     report.row({ name: `124M decode torch kv-cache ${THREADS}t`, shape, timeMs: 1000 / pt.tokens_per_second, value: pt.tokens_per_second, unit: 'tokens/s' });
     report.row({ name: '124M decode torch peak RSS', shape, value: pt.max_rss_bytes / MIB, unit: 'MiB' });
+    report.row({ name: '124M weights load torch (meta+assign)', shape: 'model.safetensors', timeMs: pt.load_ms, value: pt.load_ms! / 1000, unit: 's' });
     const ratio = qkv.tokens_per_second / pt.tokens_per_second;
     report.row({ name: '124M decode qkv / torch', shape, value: ratio, unit: 'x', ratio, baseline: `124M decode torch kv-cache ${THREADS}t` });
   }
