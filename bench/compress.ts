@@ -157,6 +157,10 @@ export async function smallTrained(report: BenchReport): Promise<void> {
     report.row({ name: `small ${format} Δloss vs f32`, shape, value: loss - baseLoss, unit: 'nats' });
     report.row({ name: `small ${format} size`, shape, value: sizeBytesAfter / 1e6, unit: 'MB', ratio: sizeBytesAfter / sizeBytesBefore, baseline: 'f32' });
   }
+  // context for the Δloss rows: what the blocks' matrices contribute at all (every one zeroed)
+  const blocksOff = copyOf(model);
+  magnitudePrune(blocksOff, { sparsity: 0.999999, scope: 'global' });
+  report.row({ name: 'small all block matrices zeroed Δloss', shape, value: evaluateLoss(blocksOff, dataset, EVAL, EVAL_BATCHES) - baseLoss, unit: 'nats' });
   for (const sparsity of [0.1, 0.3, 0.5, 0.7, 0.9]) {
     const pruned = copyOf(model);
     magnitudePrune(pruned, { sparsity, scope: 'global' });
