@@ -33,30 +33,30 @@ test('playground: type a message, watch the reply stream in, see the attention h
       if (!request.url().startsWith(server.url)) foreign.push(request.url());
     });
     await page.goto(server.url);
-    await page.waitForFunction(() => document.getElementById('model')!.textContent === 'tiny-chat');
+    // Page code as strings: the tests compile without the DOM library.
+    await page.waitForFunction(`document.getElementById('model').textContent === 'tiny-chat'`);
     await page.fill('#temperature', '0');
     await page.fill('#max_tokens', '40');
     await page.fill('#message', 'hi');
 
     // Record the reply's length at every change: a streamed reply grows in several steps.
-    await page.evaluate(() => {
-      const lengths: number[] = [];
-      (window as unknown as { replyLengths: number[] }).replyLengths = lengths;
+    await page.evaluate(`(() => {
+      const lengths = (window.replyLengths = []);
       new MutationObserver(() => {
         const reply = document.querySelector('.msg.assistant');
-        if (reply) lengths.push(reply.textContent!.length);
-      }).observe(document.getElementById('log')!, { subtree: true, childList: true, characterData: true });
-    });
+        if (reply) lengths.push(reply.textContent.length);
+      }).observe(document.getElementById('log'), { subtree: true, childList: true, characterData: true });
+    })()`);
     await page.click('#send');
     await page.waitForSelector('#attention svg', { timeout: 30_000 });
     const reply = await page.textContent('.msg.assistant');
-    const lengths = await page.evaluate(() => (window as unknown as { replyLengths: number[] }).replyLengths);
+    const lengths = (await page.evaluate('window.replyLengths')) as number[];
     assert.ok(reply && reply.length > 0, 'a reply');
     assert.ok(new Set(lengths).size >= 3, `the reply grew in steps: ${lengths.join(',')}`);
     assert.match((await page.textContent('#status'))!, /tokens in .* s/);
 
     // The heatmaps: one panel per head of the last layer, one cell per (query, key) pair.
-    const cells = await page.$$eval('#attention rect[data-i]', (rects) => rects.length);
+    const cells = await page.locator('#attention rect[data-i]').count();
     const heading = (await page.textContent('#attention h2'))!;
     const [, heads, tokens] = /(\d+) heads, (\d+) tokens/.exec(heading)!.map(Number);
     assert.equal(cells, heads * tokens * tokens, heading);
