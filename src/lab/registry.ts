@@ -1,0 +1,19 @@
+/**
+ * Every lab experiment by name, in the order `qkv lab --list` shows them.
+ *
+ * @example
+ * const experiment = findExperiment('scaling');
+ */
+import { QkvValueError } from '../tensor/errors.ts';
+import type { Experiment } from './experiment.ts';
+import { scalingExperiment } from './experiments/scaling.ts';
+
+export const EXPERIMENTS: readonly Experiment[] = [
+  scalingExperiment,
+];
+
+export function findExperiment(name: string): Experiment {
+  const experiment = EXPERIMENTS.find((candidate) => candidate.name === name);
+  if (!experiment) throw new QkvValueError(`lab: no experiment '${name}' (have ${EXPERIMENTS.map((e) => e.name).join(', ')})`);
+  return experiment;
+}
