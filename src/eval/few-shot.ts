@@ -134,8 +134,16 @@ export function runCalibrationExperiment(experiment: CalibrationExperiment): Cal
   for (const seed of experiment.seeds) {
     const rng = new Rng(seed);
     const chosen = Array.from(rng.permutation(pool.length).subarray(0, shots), (i) => pool[i]);
+    // Distinct orders (the first as drawn), as long as there are that many permutations.
+    const seenOrders = new Set<string>();
+    const drawOrder = (first: boolean): Int32Array => {
+      let permutation = first ? Int32Array.from({ length: shots }, (_, i) => i) : rng.permutation(shots);
+      for (let tries = 0; tries < 100 && seenOrders.has(permutation.join()); tries++) permutation = rng.permutation(shots);
+      seenOrders.add(permutation.join());
+      return permutation;
+    };
     for (let order = 0; order < orders; order++) {
-      const demos = order === 0 ? chosen : Array.from(rng.permutation(shots), (i) => chosen[i]);
+      const demos = Array.from(drawOrder(order === 0), (i) => chosen[i]);
       const score = (input: string): number[] => {
         const probabilities = labelWordProbabilities(model, tokenizer, buildFewShotPrompt(demos, input, labelWords, template), words);
         experiment.onProgress?.(++done, total);

@@ -49,6 +49,9 @@ test('few-shot prompt and label-word probabilities equal the chain rule over a G
   assert.ok(Math.abs(py - chain(' cd')) / chain(' cd') < 1e-4);
   const runs = runCalibrationExperiment({ model, tokenizer, labels: ['x', 'y'], labelWords: words, pool: demos, test: [{ text: 'a', label: 'x' }, { text: 'e', label: 'y' }], shots: 2, seeds: [1, 2], orders: 2 });
   assert.equal(runs.length, 4);
+  // The two orders of each seed differ (two demonstrations: the two permutations).
+  assert.notDeepEqual(runs[0].demonstrationLabels, runs[1].demonstrationLabels);
+  assert.notDeepEqual(runs[2].demonstrationLabels, runs[3].demonstrationLabels);
   for (const run of runs) {
     close(run.predictedBefore.reduce((a, b) => a + b, 0), 1, 'shares sum to 1');
     close(run.contentFree[0] + run.contentFree[1], 1, 'p_cf sums to 1');
