@@ -95,3 +95,6 @@ export { loadShardedSafetensors, readShardIndex, SAFETENSORS_INDEX_FILE } from '
 export { loadSafetensorsInto, readSafetensorsIndex, type SafetensorsIndex, type LoadIntoOptions } from './io/safetensors-load.ts';
 export { readModelFolderFiles, type ModelFolderFiles } from './io/model-folder.ts';
 export { noInitWeights } from './nn/init.ts';
+export * from './apps/index.ts';
+export * as serving from './serve/index.ts';
+export { startServer, loadServedModel } from './serve/index.ts';

@@ -1,7 +1,8 @@
 /** Applications on top of the models: prompt templates, chains, conversation memories, chat sessions. */
 export { PromptTemplate } from './prompt-template.ts';
 export { LocalModel, OpenAIModel, type CompleteOptions, type LanguageModel, type LocalModelOptions, type OpenAIModelOptions } from './language-model.ts';
-export { cosineSimilarity, OpenAIEmbedder, type Embedder } from './embedder.ts';
+// Exported as TextEmbedder: src/rag has its own `Embedder` (named, fixed dim, Float32Array vectors).
+export { cosineSimilarity, OpenAIEmbedder, type Embedder as TextEmbedder } from './embedder.ts';
 export { LLMChain, RouterChain, SequentialChain, type Chain, type ChainValues, type Route } from './chains.ts';
 export {
   BufferMemory,
