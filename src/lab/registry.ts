@@ -6,10 +6,14 @@
  */
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Experiment } from './experiment.ts';
+import { maskExperiment } from './experiments/mask.ts';
+import { normExperiment } from './experiments/norm.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   scalingExperiment,
+  maskExperiment,
+  normExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
