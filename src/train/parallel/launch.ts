@@ -1,0 +1,202 @@
+/**
+ * `trainParallel`: the language-model training loop of `trainLanguageModel` run by N
+ * `worker_threads` workers, data-parallel (`ddp`) or sharded data-parallel (`fsdp`, ZeRO-3);
+ * see worker.ts for what each does per step.
+ *
+ * The launcher keeps the caller's model: it hands its weights (and, resuming, the optimiser
+ * state of `optimizer.safetensors`) to the workers, gathers the trained weights and the
+ * (sharded) AdamW state back, loads them into the model, and writes one ordinary checkpoint
+ * (model folder + optimizer.safetensors + trainer_state.json), the same files the single-worker
+ * trainer writes, so a run resumes with any worker count, or none.
+ *
+ * @example
+ * const summary = await trainParallel({ model, dataset, config, workers: 2, strategy: 'fsdp', outDir: 'runs/x', saveModel });
+ * summary.workerMemory; // bytes each worker held, per rank
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CausalLM } from '../../models/causal-lm.ts';
+import { GPT } from '../../models/gpt.ts';
+import { Llama } from '../../models/llama.ts';
+import { AdamW } from '../../optim/index.ts';
+import { QkvValueError } from '../../tensor/errors.ts';
+import { defaultRng, Rng } from '../../tensor/random.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
+import { loadOptimizerState, loadTrainerState, saveOptimizerState, saveTrainerState } from '../checkpoint.ts';
+import type { TokenDataset } from '../data.ts';
+import { evaluateLoss, validateTrainConfig, type MetricsRecord, type TrainConfig, type TrainHooks, type TrainSummary } from '../trainer.ts';
+import { SharedCollective } from './collective.ts';
+import { copyFromFlat, copyToFlat, DEFAULT_BUCKET_ELEMENTS, flatLayout } from './flat-layout.ts';
+import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
+import { PARALLEL_STRATEGIES, type DoneMessage, type FlatOptimizerState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
+
+export interface ParallelTrainRun {
+  /** A GPT or a Llama; its weights start the run and receive the result. */
+  model: CausalLM;
+  dataset: TokenDataset;
+  /** `batchSize` is per worker: the global batch is workers · batchSize. */
+  config: TrainConfig;
+  workers: number;
+  strategy: ParallelStrategy;
+  outDir: string | null;
+  saveModel(dir: string): void;
+  resume?: boolean;
+  hooks?: TrainHooks;
+  /** Stop after this many steps of this call, leaving a checkpoint. */
+  stopAfterSteps?: number;
+  /** Elements per all-reduce bucket (default 2^18). */
+  bucketElements?: number;
+}
+
+export interface ParallelTrainSummary extends TrainSummary {
+  workers: number;
+  strategy: ParallelStrategy;
+  /** Per rank: bytes held (counted) and the worker isolate's ArrayBuffer / heap peaks (measured). */
+  workerMemory: WorkerMemory[];
+}
+
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(RUNNING_FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
+
+/** Starts worker.ts; from source, the worker registers the TypeScript loader first (loader hooks are per thread). */
+function startWorker(init: WorkerInit, env: NodeJS.ProcessEnv): Worker {
+  if (!RUNNING_FROM_SOURCE) return new Worker(WORKER_URL, { workerData: init, env });
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: init, env, execArgv: [] });
+}
+
+/** nanoGPT's grouping, as the single-worker trainer, so optimizer.safetensors interchanges. */
+function mainOptimizer(params: Tensor[], config: TrainConfig): AdamW {
+  const groups = [{ params: params.filter((p) => p.ndim >= 2) }, { params: params.filter((p) => p.ndim < 2), weightDecay: 0 }].filter((g) => g.params.length > 0);
+  return new AdamW(groups, { lr: config.learningRate, betas: [config.beta1, config.beta2], weightDecay: config.weightDecay });
+}
+
+function replicaSpec(model: CausalLM): WorkerInit['replica'] {
+  if (model instanceof GPT) return { arch: 'gpt', config: { ...model.config } };
+  if (model instanceof Llama) return { arch: 'llama', config: { ...model.config } };
+  throw new QkvValueError(`trainParallel: ${model.constructor.name} is neither a GPT nor a Llama`);
+}
+
+export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrainSummary> {
+  const { model, dataset, config, outDir, hooks = {}, workers, strategy } = run;
+  validateTrainConfig(config, model.contextLength);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new QkvValueError(`trainParallel: workers must be a positive integer, got ${workers}`);
+  if (!PARALLEL_STRATEGIES.includes(strategy)) throw new QkvValueError(`trainParallel: strategy must be one of ${PARALLEL_STRATEGIES.join(', ')}, got "${strategy}"`);
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const layout = flatLayout(params.map((p) => p.size), run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS);
+  const ranges = new Map<Tensor, [number, number]>(params.map((p, i) => [p, [layout.offsets[i], layout.offsets[i] + layout.sizes[i]]]));
+  const optimizer = mainOptimizer(params, config);
+
+  let startStep = 0;
+  let bestValLoss: number | null = null;
+  const dataRng = new Rng(config.seed);
+  let optimizerState: FlatOptimizerState | null = null;
+  if (run.resume) {
+    if (outDir === null) throw new QkvValueError('trainParallel: resume needs an output directory');
+    const state = loadTrainerState(outDir);
+    const optimizerStep = loadOptimizerState(outDir, optimizer);
+    if (optimizerStep !== state.global_step) throw new QkvValueError(`trainParallel: ${outDir}: optimizer.safetensors is at step ${optimizerStep}, trainer_state.json at ${state.global_step}`);
+    optimizerState = readFlatOptimizerState(optimizer, ranges, layout.length);
+    dataRng.setState(state.rng.data);
+    defaultRng.setState(state.rng.dropout);
+    startStep = state.global_step;
+    bestValLoss = state.best_val_loss;
+  } else {
+    defaultRng.seed(config.seed);
+  }
+  const stepsToRun = Math.min(config.steps - startStep, run.stopAfterSteps ?? Infinity);
+  const initialParams = new Float32Array(layout.length);
+  copyToFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, initialParams);
+
+  const shared = SharedCollective.allocate(workers, layout.bucketCapacity);
+  const kernelThreads = Math.max(1, Math.floor(availableParallelism() / workers));
+  const metricsPath = outDir === null ? null : join(outDir, 'metrics.jsonl');
+  if (outDir !== null) mkdirSync(outDir, { recursive: true });
+  const tokensPerStep = workers * config.batchSize * config.blockSize * config.gradientAccumulationSteps;
+  const history: MetricsRecord[] = [];
+  const started = performance.now();
+  hooks.onStart?.(config, startStep);
+
+  const done: DoneMessage[] = [];
+  await Promise.all(
+    Array.from({ length: workers }, (_, rank) => {
+      const init: WorkerInit = {
+        shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, replica: replicaSpec(model),
+        params: initialParams, optimizer: optimizerState, trainTokens: dataset.train, config, startStep, stepsToRun,
+        dataRng: dataRng.getState(), kernelThreads,
+      };
+      return new Promise<void>((resolve, reject) => {
+        const worker = startWorker(init, { ...process.env, QKV_THREADS: String(kernelThreads) });
+        worker.on('message', (message: WorkerMessage) => {
+          if (message.type === 'done') {
+            done.push(message);
+            return;
+          }
+          const record: MetricsRecord = {
+            step: message.step,
+            loss: message.loss,
+            lr: message.lr,
+            grad_norm: message.gradNorm,
+            tokens_per_second: tokensPerStep / message.seconds,
+            elapsed_s: (performance.now() - started) / 1000,
+          };
+          history.push(record);
+          if (metricsPath !== null) appendFileSync(metricsPath, JSON.stringify(record) + '\n');
+          hooks.onStep?.(record);
+        });
+        worker.on('error', (error) => reject(new QkvValueError(`trainParallel: worker ${rank} (${strategy}) failed: ${error.message}`)));
+        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new QkvValueError(`trainParallel: worker ${rank} exited with code ${code}`))));
+      });
+    }),
+  );
+  const wallTimeSeconds = (performance.now() - started) / 1000;
+
+  // Gather: each message covers [start, end) of the flat vector.
+  const finalParams = new Float32Array(layout.length);
+  const finalState: FlatOptimizerState = { step: 0, expAvg: new Float32Array(layout.length), expAvgSq: new Float32Array(layout.length) };
+  for (const message of done) {
+    if (message.end === message.start) continue;
+    finalParams.set(message.params, message.start);
+    finalState.expAvg.set(message.optimizer.expAvg, message.start);
+    finalState.expAvgSq.set(message.optimizer.expAvgSq, message.start);
+    finalState.step = Math.max(finalState.step, message.optimizer.step);
+  }
+  copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, finalParams);
+  const step = startStep + stepsToRun;
+  dataRng.setState(done.find((m) => m.rank === 0)!.dataRng);
+
+  const lastValLoss = evaluateLoss(model, dataset, config, config.evalBatches);
+  bestValLoss = bestValLoss === null ? lastValLoss : Math.min(bestValLoss, lastValLoss);
+  if (history.length > 0) history[history.length - 1].val_loss = lastValLoss;
+  if (outDir !== null) {
+    run.saveModel(outDir);
+    loadFlatOptimizerState(optimizer, ranges, finalState);
+    saveOptimizerState(outDir, optimizer, step);
+    saveTrainerState(outDir, {
+      global_step: step,
+      max_steps: config.steps,
+      rng: { data: dataRng.getState(), dropout: defaultRng.getState() },
+      scheduler: { step },
+      train_config: { ...config },
+      best_val_loss: bestValLoss,
+      qkv_version: '0.1.0',
+    });
+    hooks.onCheckpoint?.(outDir, step);
+  }
+  const workerMemory = done.map((m) => m.memory).sort((a, b) => a.rank - b.rank);
+  return {
+    steps: step,
+    finalLoss: history.at(-1)?.loss ?? NaN,
+    finalValLoss: lastValLoss,
+    tokensPerSecond: (stepsToRun * tokensPerStep) / wallTimeSeconds,
+    wallTimeSeconds,
+    peakRssBytes: process.memoryUsage().rss,
+    interrupted: false,
+    history,
+    workers,
+    strategy,
+    workerMemory,
+  };
+}

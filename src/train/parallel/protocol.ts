@@ -1,0 +1,82 @@
+/**
+ * What the launcher (`trainParallel`) and its workers (`worker.ts`) send each other. Everything
+ * here is structured-cloneable: flat Float32Arrays of the parameter vector (FlatLayout order),
+ * plain configs, Rng states.
+ */
+import type { RngState } from '../../tensor/random.ts';
+import type { TrainConfig } from '../trainer.ts';
+
+export type ParallelStrategy = 'ddp' | 'fsdp';
+export const PARALLEL_STRATEGIES: readonly ParallelStrategy[] = ['ddp', 'fsdp'];
+
+/** How a worker rebuilds the model: the architecture and its config.json fields. */
+export interface ReplicaSpec {
+  arch: 'gpt' | 'llama';
+  config: Record<string, unknown>;
+}
+
+/** AdamW state over the flat vector (all parameters step together, so one step count). */
+export interface FlatOptimizerState {
+  step: number;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
+}
+
+export interface WorkerInit {
+  shared: SharedArrayBuffer;
+  rank: number;
+  worldSize: number;
+  bucketElements: number;
+  strategy: ParallelStrategy;
+  replica: ReplicaSpec;
+  /** The starting weights, flat. */
+  params: Float32Array;
+  /** Optimiser state to resume from (null: a fresh AdamW). */
+  optimizer: FlatOptimizerState | null;
+  /** The training split's token ids. */
+  trainTokens: Int32Array;
+  config: TrainConfig;
+  startStep: number;
+  /** Steps to run in this call (the rest of the run, or `stopAfterSteps`). */
+  stepsToRun: number;
+  /** The data sampler's state: every worker draws the same global batch and keeps its rows. */
+  dataRng: RngState;
+  /** Kernel threads for this worker (cores / workers). */
+  kernelThreads: number;
+}
+
+/** Bytes a worker held, counted from its arrays, and measured (`process.memoryUsage().arrayBuffers`, per isolate). */
+export interface WorkerMemory {
+  rank: number;
+  /** Largest sum of parameter + gradient + optimiser-state + shard bytes at any point of a step. */
+  peakHeldBytes: number;
+  /** Bytes held between steps (what stays resident). */
+  restingHeldBytes: number;
+  /** Peak of this worker's own ArrayBuffer bytes (its isolate), sampled around each phase. */
+  peakArrayBufferBytes: number;
+  /** Peak of this worker's V8 heap. */
+  peakHeapUsedBytes: number;
+}
+
+export interface StepMessage {
+  type: 'step';
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  seconds: number;
+}
+
+export interface DoneMessage {
+  type: 'done';
+  rank: number;
+  /** The flat range this message's arrays cover (DDP rank 0: everything; FSDP: the rank's shard). */
+  start: number;
+  end: number;
+  params: Float32Array;
+  optimizer: FlatOptimizerState;
+  dataRng: RngState;
+  memory: WorkerMemory;
+}
+
+export type WorkerMessage = StepMessage | DoneMessage;

@@ -1,0 +1,220 @@
+/**
+ * One data-parallel worker (a `worker_threads` thread started by `trainParallel`).
+ *
+ * Every step, all workers draw the same global batch of workers·B windows from identically
+ * seeded samplers and each keeps its own B rows, so N workers see exactly the batch one worker
+ * of batch N·B would. Then:
+ *
+ *   DDP   full replica, full AdamW state; gradients all-reduced (mean) bucket by bucket, the
+ *         global norm clipped, the same AdamW step on every rank.
+ *   FSDP  (ZeRO-3, gathered model-wide) each rank owns a contiguous shard of the flat parameter
+ *         vector: its fp32 master copy and its AdamW state. Before forward/backward the full
+ *         parameters are all-gathered into the replica; after backward the gradients are
+ *         reduce-scattered to the owners, the replica's full parameters and gradients are
+ *         released, and each rank steps only its shard.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { getKernelInfo, setKernelThreads } from '../../kernels/index.ts';
+import type { CausalLM } from '../../models/causal-lm.ts';
+import { GPT } from '../../models/gpt.ts';
+import { Llama } from '../../models/llama.ts';
+import { noInitWeights } from '../../nn/init.ts';
+import { AdamW, LRScheduler, clipGradNorm, warmupCosineSchedule } from '../../optim/index.ts';
+import { defaultRng, Rng } from '../../tensor/random.ts';
+import { Tensor, type Storage } from '../../tensor/tensor.ts';
+import { TokenDataset } from '../data.ts';
+import type { TrainConfig } from '../trainer.ts';
+import { SharedCollective, shardRange } from './collective.ts';
+import { copyFromFlat, copyToFlat, flatLayout, segmentsOf, type FlatLayout } from './flat-layout.ts';
+import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
+import type { DoneMessage, StepMessage, WorkerInit, WorkerMemory } from './protocol.ts';
+
+function buildReplica(init: WorkerInit): CausalLM {
+  const config = init.replica.config as never;
+  return noInitWeights(() => (init.replica.arch === 'gpt' ? new GPT(config) : new Llama(config)));
+}
+
+/** This worker's rows of a global batch tensor (B_global, T). */
+function rowsOf(tensor: Tensor, rank: number, rowsPerWorker: number, blockSize: number): Tensor {
+  const from = rank * rowsPerWorker * blockSize;
+  return new Tensor(tensor.data.slice(from, from + rowsPerWorker * blockSize), [rowsPerWorker, blockSize]);
+}
+
+/** Every parameter's gradient as dense storage of its size (zeros for a parameter that got none). */
+function gradientArrays(params: readonly Tensor[]): Float32Array[] {
+  return params.map((param) => {
+    if (param.grad === null) param.grad = Tensor.zeros([...param.shape]);
+    const grad = param.grad;
+    if (!grad.isContiguous() || grad.offset !== 0 || grad.data.length !== grad.size) param.grad = grad.contiguousCopy();
+    return param.grad.data as Float32Array;
+  });
+}
+
+class MemoryMeter {
+  peakHeldBytes = 0;
+  restingHeldBytes = 0;
+  peakArrayBufferBytes = 0;
+  peakHeapUsedBytes = 0;
+
+  sample(heldBytes: number, resting = false): void {
+    const usage = process.memoryUsage();
+    this.peakHeldBytes = Math.max(this.peakHeldBytes, heldBytes);
+    if (resting) this.restingHeldBytes = heldBytes;
+    this.peakArrayBufferBytes = Math.max(this.peakArrayBufferBytes, usage.arrayBuffers);
+    this.peakHeapUsedBytes = Math.max(this.peakHeapUsedBytes, usage.heapUsed);
+  }
+
+  report(rank: number): WorkerMemory {
+    const { peakHeldBytes, restingHeldBytes, peakArrayBufferBytes, peakHeapUsedBytes } = this;
+    return { rank, peakHeldBytes, restingHeldBytes, peakArrayBufferBytes, peakHeapUsedBytes };
+  }
+}
+
+/** nanoGPT's grouping (as the single-worker trainer): decay matrices, not biases and norm gains. */
+function decays(param: Tensor): boolean {
+  return param.ndim >= 2;
+}
+
+function makeOptimizer(tensors: { tensor: Tensor; decay: boolean }[], config: TrainConfig): { optimizer: AdamW; scheduler: LRScheduler } {
+  const groups = [
+    { params: tensors.filter((t) => t.decay).map((t) => t.tensor) },
+    { params: tensors.filter((t) => !t.decay).map((t) => t.tensor), weightDecay: 0 },
+  ].filter((group) => group.params.length > 0);
+  const optimizer = new AdamW(groups, { lr: config.learningRate, betas: [config.beta1, config.beta2], weightDecay: config.weightDecay });
+  const scheduler = new LRScheduler(
+    optimizer,
+    warmupCosineSchedule({ maxLr: config.learningRate, minLr: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps }),
+  );
+  return { optimizer, scheduler };
+}
+
+/**
+ * FSDP frees a replica's full parameters between steps (PyTorch FSDP resizes their storage to
+ * zero); they are re-allocated and all-gathered before the next forward.
+ */
+function setStorage(param: Tensor, storage: Storage): void {
+  (param as { data: Storage }).data = storage;
+}
+
+function run(init: WorkerInit): void {
+  const { rank, worldSize, config, strategy } = init;
+  if (getKernelInfo().backend === 'wasm') setKernelThreads(init.kernelThreads); // native: one process-wide pool
+  const model = buildReplica(init);
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const layout: FlatLayout = flatLayout(params.map((p) => p.size), init.bucketElements);
+  const comm = new SharedCollective(init.shared, rank, worldSize, layout.bucketCapacity);
+  const dataset = new TokenDataset(init.trainTokens, 0);
+  const dataRng = new Rng(0);
+  dataRng.setState(init.dataRng);
+  defaultRng.seed(config.seed + 1000 * rank + init.startStep); // dropout masks differ per rank
+  const paramBytes = layout.length * 4;
+  const meter = new MemoryMeter();
+  const fsdp = strategy === 'fsdp';
+  const [shardStart, shardEnd] = fsdp ? shardRange(layout.length, rank, worldSize) : [0, layout.length];
+  const shardLength = shardEnd - shardStart;
+
+  // Where the optimiser's tensors live and which flat range each covers.
+  const ranges = new Map<Tensor, [number, number]>();
+  let master: Float32Array | null = null;
+  let gradShard: Float32Array | null = null;
+  let pieces: { tensor: Tensor; decay: boolean }[];
+  if (fsdp) {
+    master = init.params.slice(shardStart, shardEnd);
+    gradShard = new Float32Array(shardLength);
+    pieces = segmentsOf(layout, shardStart, shardEnd).map(({ param, shardOffset, from, to }) => {
+      const tensor = new Tensor(master!.subarray(shardOffset, shardOffset + to - from), [to - from], undefined, 0, true);
+      ranges.set(tensor, [shardOffset, shardOffset + to - from]);
+      return { tensor, decay: decays(params[param]) };
+    });
+    for (const param of params) setStorage(param, new Float32Array(0));
+  } else {
+    copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, init.params);
+    pieces = params.map((param, p) => {
+      ranges.set(param, [layout.offsets[p], layout.offsets[p] + layout.sizes[p]]);
+      return { tensor: param, decay: decays(param) };
+    });
+  }
+  (init as { params: Float32Array | null }).params = null; // let the starting copy go
+  const { optimizer, scheduler } = makeOptimizer(pieces, config);
+  if (init.optimizer !== null) {
+    const source = init.optimizer;
+    loadFlatOptimizerState(optimizer, ranges, fsdp ? { step: source.step, expAvg: source.expAvg.subarray(shardStart, shardEnd), expAvgSq: source.expAvgSq.subarray(shardStart, shardEnd) } : source);
+    (init as { optimizer: unknown }).optimizer = null;
+  }
+  scheduler.loadStateDict({ step: init.startStep });
+  const stateBytes = 2 * shardLength * 4;
+  const shardBytes = fsdp ? 2 * shardLength * 4 : 0; // master + gradient shard
+  meter.sample(paramBytes * (fsdp ? 0 : 1) + shardBytes + (init.startStep > 0 || init.optimizer !== null ? stateBytes : 0), true);
+
+  model.train();
+  const rowsPerWorker = config.batchSize;
+  for (let s = 0; s < init.stepsToRun; s++) {
+    const started = performance.now();
+    if (fsdp) {
+      for (const param of params) setStorage(param, new Float32Array(param.size));
+      comm.allGather(layout, master!, shardStart, shardEnd, params.map((p) => p.data as Float32Array));
+    }
+    let loss = 0;
+    for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
+      const batch = dataset.sampleBatch('train', rowsPerWorker * worldSize, config.blockSize, dataRng);
+      const out = model.forward(rowsOf(batch.ids, rank, rowsPerWorker, config.blockSize), { targets: rowsOf(batch.targets, rank, rowsPerWorker, config.blockSize) });
+      const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps);
+      scaled.backward();
+      loss += scaled.item();
+    }
+    const grads = gradientArrays(params);
+    meter.sample(2 * paramBytes + shardBytes + stateBytes); // full parameters and full gradients
+    let gradNorm: number;
+    if (fsdp) {
+      comm.reduceScatterMean(layout, grads, shardStart, shardEnd, gradShard!);
+      for (const param of params) {
+        param.grad = null;
+        setStorage(param, new Float32Array(0));
+      }
+      let sumSquares = 0;
+      for (let i = 0; i < shardLength; i++) sumSquares += gradShard![i] * gradShard![i];
+      gradNorm = Math.sqrt(comm.allReduceSum([sumSquares])[0]);
+      // As clipGradNorm: scale by maxNorm / (norm + 1e-6) when that is below 1; skip on a non-finite norm.
+      const coefficient = config.gradClip > 0 && Number.isFinite(gradNorm) ? config.gradClip / (gradNorm + 1e-6) : 1;
+      if (coefficient < 1) for (let i = 0; i < shardLength; i++) gradShard![i] *= coefficient;
+      for (const { tensor } of pieces) {
+        const [a, b] = ranges.get(tensor)!;
+        tensor.grad = new Tensor(gradShard!.subarray(a, b), [b - a]);
+      }
+    } else {
+      comm.allReduceMean(layout, grads);
+      gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
+    }
+    const lr = optimizer.lr;
+    optimizer.step();
+    optimizer.zeroGrad();
+    scheduler.step();
+    meter.sample(paramBytes * (fsdp ? 0 : 1) + shardBytes + stateBytes, true);
+    const meanLoss = comm.allReduceSum([loss])[0] / worldSize;
+    if (rank === 0) {
+      const message: StepMessage = { type: 'step', step: init.startStep + s + 1, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000 };
+      parentPort!.postMessage(message);
+    }
+  }
+
+  // Hand back what this rank owns: DDP rank 0 everything, FSDP every rank its shard.
+  if (fsdp || rank === 0) {
+    const owned = fsdp ? master! : new Float32Array(layout.length);
+    if (!fsdp) copyToFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, owned);
+    const done: DoneMessage = {
+      type: 'done',
+      rank,
+      start: shardStart,
+      end: shardEnd,
+      params: owned,
+      optimizer: readFlatOptimizerState(optimizer, ranges, shardLength),
+      dataRng: dataRng.getState(),
+      memory: meter.report(rank),
+    };
+    parentPort!.postMessage(done);
+  } else {
+    parentPort!.postMessage({ type: 'done', rank, start: 0, end: 0, params: new Float32Array(0), optimizer: { step: 0, expAvg: new Float32Array(0), expAvgSq: new Float32Array(0) }, dataRng: dataRng.getState(), memory: meter.report(rank) } satisfies DoneMessage);
+  }
+}
+
+run(workerData as WorkerInit);
