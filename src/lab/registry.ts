@@ -8,12 +8,16 @@ import { QkvValueError } from '../tensor/errors.ts';
 import type { Experiment } from './experiment.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
+import { positionsExperiment } from './experiments/positions.ts';
+import { residualExperiment } from './experiments/residual.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   scalingExperiment,
   maskExperiment,
   normExperiment,
+  residualExperiment,
+  positionsExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
