@@ -59,8 +59,11 @@ test('loadCausalLM reads model_type from config.json: llama → Llama, gpt2 → 
   saveCausalLM(gptDir, new GPT({ vocab_size: tokenizer.vocabSize, n_layer: 1, n_embd: 16, n_head: 2, n_positions: 8 }), tokenizer);
   assert.ok(loadCausalLM(llamaDir).model instanceof Llama);
   assert.ok(loadCausalLM(gptDir).model instanceof GPT);
+  writeFileSync(join(gptDir, 'config.json'), JSON.stringify({ model_type: 'xlnet' }));
+  assert.throws(() => loadCausalLM(gptDir), /model_type "xlnet" is not supported \(supported: gpt2, llama\)/);
+  // A known architecture that is not a causal LM says so and names the loader to use.
   writeFileSync(join(gptDir, 'config.json'), JSON.stringify({ model_type: 'bert' }));
-  assert.throws(() => loadCausalLM(gptDir), /model_type "bert" is not supported \(supported: gpt2, llama\)/);
+  assert.throws(() => loadCausalLM(gptDir), /model_type "bert" is not supported by loadCausalLM: a BERT encoder does not generate text \(load it with loadModel/);
 });
 
 test('a tied model round-trips without lm_head.weight, and an HF file that keeps it still loads', (t) => {
