@@ -394,3 +394,19 @@ export function loadGgufModel(path: string): LoadedGgufModel {
   }
   throw new QkvFormatError(path, `${JSON.stringify(arch)} is not supported (qkv reads gpt2 and llama)`, 'metadata "general.architecture"');
 }
+
+/**
+ * A GGUF file as `loadCausalLM` returns a folder (model, tokenizer, generation config from the
+ * GGUF's bos/eos ids), so `qkv generate --model m.gguf` and `qkv eval` run it.
+ *
+ * @example const { model, tokenizer } = loadGgufCausalLM('runs/small-q8_0.gguf');
+ */
+export function loadGgufCausalLM(path: string): { model: GPT | Llama; tokenizer: Tokenizer; generationConfig: Record<string, number> } {
+  const { model, tokenizer, metadata } = loadGgufModel(path);
+  const generationConfig: Record<string, number> = {};
+  for (const [key, field] of [['tokenizer.ggml.bos_token_id', 'bos_token_id'], ['tokenizer.ggml.eos_token_id', 'eos_token_id']] as const) {
+    const value = metadata.get(key);
+    if (typeof value === 'number') generationConfig[field] = value;
+  }
+  return { model, tokenizer, generationConfig };
+}

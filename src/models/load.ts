@@ -17,6 +17,7 @@ import { loadLlama, saveLlama } from './llama-folder.ts';
 import { isQuantizedConfig, loadQuantizedCausalLM } from '../compress/quantize-model.ts';
 import { isPrunedConfig, loadPrunedGPT } from '../compress/pruned-folder.ts';
 import { importHuggingFace } from '../io/hf-import.ts';
+import { loadGgufCausalLM } from '../io/gguf-model.ts';
 import { SAFETENSORS_INDEX_FILE } from '../io/safetensors-shards.ts';
 import { loadSeq2SeqFolder, SEQ2SEQ_MODEL_TYPES, type LoadedSeq2Seq } from './transformer-folder.ts';
 
@@ -31,6 +32,8 @@ export interface LoadedCausalLM {
 
 /** @example const { model, tokenizer } = loadCausalLM('runs/small'); // a GPT or a Llama */
 export function loadCausalLM(dir: string): LoadedCausalLM {
+  // a GGUF file (llama.cpp's format) rather than a folder: gpt2 or llama, packed Q8_0 / Q4_0 kept packed
+  if (dir.endsWith('.gguf') && existsSync(dir)) return loadGgufCausalLM(dir);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new QkvError(`${dir}: not a model folder (no config.json)`);
   const config = readJsonObject(configPath);

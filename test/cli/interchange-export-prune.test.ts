@@ -23,6 +23,11 @@ test('qkv export --format gguf|onnx and qkv prune --sparsity / --heads write fol
   const gguf = JSON.parse(await runCli(['export', '--model', join(dir, 'f32'), '--format', 'gguf', '--quant', 'q4_0', '--out', join(dir, 'm.gguf'), '--json']));
   assert.equal(gguf.quant, 'q4_0');
   assert.equal(readGguf(join(dir, 'm.gguf')).tensors.get('blk.0.ffn_up.weight')!.type, 'Q4_0');
+  // the GGUF file itself is a model qkv generate / eval read (its Q4_0 matrices stay packed)
+  const fromGguf = JSON.parse(await runCli(['generate', '--model', join(dir, 'm.gguf'), '--prompt', 'the ', '--max-new-tokens', '4', '--temperature', '0', '--json']));
+  assert.equal(fromGguf.ids.length, 4);
+  const evaluated = JSON.parse(await runCli(['eval', '--model', join(dir, 'm.gguf'), '--data', data, '--block-size', '16', '--json']));
+  assert.ok(Number.isFinite(evaluated.loss) && evaluated.tokens > 0);
   const onnx = JSON.parse(await runCli(['export', '--model', join(dir, 'f32'), '--format', 'onnx', '--out', join(dir, 'onnx'), '--json']));
   assert.ok(onnx.size_bytes > 0 && existsSync(join(dir, 'onnx', 'onnx', 'model.onnx')));
   await assert.rejects(runCli(['export', '--model', join(dir, 'f32'), '--format', 'tflite', '--out', 'x']), /--format must be one of gguf, onnx/);
