@@ -10,6 +10,7 @@ import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
 import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
+import { samplingExperiment } from './experiments/sampling.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -18,6 +19,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   normExperiment,
   residualExperiment,
   positionsExperiment,
+  samplingExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
