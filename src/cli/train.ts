@@ -8,6 +8,8 @@ import { QkvValueError } from '../tensor/errors.ts';
 import { defaultRunDir, trainOnText, type TokenizerKind, type TrainOnTextOptions, type TrainOnTextResult } from '../train/run.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { POSITION_SCHEMES, type PositionScheme } from '../nn/positions.ts';
+import { PARALLEL_STRATEGIES, type ParallelStrategy } from '../train/parallel/protocol.ts';
+import type { ParallelTrainSummary } from '../train/parallel/launch.ts';
 import { integerOption, numberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
@@ -69,7 +71,14 @@ interface TrainFlags {
   checkpointInterval?: number;
   dropout?: number;
   seed?: number;
+  workers: number;
+  strategy?: ParallelStrategy;
   json?: boolean;
+}
+
+function strategyOption(value: string): ParallelStrategy {
+  if (!(PARALLEL_STRATEGIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--strategy must be one of ${PARALLEL_STRATEGIES.join(', ')}, got "${value}"`);
+  return value as ParallelStrategy;
 }
 
 function archOption(value: string): ModelArch {
@@ -107,6 +116,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--checkpoint-interval <n>', 'checkpoint every N steps (0: at the end)', integerOption('--checkpoint-interval', 0))
     .option('--dropout <p>', 'dropout for embeddings, attention and residuals (llama: attention only, as HF Llama)', numberOption('--dropout', 0, 0.99))
     .option('--seed <n>', 'random seed', integerOption('--seed', 0))
+    .option('--workers <n>', 'data-parallel workers (worker_threads); --batch-size is then per worker', integerOption('--workers', 1), 1)
+    .option('--strategy <name>', `with --workers: ${PARALLEL_STRATEGIES.join(' (full replicas, gradients all-reduced) or ')} (parameters, gradients, AdamW state sharded); default ddp`, strategyOption)
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
       const train: Partial<TrainConfig> = {};
@@ -145,6 +156,8 @@ export function registerTrainCommand(program: Command): void {
         vocabSize: flags.vocabSize,
         outDir,
         resume: flags.resume,
+        workers: flags.workers,
+        strategy: flags.strategy,
         silent: Boolean(flags.json),
         log,
       });
@@ -162,6 +175,9 @@ export function registerTrainCommand(program: Command): void {
           wall_time_s: summary.wallTimeSeconds,
           peak_rss_bytes: summary.peakRssBytes,
           interrupted: summary.interrupted,
+          ...('workerMemory' in summary
+            ? { workers: flags.workers, strategy: (summary as ParallelTrainSummary).strategy, worker_memory: (summary as ParallelTrainSummary).workerMemory }
+            : {}),
         }));
       }
       if (result.summary.interrupted) process.exitCode = 130;

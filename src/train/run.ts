@@ -17,6 +17,8 @@ import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { hasTrainerState, loadTrainerState } from './checkpoint.ts';
 import { TokenDataset, readTextFiles, unigramCrossEntropy } from './data.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig, type TrainHooks, type TrainSummary } from './trainer.ts';
+import { trainParallel } from './parallel/launch.ts';
+import type { ParallelStrategy } from './parallel/protocol.ts';
 
 export type TokenizerKind = 'char' | 'bpe';
 
@@ -45,6 +47,13 @@ export interface TrainOnTextOptions {
   validationFraction?: number;
   hooks?: TrainHooks;
   log?: (line: string) => void;
+  /**
+   * Data-parallel workers (worker_threads); with more than one, `train.batchSize` is per worker
+   * and the run goes through `trainParallel` (src/train/parallel). Default 1: the plain loop.
+   */
+  workers?: number;
+  /** `ddp` (full replicas, gradients all-reduced) or `fsdp` (ZeRO-3 sharding); default ddp. */
+  strategy?: ParallelStrategy;
 }
 
 export interface TrainOnTextResult {
@@ -126,15 +135,14 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
   const unigramLoss = unigramCrossEntropy(dataset.train, dataset.validation, tokenizer.vocabSize);
   const validationBytesPerToken = Buffer.byteLength(tokenizer.decode([...dataset.validation]), 'utf8') / dataset.validation.length;
   const outDir = options.outDir;
-  const summary = await trainLanguageModel({
-    model,
-    dataset,
-    config,
-    outDir,
-    resume: options.resume,
-    saveModel: (dir) => saveCausalLM(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 }),
-    hooks: options.hooks,
-  });
+  const saveModel = (dir: string): void => {
+    saveCausalLM(dir, model, tokenizer, { max_new_tokens: 200, do_sample: true, temperature: 0.8, top_k: 40 });
+  };
+  const workers = options.workers ?? 1;
+  const summary: TrainSummary =
+    workers > 1 || options.strategy !== undefined
+      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp' })
+      : await trainLanguageModel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks });
   return { model, arch: archOf(model), tokenizer, summary, unigramLoss, validationBytesPerToken, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
 }
 

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCausalLM } from '../../../src/models/load.ts';
+import { loadTrainerState } from '../../../src/train/checkpoint.ts';
+import { runCli } from '../../cli/run-cli.ts';
+
+test('qkv train --workers 2 --strategy fsdp writes an ordinary model folder and per-worker memory; --resume continues with ddp', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-cli-fsdp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = join(dir, 'corpus.txt');
+  writeFileSync(data, readFileSync(new URL('../../../data/brown.txt', import.meta.url), 'utf8').slice(0, 20_000));
+  const out = join(dir, 'run');
+  const common = ['train', '--data', data, '--config', 'tiny', '--block-size', '16', '--batch-size', '2', '--eval-interval', '100', '--json', '--out', out];
+  const first = JSON.parse(await runCli([...common, '--steps', '2', '--workers', '2', '--strategy', 'fsdp']));
+  assert.equal(first.steps, 2);
+  assert.equal(first.strategy, 'fsdp');
+  assert.equal(first.worker_memory.length, 2);
+  assert.ok(first.worker_memory.every((m: { restingHeldBytes: number }) => m.restingHeldBytes > 0));
+  assert.ok(Number.isFinite(first.val_loss));
+  loadCausalLM(out); // one ordinary folder
+  const second = JSON.parse(await runCli([...common, '--steps', '3', '--workers', '1', '--strategy', 'ddp', '--resume']));
+  assert.equal(second.steps, 3);
+  assert.equal(loadTrainerState(out).global_step, 3);
+  await assert.rejects(runCli([...common, '--steps', '1', '--workers', '2', '--strategy', 'zero']), /--strategy must be one of ddp, fsdp/);
+});
