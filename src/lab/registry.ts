@@ -12,6 +12,7 @@ import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
 import { samplingExperiment } from './experiments/sampling.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
+import { vocabExperiment } from './experiments/vocab.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   scalingExperiment,
@@ -20,6 +21,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   residualExperiment,
   positionsExperiment,
   samplingExperiment,
+  vocabExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
