@@ -48,6 +48,8 @@ export interface ParallelTrainRun {
   stopAfterSteps?: number;
   /** Elements per all-reduce bucket (default 2^18). */
   bucketElements?: number;
+  /** Collect garbage in each worker before each memory sample, so the measured bytes are live ones (slow). */
+  measureMemory?: boolean;
 }
 
 export interface ParallelTrainSummary extends TrainSummary {
@@ -125,7 +127,7 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
       const init: WorkerInit = {
         shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, replica: replicaSpec(model),
         params: initialParams, optimizer: optimizerState, trainTokens: dataset.train, config, startStep, stepsToRun,
-        dataRng: dataRng.getState(), kernelThreads,
+        dataRng: dataRng.getState(), kernelThreads, collectGarbage: run.measureMemory ?? false,
       };
       return new Promise<void>((resolve, reject) => {
         const worker = startWorker(init, { ...process.env, QKV_THREADS: String(kernelThreads) });

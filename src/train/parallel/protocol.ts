@@ -43,6 +43,8 @@ export interface WorkerInit {
   dataRng: RngState;
   /** Kernel threads for this worker (cores / workers). */
   kernelThreads: number;
+  /** Collect garbage before each memory sample (measurement runs; slow). */
+  collectGarbage: boolean;
 }
 
 /** Bytes a worker held, counted from its arrays, and measured (`process.memoryUsage().arrayBuffers`, per isolate). */

@@ -13,6 +13,8 @@
  *         reduce-scattered to the owners, the replica's full parameters and gradients are
  *         released, and each rank steps only its shard.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { getKernelInfo, setKernelThreads } from '../../kernels/index.ts';
 import type { CausalLM } from '../../models/causal-lm.ts';
@@ -56,7 +58,10 @@ class MemoryMeter {
   peakArrayBufferBytes = 0;
   peakHeapUsedBytes = 0;
 
+  constructor(private readonly collectGarbage: (() => void) | null) {}
+
   sample(heldBytes: number, resting = false): void {
+    this.collectGarbage?.(); // measurement runs: count live arrays, not garbage awaiting collection
     const usage = process.memoryUsage();
     this.peakHeldBytes = Math.max(this.peakHeldBytes, heldBytes);
     if (resting) this.restingHeldBytes = heldBytes;
@@ -96,6 +101,11 @@ function setStorage(param: Tensor, storage: Storage): void {
   (param as { data: Storage }).data = storage;
 }
 
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
 function run(init: WorkerInit): void {
   const { rank, worldSize, config, strategy } = init;
   if (getKernelInfo().backend === 'wasm') setKernelThreads(init.kernelThreads); // native: one process-wide pool
@@ -108,7 +118,7 @@ function run(init: WorkerInit): void {
   dataRng.setState(init.dataRng);
   defaultRng.seed(config.seed + 1000 * rank + init.startStep); // dropout masks differ per rank
   const paramBytes = layout.length * 4;
-  const meter = new MemoryMeter();
+  const meter = new MemoryMeter(init.collectGarbage ? exposeGc() : null);
   const fsdp = strategy === 'fsdp';
   const [shardStart, shardEnd] = fsdp ? shardRange(layout.length, rank, worldSize) : [0, layout.length];
   const shardLength = shardEnd - shardStart;
@@ -120,7 +130,6 @@ function run(init: WorkerInit): void {
   let pieces: { tensor: Tensor; decay: boolean }[];
   if (fsdp) {
     master = init.params.slice(shardStart, shardEnd);
-    gradShard = new Float32Array(shardLength);
     pieces = segmentsOf(layout, shardStart, shardEnd).map(({ param, shardOffset, from, to }) => {
       const tensor = new Tensor(master!.subarray(shardOffset, shardOffset + to - from), [to - from], undefined, 0, true);
       ranges.set(tensor, [shardOffset, shardOffset + to - from]);
@@ -143,8 +152,8 @@ function run(init: WorkerInit): void {
   }
   scheduler.loadStateDict({ step: init.startStep });
   const stateBytes = 2 * shardLength * 4;
-  const shardBytes = fsdp ? 2 * shardLength * 4 : 0; // master + gradient shard
-  meter.sample(paramBytes * (fsdp ? 0 : 1) + shardBytes + (init.startStep > 0 || init.optimizer !== null ? stateBytes : 0), true);
+  const masterBytes = fsdp ? shardLength * 4 : 0; // FSDP's fp32 master shard (and, in a step, its gradient shard)
+  meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + (init.startStep > 0 ? stateBytes : 0), true);
 
   model.train();
   const rowsPerWorker = config.batchSize;
@@ -163,25 +172,27 @@ function run(init: WorkerInit): void {
       loss += scaled.item();
     }
     const grads = gradientArrays(params);
-    meter.sample(2 * paramBytes + shardBytes + stateBytes); // full parameters and full gradients
     let gradNorm: number;
     if (fsdp) {
-      comm.reduceScatterMean(layout, grads, shardStart, shardEnd, gradShard!);
-      for (const param of params) {
-        param.grad = null;
-        setStorage(param, new Float32Array(0));
-      }
+      meter.sample(2 * paramBytes + masterBytes + stateBytes); // full parameters and full gradients: the peak
+      // The full parameters are not needed after backward: free them before the gradient shard exists.
+      for (const param of params) setStorage(param, new Float32Array(0));
+      gradShard = new Float32Array(shardLength);
+      meter.sample(paramBytes + 2 * masterBytes + stateBytes);
+      comm.reduceScatterMean(layout, grads, shardStart, shardEnd, gradShard);
+      for (const param of params) param.grad = null;
       let sumSquares = 0;
-      for (let i = 0; i < shardLength; i++) sumSquares += gradShard![i] * gradShard![i];
+      for (let i = 0; i < shardLength; i++) sumSquares += gradShard[i] * gradShard[i];
       gradNorm = Math.sqrt(comm.allReduceSum([sumSquares])[0]);
       // As clipGradNorm: scale by maxNorm / (norm + 1e-6) when that is below 1; skip on a non-finite norm.
       const coefficient = config.gradClip > 0 && Number.isFinite(gradNorm) ? config.gradClip / (gradNorm + 1e-6) : 1;
-      if (coefficient < 1) for (let i = 0; i < shardLength; i++) gradShard![i] *= coefficient;
+      if (coefficient < 1) for (let i = 0; i < shardLength; i++) gradShard[i] *= coefficient;
       for (const { tensor } of pieces) {
         const [a, b] = ranges.get(tensor)!;
-        tensor.grad = new Tensor(gradShard!.subarray(a, b), [b - a]);
+        tensor.grad = new Tensor(gradShard.subarray(a, b), [b - a]);
       }
     } else {
+      meter.sample(2 * paramBytes + stateBytes); // full parameters and full gradients: the peak
       comm.allReduceMean(layout, grads);
       gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
     }
@@ -189,7 +200,8 @@ function run(init: WorkerInit): void {
     optimizer.step();
     optimizer.zeroGrad();
     scheduler.step();
-    meter.sample(paramBytes * (fsdp ? 0 : 1) + shardBytes + stateBytes, true);
+    gradShard = null;
+    meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + stateBytes, true);
     const meanLoss = comm.allReduceSum([loss])[0] / worldSize;
     if (rank === 0) {
       const message: StepMessage = { type: 'step', step: init.startStep + s + 1, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000 };

@@ -71,12 +71,15 @@ test('DDP: 2 workers on batch B give the weights of 1 worker on batch 2B; FSDP g
   const singleLoss = (await trainLanguageModel({ model: new GPT(modelConfig, { rng: new Rng(1) }), dataset, config: { ...config, steps: 1, warmupSteps: 0, batchSize: 4 }, outDir: null, saveModel: () => {} })).finalLoss;
   assert.ok(Math.abs(ddpRun.history[0].loss - singleLoss) < 1e-5, `step-1 loss ${ddpRun.history[0].loss} vs ${singleLoss}`);
 
-  // FSDP holds 1/N of the optimiser state and master weights between steps, and no full parameters.
+  // Counted bytes: DDP holds parameters + AdamW m, v (3P) between steps and 4P with the gradients;
+  // FSDP holds 1/N of master weights and AdamW state (3P/N) between steps, 2P + 3P/N at its peak.
   const [ddp0] = ddpRun.workerMemory;
   const [fsdp0, fsdp1] = fsdpRun.workerMemory;
   const paramBytes = ddp.parameters().reduce((n, p) => n + p.size * 4, 0);
-  assert.equal(ddp0.restingHeldBytes, 3 * paramBytes); // params + AdamW m, v
-  assert.ok(Math.abs(fsdp0.restingHeldBytes + fsdp1.restingHeldBytes - 4 * paramBytes) <= 16); // (master + grad shard + m + v) summed over ranks
+  assert.equal(ddp0.restingHeldBytes, 3 * paramBytes);
+  assert.equal(ddp0.peakHeldBytes, 4 * paramBytes);
+  assert.ok(Math.abs(fsdp0.restingHeldBytes + fsdp1.restingHeldBytes - 3 * paramBytes) <= 16);
+  assert.ok(Math.abs(fsdp0.peakHeldBytes - 3.5 * paramBytes) <= 16);
 });
 
 test('FSDP checkpoint is one ordinary model folder that resumes with another worker count', async (t) => {
