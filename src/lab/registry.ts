@@ -6,8 +6,11 @@
  */
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Experiment } from './experiment.ts';
+import { attentionKindExperiment } from './experiments/attention-kind.ts';
+import { headsExperiment } from './experiments/heads.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
+import { qkvProjectionsExperiment } from './experiments/qkv-projections.ts';
 import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
 import { samplingExperiment } from './experiments/sampling.ts';
@@ -22,6 +25,9 @@ export const EXPERIMENTS: readonly Experiment[] = [
   positionsExperiment,
   samplingExperiment,
   vocabExperiment,
+  attentionKindExperiment,
+  headsExperiment,
+  qkvProjectionsExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
