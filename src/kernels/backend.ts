@@ -11,6 +11,7 @@
  * (B·T); M, N, K are the matmul sizes (M×K times K×N).
  */
 import type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
+import type { UnaryOp } from './reference/unary.ts';
 import type { AdamStepScalars, AttentionParams, MatmulParams, Storage } from './types.ts';
 
 export type KernelBackendName = 'native' | 'wasm' | 'reference';
@@ -59,6 +60,20 @@ export interface KernelBackend<S extends Storage = Float32Array> {
 
   /** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient), in float64, in row order. */
   columnSums(out: S, a: S, offset: number, rows: number, cols: number, scale: number): void;
+
+  /** y = op(x) over n values (`slope`: leakyRelu's negative slope). */
+  unaryForward(op: UnaryOp, y: S, x: S, n: number, slope: number): void;
+  /** dx = g·op'(x) over n values (written), y the forward's output. */
+  unaryBackward(op: UnaryOp, dx: S, g: S, x: S, y: S, n: number, slope: number): void;
+
+  /** Softmax over C of an (outer, C, inner) array; a row all −∞ gives zeros. */
+  softmaxForward(out: S, inp: S, outer: number, C: number, inner: number): void;
+  /** dinp = y ⊙ (dout − Σ_c dout·y), written; out is the forward's y. */
+  softmaxBackward(dinp: S, dout: S, out: S, outer: number, C: number, inner: number): void;
+  /** Log-softmax over C of an (outer, C, inner) array; a row all −∞ stays −∞. */
+  logSoftmaxForward(out: S, inp: S, outer: number, C: number, inner: number): void;
+  /** dinp = dout − exp(y)·Σ_c dout, written (0 on a row all −∞). */
+  logSoftmaxBackward(dinp: S, dout: S, out: S, outer: number, C: number, inner: number): void;
 
   /** out = a (a copy between layouts) or a ∘ b, each through its strides (see `StridedLayout`). */
   elementwise(op: ElementwiseOp, out: S, a: S, b: S | null, layout: StridedLayout): void;

@@ -28,6 +28,8 @@ import { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './
 export type { KernelBackend, KernelBackendName } from './backend.ts';
 export type { AdamStepScalars, AttentionParams, MatmulParams } from './types.ts';
 export type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
+export type { UnaryOp } from './reference/unary.ts';
+import type { UnaryOp } from './reference/unary.ts';
 
 export interface KernelInfo {
   /** Where float32 kernels run now. */
@@ -222,4 +224,36 @@ function nonNegative(strides: readonly number[]): boolean {
 export function columnSums(out: Storage, a: Storage, offset: number, rows: number, cols: number, scale: number): void {
   const backend = rows * cols < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(out, a);
   backend.columnSums(out, a, offset, rows, cols, scale);
+}
+
+/** y = op(x) over n values (`slope`: leakyRelu's); small or float64 work stays on the reference loop. */
+export function unaryForward(op: UnaryOp, y: Storage, x: Storage, n: number, slope: number): void {
+  (n < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(y, x)).unaryForward(op, y, x, n, slope);
+}
+
+/** dx = g·op'(x) over n values, y the forward's output. */
+export function unaryBackward(op: UnaryOp, dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void {
+  (n < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(dx, g, x, y)).unaryBackward(op, dx, g, x, y, n, slope);
+}
+
+function softmaxBackendFor(size: number, ...arrays: Storage[]): KernelBackend<Storage> {
+  return size < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(...arrays);
+}
+
+/** Softmax over C of an (outer, C, inner) array (a row all −∞ gives zeros). */
+export function softmaxForward(out: Storage, inp: Storage, outer: number, C: number, inner: number): void {
+  softmaxBackendFor(outer * C * inner, out, inp).softmaxForward(out, inp, outer, C, inner);
+}
+
+export function softmaxBackward(dinp: Storage, dout: Storage, out: Storage, outer: number, C: number, inner: number): void {
+  softmaxBackendFor(outer * C * inner, dinp, dout, out).softmaxBackward(dinp, dout, out, outer, C, inner);
+}
+
+/** Log-softmax over C of an (outer, C, inner) array (a row all −∞ stays −∞). */
+export function logSoftmaxForward(out: Storage, inp: Storage, outer: number, C: number, inner: number): void {
+  softmaxBackendFor(outer * C * inner, out, inp).logSoftmaxForward(out, inp, outer, C, inner);
+}
+
+export function logSoftmaxBackward(dinp: Storage, dout: Storage, out: Storage, outer: number, C: number, inner: number): void {
+  softmaxBackendFor(outer * C * inner, dinp, dout, out).logSoftmaxBackward(dinp, dout, out, outer, C, inner);
 }

@@ -9,12 +9,15 @@
 //   GELU        forward 1e-6, backward 1e-6 (slopes computed in float64, rounded once)
 //   norms, cross-entropy  1e-5 (float32 sums over C), dweight / dbias 1e-4·√N (sums over rows)
 //   Adam        1e-6;  embedding gather bit for bit, scatter-add 1e-6
+//   unary ops   1e-6 forward and backward (libm float exp/log/tanh within ~2 ulp; exact GELU in double)
+//   softmax     1e-6; log-softmax 1e-5 (a float32 log-normaliser of up to ~15 is off by ~1e-6)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KernelBackend, KernelBackendName } from '../../src/kernels/backend.ts';
 import { kernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
 import { nativeInfo, selectNativeSimd, type NativeSimd } from '../../src/kernels/native/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
+import { UNARY_OPS } from '../../src/kernels/reference/unary.ts';
 import type { AttentionParams, MatmulParams, Storage } from '../../src/kernels/types.ts';
 import { randomArray } from './fixtures.ts';
 
@@ -275,9 +278,68 @@ for (const variant of variants()) {
         }
       });
 
+      it('unary ops forward and backward at 1, 7, 33, 65, 129 and a size split across threads, edge values included', () => {
+        let seed = 3600;
+        // Overflow, underflow, ±0, NaN and the tails where 1 + erf or 1 − σ would cancel.
+        const edges = [0, -0, 1e-30, -1e-30, 88.7, 89, -87, -104, 30, -30, 10, -10, -5.5, NaN];
+        const positive = new Set(['log', 'sqrt', 'rsqrt']);
+        for (const op of UNARY_OPS) {
+          for (const n of [1, 7, 33, 65, 129, 20_011]) {
+            const x = randomArray(n, seed++, 6);
+            if (n >= 33) x.set(edges.slice(0, Math.min(edges.length, n)), 5);
+            if (positive.has(op)) for (let i = 0; i < n; i++) x[i] = Math.abs(x[i]) + 0.01;
+            const g = randomArray(n, seed++, 1);
+            const slope = 0.05;
+            const y = new Float32Array(n), yRef = new Float64Array(n);
+            fast.unaryForward(op, y, x, n, slope);
+            referenceBackend.unaryForward(op, yRef, f64(x), n, slope);
+            // Against the reference rounded to float32 once (exp(89) is +∞ in float32, as stored).
+            expectClose(`${op} forward n=${n}`, y, Float32Array.from(yRef), 1e-6);
+            // Both backwards read the same (float32) forward output, so only the backward differs.
+            const dx = new Float32Array(n), dxRef = new Float64Array(n);
+            fast.unaryBackward(op, dx, g, x, y, n, slope);
+            referenceBackend.unaryBackward(op, dxRef, f64(g), f64(x), f64(y), n, slope);
+            expectClose(`${op} backward n=${n}`, dx, Float32Array.from(dxRef), 1e-6);
+          }
+        }
+      });
+
+      it('softmax and log-softmax over the last axis, forward and backward: −∞ entries, a row all −∞, rows split across threads', () => {
+        let seed = 3900;
+        for (const [rows, C] of [[1, 1], [3, 7], [5, 33], [7, 65], [2, 129], [4, 1030], [300, 129]] as const) {
+          const size = rows * C;
+          const x = randomArray(size, seed++, 8), dout = randomArray(size, seed++, 1);
+          if (C > 1) for (let i = 0; i < size; i += 3) x[i] = -Infinity; // masked keys
+          x.fill(-Infinity, 0, C); // the first row fully masked
+          for (const log of [false, true]) {
+            const forward = log ? 'logSoftmaxForward' : 'softmaxForward', backward = log ? 'logSoftmaxBackward' : 'softmaxBackward';
+            const tolerance = log ? 1e-5 : 1e-6;
+            const label = `${log ? 'logSoftmax' : 'softmax'} ${rows}×${C}`;
+            const out = new Float32Array(size), outRef = new Float64Array(size);
+            fast[forward](out, x, rows, C, 1);
+            referenceBackend[forward](outRef, f64(x), rows, C, 1);
+            expectClose(`${label} forward`, out, outRef, tolerance);
+            if (!log) for (let i = 0; i < size; i++) if (x[i] === -Infinity) assert.equal(out[i], 0, `${label}: a masked entry has weight exactly 0`);
+            const dinp = new Float32Array(size), dinpRef = new Float64Array(size);
+            fast[backward](dinp, dout, out, rows, C, 1);
+            referenceBackend[backward](dinpRef, f64(dout), f64(out), rows, C, 1);
+            expectClose(`${label} backward`, dinp, dinpRef, tolerance);
+          }
+        }
+        // An inner axis (softmax over dim 1 of (2, 33, 7)) keeps the strided loop: same values.
+        const x = randomArray(2 * 33 * 7, seed++, 4), out = new Float32Array(x.length), outRef = new Float64Array(x.length);
+        fast.softmaxForward(out, x, 2, 33, 7);
+        referenceBackend.softmaxForward(outRef, f64(x), 2, 33, 7);
+        expectClose('softmax over an inner axis', out, outRef, 1e-6);
+      });
+
       it('rejects arrays that are too short instead of reading past them', () => {
         assert.throws(() => fast.matmul(new Float32Array(5), new Float32Array(6), new Float32Array(4), { batch: 1, m: 2, n: 2, k: 3 }), /6 elements|needs at least 6/);
         assert.throws(() => fast.layerNormForward(new Float32Array(5), new Float64Array(2), new Float64Array(2), new Float32Array(6), null, null, 2, 3, 1e-5), /needs 6/);
+        if (fast.name === 'native') {
+          assert.throws(() => fast.unaryForward('exp', new Float32Array(5), new Float32Array(6), 6, 0), /y needs 6/);
+          assert.throws(() => fast.softmaxForward(new Float32Array(6), new Float32Array(5), 2, 3, 1), /inp needs 6/);
+        }
       });
     });
   }

@@ -480,6 +480,81 @@ static void ColumnSums(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- unary ops and softmax ------------------------------------------------------------------
+
+/** f(i0, i1) over `tasks` contiguous ranges of n values, split when n ≥ minElements. */
+template <typename F>
+static void splitRange(long n, long minElements, F&& f) {
+  ThreadPool& p = kernelPool();
+  const int tasks = (p.threads() > 1 && n >= minElements) ? p.threads() : 1;
+  parallelFor(p, tasks, [&](int t, int) { f(n * t / tasks, n * (t + 1) / tasks); });
+}
+
+// Unary ops cost a libm call per value (exp, log, tanh, erfc), ~4× a GELU row's vector lane: they
+// split across threads at a quarter of the row kernels' threshold.
+static const long UNARY_PARALLEL_MIN = PARALLEL_MIN_ELEMENTS / 4;
+
+static int unaryCode(const Args& args, size_t i) {
+  const long op = args.count(i, "op");
+  if (op > 11) args.fail("op code " + std::to_string(op) + " is not a unary op (0..11)");
+  return (int)op;
+}
+
+// unaryForward(op, y, x, n, slope): y = op(x) over n values.
+static void UnaryForward(const Napi::CallbackInfo& info) {
+  Args args{info, "unaryForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const int op = unaryCode(args, 0);
+  const long n = args.count(3, "n");
+  float* y = args.f32(1, "y", n);
+  const float* x = args.f32(2, "x", n);
+  const float slope = (float)args.number(4);
+  const KernelTable& kt = kernelTable();
+  splitRange(n, UNARY_PARALLEL_MIN, [&](long i0, long i1) { kt.unaryForward(op, i1 - i0, x + i0, y + i0, slope); });
+}
+
+// unaryBackward(op, dx, g, x, y, n, slope): dx = g·op'(x), y the forward's output.
+static void UnaryBackward(const Napi::CallbackInfo& info) {
+  Args args{info, "unaryBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const int op = unaryCode(args, 0);
+  const long n = args.count(5, "n");
+  float* dx = args.f32(1, "dx", n);
+  const float* g = args.f32(2, "g", n);
+  const float* x = args.f32(3, "x", n);
+  const float* y = args.f32(4, "y", n);
+  const float slope = (float)args.number(6);
+  const KernelTable& kt = kernelTable();
+  splitRange(n, UNARY_PARALLEL_MIN, [&](long i0, long i1) { kt.unaryBackward(op, i1 - i0, g + i0, x + i0, y + i0, dx + i0, slope); });
+}
+
+// softmaxForward(logarithm, out, inp, rows, C): (log-)softmax over each contiguous row of C.
+static void SoftmaxForward(const Napi::CallbackInfo& info) {
+  Args args{info, "softmaxForward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const int logarithm = args.flag(0) ? 1 : 0;
+  const long rows = args.count(3, "rows"), C = args.count(4, "C");
+  float* out = args.f32(1, "out", rows * C);
+  const float* inp = args.f32(2, "inp", rows * C);
+  if (rows * C == 0) return;
+  const KernelTable& kt = kernelTable();
+  splitRows(rows, C, [&](long r0, long r1, int) { kt.softmaxRows(r1 - r0, C, inp + r0 * C, out + r0 * C, logarithm); });
+}
+
+// softmaxBackward(logarithm, dinp, dout, out, rows, C): out is the forward's output.
+static void SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Args args{info, "softmaxBackward"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const int logarithm = args.flag(0) ? 1 : 0;
+  const long rows = args.count(4, "rows"), C = args.count(5, "C");
+  float* dinp = args.f32(1, "dinp", rows * C);
+  const float* dout = args.f32(2, "dout", rows * C);
+  const float* out = args.f32(3, "out", rows * C);
+  if (rows * C == 0) return;
+  const KernelTable& kt = kernelTable();
+  splitRows(rows, C, [&](long r0, long r1, int) { kt.softmaxRowsBackward(r1 - r0, C, dout + r0 * C, out + r0 * C, dinp + r0 * C, logarithm); });
+}
+
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
@@ -524,6 +599,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"crossEntropyForward", CrossEntropyForward}, {"crossEntropyBackward", CrossEntropyBackward},
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
       {"elementwise", Elementwise}, {"columnSums", ColumnSums}, {"exp", Exp}, {"setThreads", SetThreads},
+      {"unaryForward", UnaryForward}, {"unaryBackward", UnaryBackward}, {"softmaxForward", SoftmaxForward}, {"softmaxBackward", SoftmaxBackward},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import type { KernelBackend } from '../backend.ts';
 import { packageRoot } from '../package-root.ts';
 import type { ElementwiseOp, StridedLayout } from '../reference/elementwise.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../reference/softmax.ts';
+import { UNARY_OPS, type UnaryOp } from '../reference/unary.ts';
 
 /** What the addon exports (src/kernels/native/addon.cc); argument order as there. */
 interface NativeAddon {
@@ -44,6 +46,10 @@ interface NativeAddon {
   columnSums(out: Float32Array, a: Float32Array, offset: number, rows: number, cols: number, scale: number): void;
   elementwise(op: number, out: Float32Array, a: Float32Array, b: Float32Array | null, layout: Float64Array): void;
   exp(y: Float32Array, x: Float32Array): void;
+  unaryForward(op: number, y: Float32Array, x: Float32Array, n: number, slope: number): void;
+  unaryBackward(op: number, dx: Float32Array, g: Float32Array, x: Float32Array, y: Float32Array, n: number, slope: number): void;
+  softmaxForward(logarithm: boolean, out: Float32Array, inp: Float32Array, rows: number, C: number): void;
+  softmaxBackward(logarithm: boolean, dinp: Float32Array, dout: Float32Array, out: Float32Array, rows: number, C: number): void;
   info(): NativeInfo;
   setThreads(threads: number): void;
   selectIsa(isa: NativeSimd): boolean;
@@ -141,11 +147,20 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     embeddingScatterAdd: (dweight, g, ids, C) => native.embeddingScatterAdd(dweight, g, ids, C),
     columnSums: (out, a, offset, rows, cols, scale) => native.columnSums(out, a, offset, rows, cols, scale),
     elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
+    unaryForward: (op, y, x, n, slope) => native.unaryForward(UNARY_CODES[op], y, x, n, slope),
+    unaryBackward: (op, dx, g, x, y, n, slope) => native.unaryBackward(UNARY_CODES[op], dx, g, x, y, n, slope),
+    // The native rows are contiguous (inner = 1: the last axis, what attention and the LM head
+    // use); softmax over an inner axis keeps the strided reference loop.
+    softmaxForward: (out, inp, outer, C, inner) => (inner === 1 ? native.softmaxForward(false, out, inp, outer, C) : softmaxForward(out, inp, outer, C, inner)),
+    softmaxBackward: (dinp, dout, out, outer, C, inner) => (inner === 1 ? native.softmaxBackward(false, dinp, dout, out, outer, C) : softmaxBackward(dinp, dout, out, outer, C, inner)),
+    logSoftmaxForward: (out, inp, outer, C, inner) => (inner === 1 ? native.softmaxForward(true, out, inp, outer, C) : logSoftmaxForward(out, inp, outer, C, inner)),
+    logSoftmaxBackward: (dinp, dout, out, outer, C, inner) => (inner === 1 ? native.softmaxBackward(true, dinp, dout, out, outer, C) : logSoftmaxBackward(dinp, dout, out, outer, C, inner)),
   };
   return backend;
 }
 
 const OP_CODES: Record<ElementwiseOp, number> = { copy: 0, add: 1, sub: 2, mul: 3, div: 4 };
+const UNARY_CODES = Object.fromEntries(UNARY_OPS.map((op, code) => [op, code])) as Record<UnaryOp, number>;
 
 /** [rank, dims…, outOffset, outStrides…, aOffset, aStrides…, bOffset, bStrides…], as addon.cc reads it. */
 function packLayout(layout: StridedLayout): Float64Array {

@@ -42,6 +42,13 @@ struct KernelTable {
   float (*softmaxRow)(float* row, int T, int end, const uint8_t* pad, float scale);
   void (*expRowShifted)(float* row, int T, int end, const uint8_t* pad, float scale, float lse);
   void (*softmaxGradRow)(float* dP, const float* P, int end, float D, float scale);
+
+  // Unary ops (codes as UNARY_OPS in src/kernels/reference/unary.ts), forward and backward.
+  void (*unaryForward)(int op, long n, const float* x, float* y, float slope);
+  void (*unaryBackward)(int op, long n, const float* g, const float* x, const float* y, float* dx, float slope);
+  // Softmax (logarithm = 0) or log-softmax (1) over contiguous rows of C, and its backward.
+  void (*softmaxRows)(long rows, long C, const float* x, float* y, int logarithm);
+  void (*softmaxRowsBackward)(long rows, long C, const float* dout, const float* y, float* dinp, int logarithm);
 };
 
 extern const KernelTable qkvAvx512Kernels;

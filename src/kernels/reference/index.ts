@@ -12,6 +12,8 @@ import { embeddingGather, embeddingScatterAdd } from './embedding.ts';
 import { stridedElementwise } from './elementwise.ts';
 import { columnSums } from './reduce.ts';
 import { matmulReference } from './matmul.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from './softmax.ts';
+import { unaryBackward, unaryForward } from './unary.ts';
 import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from './norm.ts';
 
 export const referenceBackend: KernelBackend<Storage> = {
@@ -33,5 +35,11 @@ export const referenceBackend: KernelBackend<Storage> = {
   embeddingGather,
   embeddingScatterAdd,
   columnSums,
+  unaryForward,
+  unaryBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
   elementwise: stridedElementwise,
 };

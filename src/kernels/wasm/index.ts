@@ -15,6 +15,8 @@ import { layerNormBackwardWasm, layerNormForwardWasm } from './norm.ts';
 import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm.ts';
 import { stridedElementwise } from '../reference/elementwise.ts';
 import { columnSums } from '../reference/reduce.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../reference/softmax.ts';
+import { unaryBackward, unaryForward } from '../reference/unary.ts';
 
 export const wasmBackend: KernelBackend = {
   name: 'wasm',
@@ -36,5 +38,11 @@ export const wasmBackend: KernelBackend = {
   embeddingScatterAdd: embeddingScatterAddWasm,
   // No wasm kernels: a copy into wasm memory and back would cost what the loop does.
   columnSums,
+  unaryForward,
+  unaryBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
   elementwise: stridedElementwise,
 };

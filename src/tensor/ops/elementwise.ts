@@ -4,12 +4,13 @@
  * ops multiply the incoming gradient by the local derivative, written from x and/or y = f(x).
  *
  * add/sub/mul/div run through `arithmetic` (./broadcast.ts), unary ops through `unaryKernels`
- * below: one loop per op over dense storage, so the backward computes grad·f'(x) in a single
- * pass, with no derivative tensor and no call per element.
+ * below: one kernel per op over dense storage (src/kernels), so the backward computes grad·f'(x)
+ * in a single pass, with no derivative tensor and no call per element.
  */
-import { geluTanhBackward, geluTanhForward } from '../../kernels/index.ts';
+import { geluTanhBackward, geluTanhForward, unaryBackward, unaryForward } from '../../kernels/index.ts';
 import { geluTanhExp, geluTanhSlope } from '../../kernels/reference/activation.ts';
-import { attachGrad, isGradEnabled } from '../autograd.ts';
+import { erf, UNARY_OPS, type UnaryOp as KernelUnaryOp } from '../../kernels/reference/unary.ts';
+import { attachGrad } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { arithmetic, mapBinary, resultDtype } from './broadcast.ts';
 import { reduceToShape } from './reduce.ts';
@@ -74,74 +75,27 @@ export function pow(a: Tensor, exponentValue: Tensor | number): Tensor {
 // ---- unary ---------------------------------------------------------------------------------
 
 /**
- * One unary op as two loops over dense storage: forward y[i] = f(x[i]), and backward
- * dx[i] = g[i]·f'(x[i]), the derivative written from x and/or the forward's y. Each loop is its
- * own small function, so V8 optimises it alone and inlines the scalar maths into it; `slope` is
+ * One unary op as two kernels over dense storage (src/kernels: native for float32, the loops of
+ * `src/kernels/reference/unary.ts` the oracle): forward y[i] = f(x[i]), and backward
+ * dx[i] = g[i]·f'(x[i]), the derivative written from x and/or the forward's y. `slope` is
  * leakyRelu's negative slope.
  */
 interface UnaryKernel {
-  /**
-   * Whether the forward keeps one intermediate value per element in `saved` for the backward,
-   * trading that memory for a second exp. `saved` is given only when a backward will run; a
-   * backward handed null recomputes the value.
-   */
-  readonly saves?: boolean;
-  forward(y: Storage, x: Storage, n: number, slope: number, saved: Storage | null): void;
-  backward(dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number, saved: Storage | null): void;
+  forward(y: Storage, x: Storage, n: number, slope: number): void;
+  backward(dx: Storage, g: Storage, x: Storage, y: Storage, n: number, slope: number): void;
+}
+
+function kernelOf(op: KernelUnaryOp): UnaryKernel {
+  return {
+    forward: (y, x, n, slope) => unaryForward(op, y, x, n, slope),
+    backward: (dx, g, x, y, n, slope) => unaryBackward(op, dx, g, x, y, n, slope),
+  };
 }
 
 const unaryKernels = {
-  neg: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = -x[i]; },
-    backward: (dx, g, _x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = -g[i]; },
-  },
-  exp: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]); },
-    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * y[i]; },
-  },
-  log: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.log(x[i]); },
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (1 / x[i]); },
-  },
-  sqrt: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]); },
-    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (0.5 / y[i]); },
-  },
-  rsqrt: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = 1 / Math.sqrt(x[i]); },
-    backward: (dx, g, x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * ((-0.5 * y[i]) / x[i]); },
-  },
-  abs: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.abs(x[i]); },
-    // the derivative at 0 is taken as 0 (the subgradient PyTorch uses)
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * Math.sign(x[i]); },
-  },
-  tanh: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); },
-    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (1 - y[i] * y[i]); },
-  },
-  sigmoid: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]); },
-    backward: (dx, g, _x, y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (y[i] * (1 - y[i])); },
-  },
-  relu: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; },
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : 0); },
-  },
-  leakyRelu: {
-    forward: (y, x, n, slope) => { for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i]; },
-    backward: (dx, g, x, _y, n, slope) => { for (let i = 0; i < n; i++) dx[i] = g[i] * (x[i] > 0 ? 1 : slope); },
-  },
-  silu: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = x[i] * sigmoidScalar(x[i]); },
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * siluSlope(x[i]); },
-  },
-  gelu: {
-    forward: (y, x, n) => { for (let i = 0; i < n; i++) y[i] = geluExact(x[i]); },
-    backward: (dx, g, x, _y, n) => { for (let i = 0; i < n; i++) dx[i] = g[i] * geluExactSlope(x[i]); },
-  },
+  ...Object.fromEntries(UNARY_OPS.map((op) => [op, kernelOf(op)])) as Record<KernelUnaryOp, UnaryKernel>,
   geluTanh: {
-    // The chosen kernel backend for float32 (src/kernels), the reference for float64.
+    // GPT-2's tanh GELU has its own kernels (float32 on the chosen backend, float64 the reference).
     forward: (y, x, n) => geluTanhForward(y, x, n),
     backward: (dx, g, x, _y, n) => geluTanhBackward(dx, g, x, n),
   },
@@ -158,12 +112,10 @@ function unary(name: string, op: UnaryOp, x: Tensor, slope = 0): Tensor {
   const input = readDense(x);
   const n = input.length;
   const output = allocate(x.dtype, n);
-  const backwardWillRun = isGradEnabled() && x.requiresGrad; // as attachGrad decides
-  const saved = kernel.saves && backwardWillRun ? allocate(x.dtype, n) : null;
-  kernel.forward(output, input, n, slope, saved);
+  kernel.forward(output, input, n, slope);
   return attachGrad(new Tensor(output, x.shape), name, [x], (grad) => {
     const gradX = allocate(resultDtype(grad, x), n);
-    kernel.backward(gradX, readDense(grad), input, output, n, slope, saved);
+    kernel.backward(gradX, readDense(grad), input, output, n, slope);
     return [new Tensor(gradX, x.shape)];
   });
 }
@@ -223,60 +175,6 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   return unary('gelu', approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 }
 
-// ---- scalar definitions the loops above inline ---------------------------------------------
-
-const INV_SQRT_2 = 1 / Math.SQRT2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-function geluExact(v: number): number {
-  return 0.5 * v * (1 + erf(v * INV_SQRT_2));
-}
-
-/** d/dx x·Φ(x) = Φ(x) + x·φ(x) */
-function geluExactSlope(v: number): number {
-  return 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-}
-
-// GPT-2's tanh GELU (through e = exp(2u)) lives with its kernels in src/kernels/reference/activation.ts.
-export { geluTanhExp, geluTanhSlope };
-
-/** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))) */
-function siluSlope(v: number): number {
-  const s = sigmoidScalar(v);
-  return s * (1 + v * (1 - s));
-}
-
-function sigmoidScalar(v: number): number {
-  // Two branches so exp never overflows: for v ≪ 0, exp(-v) would be +∞.
-  if (v >= 0) return 1 / (1 + Math.exp(-v));
-  const e = Math.exp(v);
-  return e / (1 + e);
-}
-
-/**
- * The error function to ~1e-14 (float64), needed by exact GELU. Maclaurin series for |x| < 2.5
- * (terms alternate, ~3 digits are lost to cancellation at the edge) and a continued fraction
- * for erfc beyond, where the series would lose too much.
- */
-export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let term = x;
-    let sum = x;
-    const x2 = x * x;
-    for (let n = 1; n < 100; n++) {
-      term *= -x2 / n;
-      const contribution = term / (2 * n + 1);
-      sum += contribution;
-      if (Math.abs(contribution) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  if (ax > 6) return Math.sign(x);
-  // erfc(x) = exp(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
-  let fraction = ax;
-  for (let k = 60; k >= 1; k--) fraction = ax + k / 2 / fraction;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / fraction;
-  return Math.sign(x) * (1 - erfc);
-}
+// GPT-2's tanh GELU (through e = exp(2u)) and the exact GELU's erf live with their kernels in
+// src/kernels/reference (activation.ts, unary.ts).
+export { erf, geluTanhExp, geluTanhSlope };

@@ -1,11 +1,11 @@
 /**
- * Softmax and log-softmax along an axis, each forward beside its backward; the loops live in
- * `src/kernels/reference/softmax.ts`.
+ * Softmax and log-softmax along an axis, each forward beside its backward; the loops are kernels
+ * (src/kernels: native for float32 rows, `src/kernels/reference/softmax.ts` the oracle).
  */
 import { attachGrad } from '../autograd.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { normalizeAxis } from '../shape.ts';
-import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../../kernels/reference/softmax.ts';
+import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../../kernels/index.ts';
 import { readDense } from './strided.ts';
 
 
