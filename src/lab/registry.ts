@@ -15,6 +15,7 @@ import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
 import { samplingExperiment } from './experiments/sampling.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
+import { softmaxExperiment } from './experiments/softmax.ts';
 import { vocabExperiment } from './experiments/vocab.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -28,6 +29,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   attentionKindExperiment,
   headsExperiment,
   qkvProjectionsExperiment,
+  softmaxExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
