@@ -7,6 +7,7 @@
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Experiment } from './experiment.ts';
 import { attentionKindExperiment } from './experiments/attention-kind.ts';
+import { embeddingsSumExperiment } from './experiments/embeddings-sum.ts';
 import { headsExperiment } from './experiments/heads.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
@@ -30,6 +31,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   headsExperiment,
   qkvProjectionsExperiment,
   softmaxExperiment,
+  embeddingsSumExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
