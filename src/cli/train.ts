@@ -10,6 +10,7 @@ import type { TrainConfig } from '../train/trainer.ts';
 import { POSITION_SCHEMES, type PositionScheme } from '../nn/positions.ts';
 import { PARALLEL_STRATEGIES, type ParallelStrategy } from '../train/parallel/protocol.ts';
 import type { ParallelTrainSummary } from '../train/parallel/launch.ts';
+import { PRECISIONS, type Precision } from '../train/precision.ts';
 import { integerOption, numberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 
@@ -73,7 +74,13 @@ interface TrainFlags {
   seed?: number;
   workers: number;
   strategy?: ParallelStrategy;
+  precision: Precision;
   json?: boolean;
+}
+
+function precisionOption(value: string): Precision {
+  if (!(PRECISIONS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--precision must be one of ${PRECISIONS.join(', ')}, got "${value}"`);
+  return value as Precision;
 }
 
 function strategyOption(value: string): ParallelStrategy {
@@ -118,6 +125,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'random seed', integerOption('--seed', 0))
     .option('--workers <n>', 'data-parallel workers (worker_threads); --batch-size is then per worker', integerOption('--workers', 1), 1)
     .option('--strategy <name>', `with --workers: ${PARALLEL_STRATEGIES.join(' (full replicas, gradients all-reduced) or ')} (parameters, gradients, AdamW state sharded); default ddp`, strategyOption)
+    .option('--precision <p>', 'weight/gradient storage: fp32, bf16, or fp16 (dynamic loss scaling, overflow steps skipped); master weights and AdamW state stay fp32', precisionOption, 'fp32')
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
       const train: Partial<TrainConfig> = {};
@@ -158,6 +166,7 @@ export function registerTrainCommand(program: Command): void {
         resume: flags.resume,
         workers: flags.workers,
         strategy: flags.strategy,
+        precision: flags.precision,
         silent: Boolean(flags.json),
         log,
       });
@@ -176,7 +185,13 @@ export function registerTrainCommand(program: Command): void {
           peak_rss_bytes: summary.peakRssBytes,
           interrupted: summary.interrupted,
           ...('workerMemory' in summary
-            ? { workers: flags.workers, strategy: (summary as ParallelTrainSummary).strategy, worker_memory: (summary as ParallelTrainSummary).workerMemory }
+            ? {
+                workers: flags.workers,
+                strategy: (summary as ParallelTrainSummary).strategy,
+                precision: (summary as ParallelTrainSummary).precision,
+                skipped_steps: (summary as ParallelTrainSummary).skippedSteps,
+                worker_memory: (summary as ParallelTrainSummary).workerMemory,
+              }
             : {}),
         }));
       }

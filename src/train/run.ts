@@ -19,6 +19,7 @@ import { TokenDataset, readTextFiles, unigramCrossEntropy } from './data.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig, type TrainHooks, type TrainSummary } from './trainer.ts';
 import { trainParallel } from './parallel/launch.ts';
 import type { ParallelStrategy } from './parallel/protocol.ts';
+import type { Precision } from './precision.ts';
 
 export type TokenizerKind = 'char' | 'bpe';
 
@@ -54,6 +55,8 @@ export interface TrainOnTextOptions {
   workers?: number;
   /** `ddp` (full replicas, gradients all-reduced) or `fsdp` (ZeRO-3 sharding); default ddp. */
   strategy?: ParallelStrategy;
+  /** Weight/gradient storage: fp32 (default), bf16, or fp16 with dynamic loss scaling (runs through trainParallel). */
+  precision?: Precision;
 }
 
 export interface TrainOnTextResult {
@@ -140,8 +143,8 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
   };
   const workers = options.workers ?? 1;
   const summary: TrainSummary =
-    workers > 1 || options.strategy !== undefined
-      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp' })
+    workers > 1 || options.strategy !== undefined || (options.precision ?? 'fp32') !== 'fp32'
+      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp', precision: options.precision })
       : await trainLanguageModel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks });
   return { model, arch: archOf(model), tokenizer, summary, unigramLoss, validationBytesPerToken, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
 }

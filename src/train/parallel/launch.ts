@@ -28,6 +28,7 @@ import { loadOptimizerState, loadTrainerState, saveOptimizerState, saveTrainerSt
 import type { TokenDataset } from '../data.ts';
 import { evaluateLoss, validateTrainConfig, type MetricsRecord, type TrainConfig, type TrainHooks, type TrainSummary } from '../trainer.ts';
 import { SharedCollective } from './collective.ts';
+import type { LossScalerOptions, Precision } from '../precision.ts';
 import { copyFromFlat, copyToFlat, DEFAULT_BUCKET_ELEMENTS, flatLayout } from './flat-layout.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
 import { PARALLEL_STRATEGIES, type DoneMessage, type FlatOptimizerState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
@@ -50,13 +51,23 @@ export interface ParallelTrainRun {
   bucketElements?: number;
   /** Collect garbage in each worker before each memory sample, so the measured bytes are live ones (slow). */
   measureMemory?: boolean;
+  /** Weight and gradient storage: fp32 (default), bf16 or fp16 (dynamic loss scaling); master weights and AdamW state stay fp32. */
+  precision?: Precision;
+  lossScaler?: Partial<LossScalerOptions>;
 }
 
+/** A step's metrics, with the loss scale it ran with and whether it was skipped (fp16 overflow). */
+export type ParallelMetricsRecord = MetricsRecord & { loss_scale: number; skipped: boolean };
+
 export interface ParallelTrainSummary extends TrainSummary {
+  history: ParallelMetricsRecord[];
   workers: number;
   strategy: ParallelStrategy;
   /** Per rank: bytes held (counted) and the worker isolate's ArrayBuffer / heap peaks (measured). */
   workerMemory: WorkerMemory[];
+  precision: Precision;
+  /** Steps skipped for a non-finite gradient (fp16 overflow), each halving the loss scale. */
+  skippedSteps: number;
 }
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -117,7 +128,8 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
   const metricsPath = outDir === null ? null : join(outDir, 'metrics.jsonl');
   if (outDir !== null) mkdirSync(outDir, { recursive: true });
   const tokensPerStep = workers * config.batchSize * config.blockSize * config.gradientAccumulationSteps;
-  const history: MetricsRecord[] = [];
+  const history: ParallelMetricsRecord[] = [];
+  let skippedSteps = 0;
   const started = performance.now();
   hooks.onStart?.(config, startStep);
 
@@ -128,6 +140,7 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
         shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, replica: replicaSpec(model),
         params: initialParams, optimizer: optimizerState, trainTokens: dataset.train, config, startStep, stepsToRun,
         dataRng: dataRng.getState(), kernelThreads, collectGarbage: run.measureMemory ?? false,
+        precision: run.precision ?? 'fp32', lossScaler: run.lossScaler ?? {},
       };
       return new Promise<void>((resolve, reject) => {
         const worker = startWorker(init, { ...process.env, QKV_THREADS: String(kernelThreads) });
@@ -136,13 +149,16 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
             done.push(message);
             return;
           }
-          const record: MetricsRecord = {
+          skippedSteps = message.skippedSteps;
+          const record = {
             step: message.step,
             loss: message.loss,
             lr: message.lr,
             grad_norm: message.gradNorm,
             tokens_per_second: tokensPerStep / message.seconds,
             elapsed_s: (performance.now() - started) / 1000,
+            loss_scale: message.lossScale,
+            skipped: message.skipped,
           };
           history.push(record);
           if (metricsPath !== null) appendFileSync(metricsPath, JSON.stringify(record) + '\n');
@@ -200,5 +216,7 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
     workers,
     strategy,
     workerMemory,
+    precision: run.precision ?? 'fp32',
+    skippedSteps,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { RngState } from '../../tensor/random.ts';
 import type { TrainConfig } from '../trainer.ts';
+import type { LossScalerOptions, Precision } from '../precision.ts';
 
 export type ParallelStrategy = 'ddp' | 'fsdp';
 export const PARALLEL_STRATEGIES: readonly ParallelStrategy[] = ['ddp', 'fsdp'];
@@ -45,6 +46,9 @@ export interface WorkerInit {
   kernelThreads: number;
   /** Collect garbage before each memory sample (measurement runs; slow). */
   collectGarbage: boolean;
+  /** Weight and gradient storage (fp32 master weights and AdamW state either way). */
+  precision: Precision;
+  lossScaler: Partial<LossScalerOptions>;
 }
 
 /** Bytes a worker held, counted from its arrays, and measured (`process.memoryUsage().arrayBuffers`, per isolate). */
@@ -67,6 +71,11 @@ export interface StepMessage {
   lr: number;
   gradNorm: number;
   seconds: number;
+  /** The loss scale this step ran with (1 unless fp16). */
+  lossScale: number;
+  /** Whether the step was skipped for a non-finite gradient. */
+  skipped: boolean;
+  skippedSteps: number;
 }
 
 export interface DoneMessage {

@@ -30,6 +30,7 @@ import { SharedCollective, shardRange } from './collective.ts';
 import { copyFromFlat, copyToFlat, flatLayout, segmentsOf, type FlatLayout } from './flat-layout.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
 import type { DoneMessage, StepMessage, WorkerInit, WorkerMemory } from './protocol.ts';
+import { LossScaler, roundToPrecision } from '../precision.ts';
 
 function buildReplica(init: WorkerInit): CausalLM {
   const config = init.replica.config as never;
@@ -122,6 +123,8 @@ function run(init: WorkerInit): void {
   const fsdp = strategy === 'fsdp';
   const [shardStart, shardEnd] = fsdp ? shardRange(layout.length, rank, worldSize) : [0, layout.length];
   const shardLength = shardEnd - shardStart;
+  const mixed = init.precision !== 'fp32';
+  const scaler = new LossScaler(init.precision, init.lossScaler);
 
   // Where the optimiser's tensors live and which flat range each covers.
   const ranges = new Map<Tensor, [number, number]>();
@@ -138,10 +141,13 @@ function run(init: WorkerInit): void {
     for (const param of params) setStorage(param, new Float32Array(0));
   } else {
     copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, init.params);
+    // Mixed precision: AdamW updates fp32 master copies; the replica holds them rounded to 16 bits.
     pieces = params.map((param, p) => {
-      ranges.set(param, [layout.offsets[p], layout.offsets[p] + layout.sizes[p]]);
-      return { tensor: param, decay: decays(param) };
+      const tensor = mixed ? new Tensor((param.data as Float32Array).slice(), [...param.shape], undefined, 0, true) : param;
+      ranges.set(tensor, [layout.offsets[p], layout.offsets[p] + layout.sizes[p]]);
+      return { tensor, decay: decays(param) };
     });
+    for (const param of params) roundToPrecision(param.data as Float32Array, init.precision);
   }
   (init as { params: Float32Array | null }).params = null; // let the starting copy go
   const { optimizer, scheduler } = makeOptimizer(pieces, config);
@@ -162,16 +168,20 @@ function run(init: WorkerInit): void {
     if (fsdp) {
       for (const param of params) setStorage(param, new Float32Array(param.size));
       comm.allGather(layout, master!, shardStart, shardEnd, params.map((p) => p.data as Float32Array));
+      for (const param of params) roundToPrecision(param.data as Float32Array, init.precision);
     }
+    const lossScale = scaler.scale;
     let loss = 0;
     for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
       const batch = dataset.sampleBatch('train', rowsPerWorker * worldSize, config.blockSize, dataRng);
       const out = model.forward(rowsOf(batch.ids, rank, rowsPerWorker, config.blockSize), { targets: rowsOf(batch.targets, rank, rowsPerWorker, config.blockSize) });
-      const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps);
+      const scaled = out.loss!.mul(lossScale / config.gradientAccumulationSteps);
       scaled.backward();
-      loss += scaled.item();
+      loss += scaled.item() / lossScale;
     }
     const grads = gradientArrays(params);
+    // 16-bit gradient storage: this is where an fp16 overflow becomes ±inf.
+    for (const grad of grads) roundToPrecision(grad, init.precision);
     let gradNorm: number;
     if (fsdp) {
       meter.sample(2 * paramBytes + masterBytes + stateBytes); // full parameters and full gradients: the peak
@@ -181,6 +191,7 @@ function run(init: WorkerInit): void {
       meter.sample(paramBytes + 2 * masterBytes + stateBytes);
       comm.reduceScatterMean(layout, grads, shardStart, shardEnd, gradShard);
       for (const param of params) param.grad = null;
+      if (lossScale !== 1) for (let i = 0; i < shardLength; i++) gradShard[i] /= lossScale;
       let sumSquares = 0;
       for (let i = 0; i < shardLength; i++) sumSquares += gradShard[i] * gradShard[i];
       gradNorm = Math.sqrt(comm.allReduceSum([sumSquares])[0]);
@@ -194,17 +205,31 @@ function run(init: WorkerInit): void {
     } else {
       meter.sample(2 * paramBytes + stateBytes); // full parameters and full gradients: the peak
       comm.allReduceMean(layout, grads);
+      if (lossScale !== 1) for (const grad of grads) for (let i = 0; i < grad.length; i++) grad[i] /= lossScale;
       gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
+      if (mixed) pieces.forEach(({ tensor }, p) => (tensor.grad = params[p].grad));
     }
     const lr = optimizer.lr;
-    optimizer.step();
+    // The norm is the same on every rank (all-reduced), so every rank skips the same steps.
+    const applied = scaler.update(Number.isFinite(gradNorm));
+    if (applied) optimizer.step();
     optimizer.zeroGrad();
+    if (!fsdp) for (const param of params) param.grad = null;
+    if (mixed && !fsdp && applied) {
+      pieces.forEach(({ tensor }, p) => {
+        (params[p].data as Float32Array).set(tensor.data);
+        roundToPrecision(params[p].data as Float32Array, init.precision);
+      });
+    }
     scheduler.step();
     gradShard = null;
     meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + stateBytes, true);
     const meanLoss = comm.allReduceSum([loss])[0] / worldSize;
     if (rank === 0) {
-      const message: StepMessage = { type: 'step', step: init.startStep + s + 1, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000 };
+      const message: StepMessage = {
+        type: 'step', step: init.startStep + s + 1, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000,
+        lossScale, skipped: !applied, skippedSteps: scaler.skippedSteps,
+      };
       parentPort!.postMessage(message);
     }
   }
@@ -212,7 +237,8 @@ function run(init: WorkerInit): void {
   // Hand back what this rank owns: DDP rank 0 everything, FSDP every rank its shard.
   if (fsdp || rank === 0) {
     const owned = fsdp ? master! : new Float32Array(layout.length);
-    if (!fsdp) copyToFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, owned);
+    // The fp32 master weights (with mixed precision the replica holds only their 16-bit rounding).
+    if (!fsdp) copyToFlat(layout, pieces.map(({ tensor }) => tensor.data as Float32Array), 0, layout.length, owned);
     const done: DoneMessage = {
       type: 'done',
       rank,

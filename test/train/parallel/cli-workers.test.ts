@@ -25,4 +25,9 @@ test('qkv train --workers 2 --strategy fsdp writes an ordinary model folder and 
   assert.equal(second.steps, 3);
   assert.equal(loadTrainerState(out).global_step, 3);
   await assert.rejects(runCli([...common, '--steps', '1', '--workers', '2', '--strategy', 'zero']), /--strategy must be one of ddp, fsdp/);
+  const halfPrecision = JSON.parse(await runCli([...common, '--steps', '4', '--precision', 'fp16', '--resume']));
+  assert.equal(halfPrecision.precision, 'fp16');
+  assert.equal(halfPrecision.skipped_steps, 0);
+  assert.equal(halfPrecision.steps, 4);
+  await assert.rejects(runCli([...common, '--steps', '1', '--precision', 'fp8']), /--precision must be one of fp32, bf16, fp16/);
 });
