@@ -41,6 +41,10 @@ function makeAxis(values: number[], log: boolean, pixelLow: number, pixelHigh: n
   let high = Math.max(...values.map(transform));
   if (fromZero && !log) low = Math.min(low, 0);
   if (low === high) { low -= 0.5; high += 0.5; }
+  // A little room so no point sits on the frame (bars keep their zero baseline).
+  const pad = 0.05 * (high - low);
+  if (!(fromZero && !log && low === 0)) low -= pad;
+  high += pad;
   const ticks = log
     ? Array.from({ length: Math.floor(high) - Math.ceil(low) + 1 }, (_, i) => 10 ** (Math.ceil(low) + i))
     : niceTicks(low, high);

@@ -11,6 +11,7 @@ import { embeddingsSumExperiment } from './experiments/embeddings-sum.ts';
 import { headsExperiment } from './experiments/heads.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
+import { quantizeExperiment } from './experiments/quantize.ts';
 import { qkvProjectionsExperiment } from './experiments/qkv-projections.ts';
 import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
@@ -32,6 +33,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   qkvProjectionsExperiment,
   softmaxExperiment,
   embeddingsSumExperiment,
+  quantizeExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
