@@ -61,6 +61,13 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   /** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient), in float64, in row order. */
   columnSums(out: S, a: S, offset: number, rows: number, cols: number, scale: number): void;
 
+  /** out[r] = scale·Σ_c a[offset + r·C + c] (a last-axis sum or mean), in float64. */
+  rowSums(out: S, a: S, offset: number, rows: number, C: number, scale: number): void;
+  /** Row maxima over the last axis and their first index (NaN wins), C ≥ 1. */
+  rowMax(values: S, indices: S, a: S, offset: number, rows: number, C: number): void;
+  /** Σ a[offset + i]² over n values, in float64 (a squared gradient norm). */
+  sumOfSquares(a: S, offset: number, n: number): number;
+
   /** y = op(x) over n values (`slope`: leakyRelu's negative slope). */
   unaryForward(op: UnaryOp, y: S, x: S, n: number, slope: number): void;
   /** dx = g·op'(x) over n values (written), y the forward's output. */

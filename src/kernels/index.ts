@@ -257,3 +257,18 @@ export function logSoftmaxForward(out: Storage, inp: Storage, outer: number, C: 
 export function logSoftmaxBackward(dinp: Storage, dout: Storage, out: Storage, outer: number, C: number, inner: number): void {
   softmaxBackendFor(outer * C * inner, dinp, dout, out).logSoftmaxBackward(dinp, dout, out, outer, C, inner);
 }
+
+/** out[r] = scale·Σ_c a[offset + r·C + c]: a last-axis sum or mean of a contiguous tensor. */
+export function rowSums(out: Storage, a: Storage, offset: number, rows: number, C: number, scale: number): void {
+  (rows * C < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(out, a)).rowSums(out, a, offset, rows, C, scale);
+}
+
+/** Row maxima over the last axis and their first index (NaN wins), C ≥ 1. */
+export function rowMax(values: Storage, indices: Storage, a: Storage, offset: number, rows: number, C: number): void {
+  (rows * C < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(values, indices, a)).rowMax(values, indices, a, offset, rows, C);
+}
+
+/** Σ a[offset + i]² over n values in float64 (gradient clipping's squared norm). */
+export function sumOfSquares(a: Storage, offset: number, n: number): number {
+  return (n < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(a)).sumOfSquares(a, offset, n);
+}

@@ -5,6 +5,7 @@
  * as if they were concatenated into one vector, and every gradient is scaled by
  * maxNorm / (norm + 1e-6) when that is below 1, so the direction of the update is kept.
  */
+import { sumOfSquares } from '../kernels/index.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -18,6 +19,11 @@ export function gradNorm(params: Iterable<Tensor>, normType = 2): number {
   for (const param of params) {
     const grad = param.grad;
     if (grad === null) continue;
+    if (normType === 2 && grad.isContiguous()) {
+      // The usual case, on the kernels (native for large float32 gradients), no view allocated.
+      accumulated += sumOfSquares(grad.data, grad.offset, grad.size);
+      continue;
+    }
     const values = grad.isContiguous() ? grad.data.subarray(grad.offset, grad.offset + grad.size) : grad.contiguousData();
     const n = values.length;
     if (normType === Infinity) {

@@ -11,6 +11,7 @@
 //   Adam        1e-6;  embedding gather bit for bit, scatter-add 1e-6
 //   unary ops   1e-6 forward and backward (libm float exp/log/tanh within ~2 ulp; exact GELU in double)
 //   softmax     1e-6; log-softmax 1e-5 (a float32 log-normaliser of up to ~15 is off by ~1e-6)
+//   row sums    1e-7 (float64 sums in another order, rounded once); sum of squares 1e-12 (float64); row max bit for bit
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KernelBackend, KernelBackendName } from '../../src/kernels/backend.ts';
@@ -331,6 +332,30 @@ for (const variant of variants()) {
         fast.softmaxForward(out, x, 2, 33, 7);
         referenceBackend.softmaxForward(outRef, f64(x), 2, 33, 7);
         expectClose('softmax over an inner axis', out, outRef, 1e-6);
+      });
+
+      it('last-axis row sums and row max (ties: first index; NaN wins), and the sum of squares of gradient clipping', () => {
+        let seed = 4200;
+        for (const [rows, C] of [[1, 1], [7, 33], [65, 129], [129, 7], [3, 65], [300, 257]] as const) {
+          const a = randomArray(2 + rows * C, seed++, 3);
+          for (let i = 2; i < a.length; i += 5) a[i] = Math.round(a[i]); // ties
+          if (rows >= 7) a[2 + 3 * C + Math.min(4, C - 1)] = NaN; // row 3 has a NaN
+          const sums = new Float32Array(rows), sumsRef = new Float64Array(rows);
+          fast.rowSums(sums, a, 2, rows, C, 1 / C);
+          referenceBackend.rowSums(sumsRef, f64(a), 2, rows, C, 1 / C);
+          expectClose(`rowSums ${rows}×${C}`, sums, Float32Array.from(sumsRef), 1e-7);
+          const values = new Float32Array(rows), indices = new Float32Array(rows);
+          const valuesRef = new Float32Array(rows), indicesRef = new Float32Array(rows);
+          fast.rowMax(values, indices, a, 2, rows, C);
+          referenceBackend.rowMax(valuesRef, indicesRef, a, 2, rows, C);
+          assert.deepEqual(values, valuesRef, `rowMax values ${rows}×${C}`);
+          assert.deepEqual(indices, indicesRef, `rowMax indices ${rows}×${C}`);
+        }
+        for (const n of [1, 7, 33, 65, 129, 100_003]) {
+          const a = randomArray(n + 3, seed++, 2);
+          const total = fast.sumOfSquares(a, 3, n), totalRef = referenceBackend.sumOfSquares(f64(a), 3, n);
+          assert.ok(Math.abs(total - totalRef) <= 1e-12 * totalRef, `sumOfSquares n=${n}: ${total}, reference ${totalRef}`);
+        }
       });
 
       it('rejects arrays that are too short instead of reading past them', () => {

@@ -555,6 +555,54 @@ static void SoftmaxBackward(const Napi::CallbackInfo& info) {
   splitRows(rows, C, [&](long r0, long r1, int) { kt.softmaxRowsBackward(r1 - r0, C, dout + r0 * C, out + r0 * C, dinp + r0 * C, logarithm); });
 }
 
+// ---- last-axis reductions ---------------------------------------------------------------------
+
+// rowSums(out (rows), a, offset, rows, C, scale): out[r] = scale·Σ_c a[offset + r·C + c].
+static void RowSums(const Napi::CallbackInfo& info) {
+  Args args{info, "rowSums"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(2, "offset"), rows = args.count(3, "rows"), C = args.count(4, "C");
+  float* out = args.f32(0, "out", rows);
+  const float* a = args.f32(1, "a", rows * C == 0 ? 0 : offset + rows * C);
+  const double scale = args.number(5);
+  if (rows == 0) return;
+  const KernelTable& kt = kernelTable();
+  splitRows(rows, C, [&](long r0, long r1, int) { kt.rowSums(r1 - r0, C, a + offset + r0 * C, out + r0, scale); });
+}
+
+// rowMax(values (rows), indices (rows), a, offset, rows, C): C ≥ 1.
+static void RowMax(const Napi::CallbackInfo& info) {
+  Args args{info, "rowMax"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(3, "offset"), rows = args.count(4, "rows"), C = args.count(5, "C");
+  if (C == 0 && rows > 0) args.fail("C must be ≥ 1 (a max over an empty axis)");
+  float* values = args.f32(0, "values", rows);
+  float* indices = args.f32(1, "indices", rows);
+  const float* a = args.f32(2, "a", rows == 0 ? 0 : offset + rows * C);
+  if (rows == 0) return;
+  const KernelTable& kt = kernelTable();
+  splitRows(rows, C, [&](long r0, long r1, int) { kt.rowMax(r1 - r0, C, a + offset + r0 * C, values + r0, indices + r0); });
+}
+
+// sumOfSquares(a, offset, n) → Σ a[offset + i]² in double; per-thread partials added in task order.
+static Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
+  Args args{info, "sumOfSquares"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(1, "offset"), n = args.count(2, "n");
+  const float* a = args.f32(0, "a", n == 0 ? 0 : offset + n);
+  const KernelTable& kt = kernelTable();
+  ThreadPool& p = kernelPool();
+  const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
+  std::vector<double> partials(tasks, 0.0);
+  parallelFor(p, tasks, [&](int t, int) {
+    const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
+    partials[t] = kt.sumOfSquares(i1 - i0, a + offset + i0);
+  });
+  double total = 0;
+  for (double partial : partials) total += partial;
+  return Napi::Number::New(info.Env(), total);
+}
+
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
@@ -600,8 +648,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
       {"elementwise", Elementwise}, {"columnSums", ColumnSums}, {"exp", Exp}, {"setThreads", SetThreads},
       {"unaryForward", UnaryForward}, {"unaryBackward", UnaryBackward}, {"softmaxForward", SoftmaxForward}, {"softmaxBackward", SoftmaxBackward},
+      {"rowSums", RowSums}, {"rowMax", RowMax},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
+  exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
   return exports;

@@ -46,6 +46,9 @@ interface NativeAddon {
   columnSums(out: Float32Array, a: Float32Array, offset: number, rows: number, cols: number, scale: number): void;
   elementwise(op: number, out: Float32Array, a: Float32Array, b: Float32Array | null, layout: Float64Array): void;
   exp(y: Float32Array, x: Float32Array): void;
+  rowSums(out: Float32Array, a: Float32Array, offset: number, rows: number, C: number, scale: number): void;
+  rowMax(values: Float32Array, indices: Float32Array, a: Float32Array, offset: number, rows: number, C: number): void;
+  sumOfSquares(a: Float32Array, offset: number, n: number): number;
   unaryForward(op: number, y: Float32Array, x: Float32Array, n: number, slope: number): void;
   unaryBackward(op: number, dx: Float32Array, g: Float32Array, x: Float32Array, y: Float32Array, n: number, slope: number): void;
   softmaxForward(logarithm: boolean, out: Float32Array, inp: Float32Array, rows: number, C: number): void;
@@ -147,6 +150,9 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     embeddingScatterAdd: (dweight, g, ids, C) => native.embeddingScatterAdd(dweight, g, ids, C),
     columnSums: (out, a, offset, rows, cols, scale) => native.columnSums(out, a, offset, rows, cols, scale),
     elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
+    rowSums: (out, a, offset, rows, C, scale) => native.rowSums(out, a, offset, rows, C, scale),
+    rowMax: (values, indices, a, offset, rows, C) => native.rowMax(values, indices, a, offset, rows, C),
+    sumOfSquares: (a, offset, n) => native.sumOfSquares(a, offset, n),
     unaryForward: (op, y, x, n, slope) => native.unaryForward(UNARY_CODES[op], y, x, n, slope),
     unaryBackward: (op, dx, g, x, y, n, slope) => native.unaryBackward(UNARY_CODES[op], dx, g, x, y, n, slope),
     // The native rows are contiguous (inner = 1: the last axis, what attention and the LM head

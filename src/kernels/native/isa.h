@@ -49,6 +49,11 @@ struct KernelTable {
   // Softmax (logarithm = 0) or log-softmax (1) over contiguous rows of C, and its backward.
   void (*softmaxRows)(long rows, long C, const float* x, float* y, int logarithm);
   void (*softmaxRowsBackward)(long rows, long C, const float* dout, const float* y, float* dinp, int logarithm);
+
+  // Last-axis reductions over contiguous rows of C, and Σ a² in double (gradient norms).
+  void (*rowSums)(long rows, long C, const float* a, float* out, double scale);
+  void (*rowMax)(long rows, long C, const float* a, float* values, float* indices);
+  double (*sumOfSquares)(long n, const float* a);
 };
 
 extern const KernelTable qkvAvx512Kernels;

@@ -1,4 +1,8 @@
 /**
+ * The reductions on the kernel interface, the oracles of the native ones: column sums (over
+ * leading axes), row sums and row maxima (over the last axis), and the sum of squares of a
+ * gradient norm.
+ *
  * Column sums of a row-major (rows, cols) block: the reduction over leading axes that a bias
  * gradient is (Σ over B·T rows of a (B·T, C) gradient), the oracle of the native kernel.
  *
@@ -31,4 +35,48 @@ export function columnSums(out: Storage, a: Storage, offset: number, rows: numbe
     position += cols;
   }
   for (let o = 0; o < cols; o++) out[o] = totals[o] * scale;
+}
+
+/**
+ * Row sums of a row-major (rows, C) block: the last-axis reduction (sum, mean) of a contiguous
+ * tensor. out[r] = scale·Σ_c a[offset + r·C + c], accumulated in float64, rounded once.
+ */
+export function rowSums(out: Storage, a: Storage, offset: number, rows: number, C: number, scale: number): void {
+  for (let r = 0; r < rows; r++) {
+    const base = offset + r * C;
+    let total = 0;
+    for (let c = 0; c < C; c++) total += a[base + c];
+    out[r] = total * scale;
+  }
+}
+
+/**
+ * Row maxima of a row-major (rows, C) block and where they are: the first index on ties, and a
+ * NaN wins (as torch.max). C ≥ 1. indices hold integer values in the storage's own type.
+ */
+export function rowMax(values: Storage, indices: Storage, a: Storage, offset: number, rows: number, C: number): void {
+  for (let r = 0; r < rows; r++) {
+    const base = offset + r * C;
+    let best = a[base];
+    let bestIndex = 0;
+    if (best === best) {
+      for (let c = 1; c < C; c++) {
+        const v = a[base + c];
+        if (v > best || v !== v) {
+          best = v;
+          bestIndex = c;
+          if (v !== v) break;
+        }
+      }
+    }
+    values[r] = best;
+    indices[r] = bestIndex;
+  }
+}
+
+/** Σ a[offset + i]² over n values in float64: the squared L2 norm that gradient clipping takes. */
+export function sumOfSquares(a: Storage, offset: number, n: number): number {
+  let total = 0;
+  for (let i = offset; i < offset + n; i++) total += a[i] * a[i];
+  return total;
 }

@@ -12,7 +12,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
-import { columnSums } from '../../kernels/index.ts';
+import { columnSums, rowMax, rowSums } from '../../kernels/index.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { readDense, stridedOffsets } from './strided.ts';
@@ -138,7 +138,11 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
   const size = plan.outer.length;
   const out = allocate(x.dtype, size);
   const { outer, count, innerStride } = plan;
-  if (innerStride === 1) {
+  if (innerStride === 1 && x.isContiguous()) {
+    // The last axes of a contiguous tensor (a row of C per output element, at offset + o·C): on
+    // the kernels (src/kernels/reference/reduce.ts is the loop; native for large float32).
+    rowSums(out, data, x.offset, size, count, scale);
+  } else if (innerStride === 1) {
     for (let o = 0; o < size; o++) {
       const base = outer[o];
       let total = 0;
@@ -295,22 +299,26 @@ export function max(x: Tensor, axis: number, keepdim = false): { values: Tensor;
   const data = x.data;
   const values = allocate(x.dtype, size);
   const indices = allocate(x.dtype, size);
-  for (let o = 0; o < size; o++) {
-    const base = outer[o];
-    let best = data[base];
-    let bestIndex = 0;
-    if (best === best) {
-      for (let j = 1; j < count; j++) {
-        const v = data[base + j * step];
-        if (v > best || v !== v) {
-          best = v;
-          bestIndex = j;
-          if (v !== v) break;
+  if (step === 1 && x.isContiguous()) {
+    rowMax(values, indices, data, x.offset, size, count); // the last axis: on the kernels
+  } else {
+    for (let o = 0; o < size; o++) {
+      const base = outer[o];
+      let best = data[base];
+      let bestIndex = 0;
+      if (best === best) {
+        for (let j = 1; j < count; j++) {
+          const v = data[base + j * step];
+          if (v > best || v !== v) {
+            best = v;
+            bestIndex = j;
+            if (v !== v) break;
+          }
         }
       }
+      values[o] = best;
+      indices[o] = bestIndex;
     }
-    values[o] = best;
-    indices[o] = bestIndex;
   }
   const shape = keepdim ? plan.keepShape : plan.outShape;
   const valuesTensor = new Tensor(values, shape);
