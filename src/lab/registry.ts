@@ -9,6 +9,7 @@ import type { Experiment } from './experiment.ts';
 import { attentionKindExperiment } from './experiments/attention-kind.ts';
 import { embeddingsSumExperiment } from './experiments/embeddings-sum.ts';
 import { headsExperiment } from './experiments/heads.ts';
+import { loraRankExperiment } from './experiments/lora-rank.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
 import { quantizeExperiment } from './experiments/quantize.ts';
@@ -33,6 +34,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   qkvProjectionsExperiment,
   softmaxExperiment,
   embeddingsSumExperiment,
+  loraRankExperiment,
   quantizeExperiment,
 ];
 
