@@ -98,3 +98,8 @@ export { noInitWeights } from './nn/init.ts';
 export * from './apps/index.ts';
 export * as serving from './serve/index.ts';
 export { startServer, loadServedModel } from './serve/index.ts';
+export { trainParallel, type ParallelTrainRun, type ParallelTrainSummary, type ParallelMetricsRecord } from './train/parallel/launch.ts';
+export { SharedCollective, shardRange } from './train/parallel/collective.ts';
+export { flatLayout, type FlatLayout } from './train/parallel/flat-layout.ts';
+export { PARALLEL_STRATEGIES, type ParallelStrategy, type WorkerMemory } from './train/parallel/protocol.ts';
+export { LossScaler, roundToPrecision, PRECISIONS, type Precision, type LossScalerOptions } from './train/precision.ts';
