@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadGPT, saveGPT } from '../../src/models/gpt-folder.ts';
 import { GPT } from '../../src/models/gpt.ts';
 import { trainCharTokenizer } from '../../src/tokenizers/char.ts';
 import { Rng } from '../../src/tensor/random.ts';
@@ -67,4 +70,22 @@ test('fp16: an overflowing loss scale skips the step, halves the scale, and is c
   }
   assert.ok(skipped < run.history.length, 'once the scale is small enough, steps are applied');
   assert.ok(Number.isFinite(run.finalValLoss));
+});
+
+test('fp16: a resumed run continues with the saved loss scale and skip count, and lands on the uninterrupted weights', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-fp16-resume-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const lossScaler = { initScale: 2 ** 24, growthInterval: 3 };
+  const straight = new GPT(modelConfig, { rng: new Rng(2) });
+  const whole = await trainParallel({ model: straight, dataset, config, workers: 1, strategy: 'ddp', outDir: null, saveModel: () => {}, precision: 'fp16', lossScaler });
+  const first = new GPT(modelConfig, { rng: new Rng(2) });
+  await trainParallel({ model: first, dataset, config, workers: 1, strategy: 'ddp', outDir: dir, saveModel: (d) => saveGPT(d, first, tokenizer), precision: 'fp16', lossScaler, stopAfterSteps: 5 });
+  const { model: resumed } = loadGPT(dir);
+  const rest = await trainParallel({ model: resumed, dataset, config, workers: 1, strategy: 'ddp', outDir: dir, saveModel: (d) => saveGPT(d, resumed, tokenizer), precision: 'fp16', lossScaler, resume: true });
+  assert.deepEqual(rest.history.map((r) => r.loss_scale), whole.history.slice(5).map((r) => r.loss_scale));
+  assert.equal(rest.skippedSteps, whole.skippedSteps);
+  const expected = straight.stateDict();
+  for (const [name, tensor] of Object.entries(resumed.stateDict())) {
+    assert.deepEqual(tensor.toFloat32Array(), expected[name].toFloat32Array(), `${name} differs after resume`);
+  }
 });

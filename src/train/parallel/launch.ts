@@ -28,7 +28,7 @@ import { loadOptimizerState, loadTrainerState, saveOptimizerState, saveTrainerSt
 import type { TokenDataset } from '../data.ts';
 import { evaluateLoss, validateTrainConfig, type MetricsRecord, type TrainConfig, type TrainHooks, type TrainSummary } from '../trainer.ts';
 import { SharedCollective } from './collective.ts';
-import type { LossScalerOptions, Precision } from '../precision.ts';
+import type { LossScalerOptions, LossScalerState, Precision } from '../precision.ts';
 import { copyFromFlat, copyToFlat, DEFAULT_BUCKET_ELEMENTS, flatLayout } from './flat-layout.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
 import { PARALLEL_STRATEGIES, type DoneMessage, type FlatOptimizerState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
@@ -106,6 +106,7 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
   let bestValLoss: number | null = null;
   const dataRng = new Rng(config.seed);
   let optimizerState: FlatOptimizerState | null = null;
+  let lossScalerState: LossScalerState | null = null;
   if (run.resume) {
     if (outDir === null) throw new QkvValueError('trainParallel: resume needs an output directory');
     const state = loadTrainerState(outDir);
@@ -116,6 +117,9 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
     defaultRng.setState(state.rng.dropout);
     startStep = state.global_step;
     bestValLoss = state.best_val_loss;
+    // Written beside the standard fields by a mixed-precision run (see below).
+    const saved = (state as { loss_scaler?: LossScalerState & { precision: Precision } }).loss_scaler;
+    if (saved !== undefined && saved.precision === (run.precision ?? 'fp32')) lossScalerState = saved;
   } else {
     defaultRng.seed(config.seed);
   }
@@ -140,7 +144,7 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
         shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, replica: replicaSpec(model),
         params: initialParams, optimizer: optimizerState, trainTokens: dataset.train, config, startStep, stepsToRun,
         dataRng: dataRng.getState(), kernelThreads, collectGarbage: run.measureMemory ?? false,
-        precision: run.precision ?? 'fp32', lossScaler: run.lossScaler ?? {},
+        precision: run.precision ?? 'fp32', lossScaler: run.lossScaler ?? {}, lossScalerState,
       };
       return new Promise<void>((resolve, reject) => {
         const worker = startWorker(init, { ...process.env, QKV_THREADS: String(kernelThreads) });
@@ -200,6 +204,8 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
       train_config: { ...config },
       best_val_loss: bestValLoss,
       qkv_version: '0.1.0',
+      // The loss scale continues on resume (an extra field; the single-worker trainer ignores it).
+      ...{ loss_scaler: { ...done.find((m) => m.rank === 0)!.lossScaler, precision: run.precision ?? 'fp32' } },
     });
     hooks.onCheckpoint?.(outDir, step);
   }

@@ -5,7 +5,7 @@
  */
 import type { RngState } from '../../tensor/random.ts';
 import type { TrainConfig } from '../trainer.ts';
-import type { LossScalerOptions, Precision } from '../precision.ts';
+import type { LossScalerOptions, LossScalerState, Precision } from '../precision.ts';
 
 export type ParallelStrategy = 'ddp' | 'fsdp';
 export const PARALLEL_STRATEGIES: readonly ParallelStrategy[] = ['ddp', 'fsdp'];
@@ -49,6 +49,8 @@ export interface WorkerInit {
   /** Weight and gradient storage (fp32 master weights and AdamW state either way). */
   precision: Precision;
   lossScaler: Partial<LossScalerOptions>;
+  /** The scaler's state at the checkpoint being resumed (null: start at initScale). */
+  lossScalerState: LossScalerState | null;
 }
 
 /** Bytes a worker held, counted from its arrays, and measured (`process.memoryUsage().arrayBuffers`, per isolate). */
@@ -88,6 +90,7 @@ export interface DoneMessage {
   optimizer: FlatOptimizerState;
   dataRng: RngState;
   memory: WorkerMemory;
+  lossScaler: LossScalerState;
 }
 
 export type WorkerMessage = StepMessage | DoneMessage;

@@ -125,6 +125,7 @@ function run(init: WorkerInit): void {
   const shardLength = shardEnd - shardStart;
   const mixed = init.precision !== 'fp32';
   const scaler = new LossScaler(init.precision, init.lossScaler);
+  if (init.lossScalerState !== null) scaler.loadState(init.lossScalerState);
 
   // Where the optimiser's tensors live and which flat range each covers.
   const ranges = new Map<Tensor, [number, number]>();
@@ -248,10 +249,11 @@ function run(init: WorkerInit): void {
       optimizer: readFlatOptimizerState(optimizer, ranges, shardLength),
       dataRng: dataRng.getState(),
       memory: meter.report(rank),
+      lossScaler: scaler.state(),
     };
     parentPort!.postMessage(done);
   } else {
-    parentPort!.postMessage({ type: 'done', rank, start: 0, end: 0, params: new Float32Array(0), optimizer: { step: 0, expAvg: new Float32Array(0), expAvgSq: new Float32Array(0) }, dataRng: dataRng.getState(), memory: meter.report(rank) } satisfies DoneMessage);
+    parentPort!.postMessage({ type: 'done', rank, start: 0, end: 0, params: new Float32Array(0), optimizer: { step: 0, expAvg: new Float32Array(0), expAvgSq: new Float32Array(0) }, dataRng: dataRng.getState(), memory: meter.report(rank), lossScaler: scaler.state() } satisfies DoneMessage);
   }
 }
 
