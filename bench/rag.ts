@@ -2,12 +2,12 @@
  * Retrieval: exact flat search on the qkv kernels against a plain JavaScript loop at 100k × 384,
  * usearch HNSW build time, queries/s and recall@10 (against the flat oracle) at 10k and 100k,
  * and the PostgreSQL + pgvector adapter's insert time and queries/s (PGlite over the wire on
- * 127.0.0.1, at 2k: PGlite inserts into its HNSW index in single-threaded wasm, measured 28–37
- * rows/s here at load 24, so 10k and 100k would take the bench far past its budget; a real
+ * 127.0.0.1, at 2k: PGlite inserts into its HNSW index in single-threaded wasm, measured 28–91
+ * rows/s here at load 8–24, so 10k and 100k would take the bench far past its budget; a real
  * PostgreSQL server is another matter).
  *
- * Time: the HNSW build at 100k dominates (242 s at 414 vectors/s measured at load 24 on 2 cores,
- * the whole section ~7.5 min); on an idle 2-core machine usearch builds several times faster.
+ * Time: the HNSW build at 100k dominates: 242 s (414 vectors/s) at load 24 on 2 cores, the whole
+ * section ~7.5 min; 90 s (1,116 vectors/s) at load 8, the section ~4 min.
  *
  * The vectors are clustered (200 Gaussian clusters, spread 0.5 around unit-variance centres),
  * as sentence embeddings are; uniformly random vectors in 384 dimensions have no neighbourhoods
