@@ -18,6 +18,7 @@ import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
 import { samplingExperiment } from './experiments/sampling.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
+import { seq2seqBottleneckExperiment } from './experiments/seq2seq-bottleneck.ts';
 import { softmaxExperiment } from './experiments/softmax.ts';
 import { vocabExperiment } from './experiments/vocab.ts';
 
@@ -34,6 +35,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   qkvProjectionsExperiment,
   softmaxExperiment,
   embeddingsSumExperiment,
+  seq2seqBottleneckExperiment,
   loraRankExperiment,
   quantizeExperiment,
 ];

@@ -43,7 +43,7 @@ export const quantizeExperiment: Experiment = {
     { name: 'embd', description: 'n_embd (a multiple of 128 quantises every layer in every format)', default: 128 },
     { name: 'layers', description: 'n_layer', default: 2, quick: 1 },
     { name: 'context', description: 'context length T', default: 64, quick: 32 },
-    { name: 'steps', description: 'training steps', default: 400, quick: 120 },
+    { name: 'steps', description: 'training steps', default: 400, quick: 60 },
     { name: 'batch', description: 'windows per step', default: 16 },
     { name: 'lr', description: 'Adam learning rate', default: 0.003 },
     { name: 'eval-windows', description: 'held-out windows', default: 64, quick: 32 },
