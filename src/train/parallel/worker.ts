@@ -159,7 +159,9 @@ function run(init: WorkerInit): void {
   }
   scheduler.loadStateDict({ step: init.startStep });
   const stateBytes = 2 * shardLength * 4;
-  const masterBytes = fsdp ? shardLength * 4 : 0; // FSDP's fp32 master shard (and, in a step, its gradient shard)
+  // fp32 master weights apart from the replica: FSDP's shard (and, in a step, its gradient shard), or
+  // mixed-precision DDP's full copy. The replica's 16-bit values live in Float32Arrays (rounded, not packed).
+  const masterBytes = fsdp ? shardLength * 4 : mixed ? paramBytes : 0;
   meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + (init.startStep > 0 ? stateBytes : 0), true);
 
   model.train();
@@ -204,7 +206,7 @@ function run(init: WorkerInit): void {
         tensor.grad = new Tensor(gradShard.subarray(a, b), [b - a]);
       }
     } else {
-      meter.sample(2 * paramBytes + stateBytes); // full parameters and full gradients: the peak
+      meter.sample(2 * paramBytes + masterBytes + stateBytes); // full parameters and full gradients: the peak
       comm.allReduceMean(layout, grads);
       if (lossScale !== 1) for (const grad of grads) for (let i = 0; i < grad.length; i++) grad[i] /= lossScale;
       gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
