@@ -8,7 +8,12 @@
  * backward pass ran (`recordAllocations`), held only by gradients of intermediate tensors, once
  * the last of those has been consumed (src/tensor/autograd.ts counts them). Leaf gradients, forward
  * activations and anything a caller holds never enter the pool. `QKV_BUFFER_POOL=0` turns it off.
+ *
+ * Decoding has no backward to free its buffers: `inferenceScope` runs one step under noGrad and
+ * returns everything the step allocated, except what the caller names as held (the step's
+ * output, the KV cache it grew).
  */
+import { noGrad } from './autograd.ts';
 import type { DType, Storage } from './tensor.ts';
 
 /** Smaller arrays live on V8's heap, where allocation is cheap: not worth pooling. */
@@ -20,6 +25,8 @@ const enabled = process.env.QKV_BUFFER_POOL !== '0';
 const buckets = { float32: new Map<number, Float32Array[]>(), float64: new Map<number, Float64Array[]>() };
 let pooledBytes = 0;
 let recording: Set<ArrayBufferLike> | null = null;
+/** The buffers of the innermost `inferenceScope`, by their ArrayBuffer. */
+let scopeRecording: Map<ArrayBufferLike, Storage> | null = null;
 let reused = 0;
 
 /** A zeroed buffer of `size` elements from the pool, or undefined when there is none. */
@@ -31,12 +38,18 @@ export function takePooled(dtype: DType, size: number): Storage | undefined {
   pooledBytes -= buffer.byteLength;
   reused++;
   buffer.fill(0);
+  // A reused buffer is as private to the pass that takes it as a fresh one: recorded too, so it
+  // goes back after this step as well (otherwise each step would drain the pool once).
+  recording?.add(buffer.buffer);
+  scopeRecording?.set(buffer.buffer, buffer);
   return buffer;
 }
 
 /** Note a fresh buffer if a backward pass is recording (see `recordAllocations`). */
 export function noteAllocation(buffer: Storage): void {
-  if (recording !== null && buffer.length >= MIN_POOLED_ELEMENTS) recording.add(buffer.buffer);
+  if (buffer.length < MIN_POOLED_ELEMENTS) return;
+  recording?.add(buffer.buffer);
+  scopeRecording?.set(buffer.buffer, buffer);
 }
 
 /** Return a whole buffer (not a view into one) to its bucket. */
@@ -69,4 +82,31 @@ export function clearBufferPool(): void {
   buckets.float32.clear();
   buckets.float64.clear();
   pooledBytes = 0;
+}
+
+/** Anything whose storage outlives an inference step: a tensor (its `.data`) or a raw array. */
+export type HeldStorage = { readonly data: Storage } | Storage;
+
+/**
+ * Runs one inference step under noGrad (so no graph keeps its intermediates alive) and returns to the pool every buffer `allocate` made (or
+ * reused) during it, except the storages of `held(result)`: the next step takes them instead of
+ * allocating and zero-filling fresh arrays. `held` must name everything that escapes the step
+ * (its output, cache tensors created inside it); a buffer not named is reused by the next step.
+ *
+ * @example
+ * const logits = inferenceScope(() => model.forward(ids, { cache }).logits, (out) => [out, ...cacheTensors(cache)]);
+ */
+export function inferenceScope<T>(step: () => T, held: (result: T) => Iterable<HeldStorage>): T {
+  const owned = new Map<ArrayBufferLike, Storage>();
+  const previous = scopeRecording;
+  scopeRecording = enabled ? owned : null;
+  let result: T;
+  try {
+    result = noGrad(step);
+  } finally {
+    scopeRecording = previous;
+  }
+  for (const keep of held(result)) owned.delete(('data' in keep ? keep.data : keep).buffer);
+  for (const buffer of owned.values()) givePooled(buffer);
+  return result;
 }

@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { bufferPoolStats } from '../../src/tensor/buffer-pool.ts';
+import { GPT, type KVCache } from '../../src/models/gpt.ts';
+import { noGrad } from '../../src/tensor/autograd.ts';
+import { bufferPoolStats, inferenceScope } from '../../src/tensor/buffer-pool.ts';
+import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 import { trainAndHash } from './buffer-pool-fixture.ts';
 
@@ -34,5 +37,43 @@ describe('buffer pool', () => {
       // Accumulation made new .grad tensors; the ones held before must be untouched.
       heldGrads.forEach((g, i) => assert.deepEqual(Float32Array.from(g.data), gradCopies[i], `gradient ${i} changed under the caller`));
     });
+  });
+
+  it('inferenceScope: decode steps reuse their buffers, give the same logits as plain noGrad, and never touch held tensors', () => {
+    // B = 8 sequences, V = 128: the per-step logits (8·128) and MLP activations (8·256) are pooled.
+    const B = 8, V = 128, steps = 6;
+    const model = new GPT({ vocab_size: V, n_layer: 2, n_embd: 64, n_head: 4, n_positions: 32 }, { rng: new Rng(3) });
+    model.eval();
+    const prompt = Tensor.from(Array.from({ length: B * 4 }, (_, i) => (i * 37) % V), [B, 4]);
+    const cacheTensors = (cache: KVCache): Tensor[] => cache.layers.flatMap((layer) => [layer.keys!, layer.values!]);
+    const decode = (scoped: boolean): { logits: Tensor[]; copies: Float32Array[] } => {
+      const cache = model.newCache();
+      const logits: Tensor[] = [];
+      const copies: Float32Array[] = [];
+      let ids = prompt;
+      for (let step = 0; step < steps; step++) {
+        const run = () => model.forward(ids, { cache }).logits;
+        const out = scoped ? inferenceScope(run, (result) => [result, ...cacheTensors(cache)]) : noGrad(run);
+        logits.push(out);
+        copies.push(Float32Array.from(out.data));
+        // Greedy next token per sequence, from the last position.
+        const last = out.shape[1] - 1;
+        ids = Tensor.from(Array.from({ length: B }, (_, b) => {
+          let best = 0;
+          for (let v = 1; v < V; v++) if (out.data[(b * out.shape[1] + last) * V + v] > out.data[(b * out.shape[1] + last) * V + best]) best = v;
+          return best;
+        }), [B, 1]);
+      }
+      return { logits, copies };
+    };
+    const plain = decode(false);
+    const before = bufferPoolStats().reused;
+    const scoped = decode(true);
+    assert.ok(bufferPoolStats().reused > before, 'the decode steps reused no buffer');
+    for (let step = 0; step < steps; step++) {
+      assert.deepEqual(scoped.copies[step], plain.copies[step], `step ${step}: scoped logits differ from plain noGrad`);
+      // Held across every later step (whose buffers came from the pool): still as returned.
+      assert.deepEqual(Float32Array.from(scoped.logits[step].data), scoped.copies[step], `step ${step}: held logits changed under the caller`);
+    }
   });
 });
