@@ -103,3 +103,7 @@ export { SharedCollective, shardRange } from './train/parallel/collective.ts';
 export { flatLayout, type FlatLayout } from './train/parallel/flat-layout.ts';
 export { PARALLEL_STRATEGIES, type ParallelStrategy, type WorkerMemory } from './train/parallel/protocol.ts';
 export { LossScaler, roundToPrecision, PRECISIONS, type Precision, type LossScalerOptions } from './train/precision.ts';
+export { resolveParams, formatTable, formatMarkdownTable, type Experiment, type ExperimentResult, type ParamSpec, type PlotSpec, type RunContext } from './lab/experiment.ts';
+export { plotSvg } from './lab/plot-svg.ts';
+export { reportHtml } from './lab/report-html.ts';
+export { EXPERIMENTS as LAB_EXPERIMENTS, findExperiment } from './lab/registry.ts';
