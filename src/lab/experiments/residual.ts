@@ -97,7 +97,7 @@ export const residualExperiment: Experiment = {
   description: 'with vs without residual connections as depth grows: gradient norm per block and training loss',
   params: [
     { name: 'depths', description: 'stack depths, comma-separated', default: '2,4,8,16,32', quick: '2,8,24' },
-    { name: 'width', description: 'block width (C)', default: 32, quick: 16 },
+    { name: 'width', description: 'block width (C)', default: 16 },
     { name: 'classes', description: 'teacher classes (K)', default: 4 },
     { name: 'batch', description: 'examples per step', default: 32 },
     { name: 'steps', description: 'training steps per run', default: 150, quick: 40 },

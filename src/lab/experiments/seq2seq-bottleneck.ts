@@ -83,11 +83,11 @@ export const seq2seqBottleneckExperiment: Experiment = {
   name: 'seq2seq-bottleneck',
   description: 'GRU seq2seq copying longer and longer inputs: one fixed context vector vs additive attention over the encoder states',
   params: [
-    { name: 'lengths', description: 'source lengths', default: '4,8,12,16,24', quick: '4,10' },
+    { name: 'lengths', description: 'source lengths', default: '4,8,12,16', quick: '4,10' },
     { name: 'vocab', description: 'vocabulary (3 special tokens included)', default: 16 },
     { name: 'hidden', description: 'embedding and GRU width H', default: 32, quick: 24 },
-    { name: 'steps', description: 'training steps per run', default: 250, quick: 80 },
-    { name: 'batch', description: 'sequences per step', default: 32, quick: 16 },
+    { name: 'steps', description: 'training steps per run', default: 200, quick: 80 },
+    { name: 'batch', description: 'sequences per step', default: 16 },
     { name: 'lr', description: 'Adam learning rate', default: 0.01 },
   ],
   run(params, { seed, onProgress }): ExperimentResult {
