@@ -10,6 +10,9 @@ test('qkv lab --list prints one line per registered experiment', async () => {
   const lines = (await runCli(['lab', '--list'])).split('\n');
   assert.equal(lines.length, EXPERIMENTS.length);
   assert.ok(lines[0].startsWith('scaling '));
+  assert.deepEqual(lines.map((line) => line.split(' ')[0]), EXPERIMENTS.map((e) => e.name));
+  const help = await runCli(['lab', 'scaling', '--help-params']);
+  assert.match(help, /--dks <v> +d_k values, comma-separated \(default 16,32,64,128,256,512,1024, quick 16,64,256,1024\)/);
 });
 
 test('qkv lab scaling --json with parameter flags writes the SVG and HTML and reports the rows', async () => {
