@@ -24,13 +24,13 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL('../../data/brown.txt', impo
 export const START_VOCAB_SIZE = 1024;
 
 export const START_TRAINING: Partial<TrainConfig> = {
-  steps: 900,
+  steps: 2200,
   batchSize: 16,
   blockSize: 64,
   learningRate: 2e-3,
   minLearningRate: 2e-4,
   warmupSteps: 30,
-  evalInterval: 150,
+  evalInterval: 300,
   evalBatches: 8,
 };
 

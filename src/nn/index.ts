@@ -23,3 +23,4 @@ export { scaledDotProductAttention, attentionWeightsFromScores, repeatKeyValueHe
 export { MultiHeadAttention, attendHeads, type LayerCache, type MultiHeadAttentionOptions, type MultiHeadAttentionForwardOptions, type AttendHeadsOptions } from './multi-head-attention.ts';
 export { applyRotaryEmbedding, sinusoidalPositionEncoding, alibiSlopes, ALiBi, relativePositionBucket, RelativePositionBias, POSITION_SCHEMES, type PositionScheme, type AttentionBiasProvider, type RelativePositionBiasOptions } from './positions.ts';
 export { AdditiveAttention, type AdditiveAttentionOptions, type AdditiveAttentionForwardOptions, type AdditiveAttentionResult } from './additive-attention.ts';
+export { AdaptiveLogSoftmaxWithLoss, type AdaptiveSoftmaxOptions, type AdaptiveSoftmaxOutput } from './adaptive-softmax.ts';

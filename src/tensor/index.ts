@@ -16,3 +16,4 @@ export { softmax, logSoftmax } from './ops/softmax.ts';
 export { crossEntropy, mseLoss, binaryCrossEntropyWithLogits, type CrossEntropyOptions, type Reduction } from './ops/loss.ts';
 export { layerNorm, rmsNorm, batchNorm } from './ops/norm.ts';
 export { dropout } from './ops/dropout.ts';
+export { inferenceScope } from './buffer-pool.ts';
