@@ -12,22 +12,10 @@ import { loadCausalLM, saveCausalLM } from '../models/load.ts';
 import { finetune } from '../train/finetune.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { registerAlignCommands } from './adapt-align.ts';
+import { trainConfigFromFlags, type TrainingFlags } from './training-flags.ts';
 import { collect, integerOption, numberOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { join } from 'node:path';
-
-/** Training flags shared by the adapt commands. */
-export interface TrainingFlags {
-  steps?: number;
-  batchSize?: number;
-  blockSize?: number;
-  gradAccum?: number;
-  lr?: number;
-  warmup?: number;
-  evalInterval?: number;
-  checkpointInterval?: number;
-  seed?: number;
-}
 
 export function addTrainingOptions(command: Command): Command {
   return command
@@ -40,23 +28,6 @@ export function addTrainingOptions(command: Command): Command {
     .option('--eval-interval <n>', 'evaluate every N steps', integerOption('--eval-interval', 1))
     .option('--checkpoint-interval <n>', 'checkpoint every N steps (0: at the end)', integerOption('--checkpoint-interval', 0))
     .option('--seed <n>', 'random seed', integerOption('--seed', 0));
-}
-
-export function trainConfigFromFlags(flags: TrainingFlags): Partial<TrainConfig> {
-  const train: Partial<TrainConfig> = {};
-  if (flags.steps !== undefined) train.steps = flags.steps;
-  if (flags.batchSize !== undefined) train.batchSize = flags.batchSize;
-  if (flags.blockSize !== undefined) train.blockSize = flags.blockSize;
-  if (flags.gradAccum !== undefined) train.gradientAccumulationSteps = flags.gradAccum;
-  if (flags.lr !== undefined) {
-    train.learningRate = flags.lr;
-    train.minLearningRate = flags.lr / 10;
-  }
-  if (flags.warmup !== undefined) train.warmupSteps = flags.warmup;
-  if (flags.evalInterval !== undefined) train.evalInterval = flags.evalInterval;
-  if (flags.checkpointInterval !== undefined) train.checkpointInterval = flags.checkpointInterval;
-  if (flags.seed !== undefined) train.seed = flags.seed;
-  return train;
 }
 
 /** `--target c_attn --target c_proj` or `--target c_attn,c_proj`; a value with regex characters is one regex. */

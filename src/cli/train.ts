@@ -2,6 +2,7 @@
  * `qkv train`: train a GPT or a Llama (`--arch`) on text files, with a progress bar (step, loss, held-out loss, lr,
  * grad norm, tokens/s, ETA), a JSONL metrics log in the output folder, and a summary.
  */
+import { trainConfigFromFlags } from './training-flags.ts';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MODEL_ARCHS, MODEL_PRESETS, type ModelArch } from '../models/presets.ts';
 import { QkvValueError } from '../tensor/errors.ts';
@@ -128,19 +129,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--precision <p>', 'weight/gradient storage: fp32, bf16, or fp16 (dynamic loss scaling, overflow steps skipped); master weights and AdamW state stay fp32', precisionOption, 'fp32')
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
-      const train: Partial<TrainConfig> = {};
-      if (flags.steps !== undefined) train.steps = flags.steps;
-      if (flags.batchSize !== undefined) train.batchSize = flags.batchSize;
-      if (flags.blockSize !== undefined) train.blockSize = flags.blockSize;
-      if (flags.gradAccum !== undefined) train.gradientAccumulationSteps = flags.gradAccum;
-      if (flags.lr !== undefined) {
-        train.learningRate = flags.lr;
-        train.minLearningRate = flags.lr / 10;
-      }
-      if (flags.warmup !== undefined) train.warmupSteps = flags.warmup;
-      if (flags.evalInterval !== undefined) train.evalInterval = flags.evalInterval;
-      if (flags.checkpointInterval !== undefined) train.checkpointInterval = flags.checkpointInterval;
-      if (flags.seed !== undefined) train.seed = flags.seed;
+      const train = trainConfigFromFlags(flags);
       const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
       if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
       const dropout = flags.dropout === undefined ? {} : { embd_pdrop: flags.dropout, attn_pdrop: flags.dropout, resid_pdrop: flags.dropout };
