@@ -5,8 +5,11 @@
  * Keys: usearch keys are 64-bit integers, so each string id gets the next integer key; a
  * replaced record gets a fresh key (its old one is removed), so a key never names two vectors.
  *
- * Threads: usearch builds and searches on its own threads. We always build with at least 2:
- * an index built on one thread refuses a multi-threaded search afterwards.
+ * Threads: usearch builds and searches on its own threads, and an index last added to on one
+ * thread refuses a multi-threaded search afterwards. Concurrent insertion into a tiny graph
+ * races: about one build in fifteen of 60 vectors on 2 threads leaves a vector no search can
+ * reach. So an index smaller than SMALL_INDEX vectors is built and searched on one thread
+ * (exact for such sizes, and cheap); from that size on, both use `threads` (at least 2).
  *
  * Filters: usearch's JavaScript binding has no filtered search, so a filtered query asks for
  * more neighbours (4k, then 4× more) until k of them match or the whole index has been seen.
@@ -57,6 +60,8 @@ interface Entry {
 }
 
 const INDEX_FILE = 'hnsw.usearch';
+/** Below this many vectors, add and search run on one thread (see the module comment). */
+const SMALL_INDEX = 1024;
 
 export class HnswVectorStore implements VectorStore {
   readonly kind = 'hnsw' as const;
@@ -153,7 +158,7 @@ export class HnswVectorStore implements VectorStore {
       this.keyOf.set(record.id, key);
       row++;
     }
-    if (keys.length > 0) this.index.add(keys, matrix, this.threads);
+    if (keys.length > 0) this.index.add(keys, matrix, this.threadsFor(this.byKey.size));
   }
 
   async delete(ids: readonly string[]): Promise<number> {
@@ -178,6 +183,11 @@ export class HnswVectorStore implements VectorStore {
     return this.searchManySync(queries, k, filter);
   }
 
+  /** Threads for an add or search on an index of `size` vectors (see the module comment). */
+  private threadsFor(size: number): number {
+    return size < SMALL_INDEX ? 1 : this.threads;
+  }
+
   /** The synchronous core of `searchMany`: one batched usearch call across `threads`. */
   searchManySync(queries: readonly Float32Array[], k: number, filter?: MetadataFilter): SearchHit[][] {
     for (const query of queries) checkQuery('hnsw store', this.dim, query, k);
@@ -190,7 +200,7 @@ export class HnswVectorStore implements VectorStore {
       const matrix = new Float32Array(pending.length * this.dim); // (Q, C)
       pending.forEach((queryIndex, row) => matrix.set(this.metric === 'cos' ? l2Normalize(queries[queryIndex]) : queries[queryIndex], row * this.dim));
       // One query comes back as Matches, several as BatchMatches.
-      const found = this.index.search(matrix, ask, this.threads) as unknown as { keys: BigUint64Array; distances: Float32Array; get?: (row: number) => { keys: BigUint64Array; distances: Float32Array } };
+      const found = this.index.search(matrix, ask, this.threadsFor(size)) as unknown as { keys: BigUint64Array; distances: Float32Array; get?: (row: number) => { keys: BigUint64Array; distances: Float32Array } };
       const stillShort: number[] = [];
       pending.forEach((queryIndex, row) => {
         const matches = pending.length === 1 || found.get === undefined ? found : found.get(row);
