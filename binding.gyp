@@ -10,6 +10,7 @@
         "src/kernels/native/attention.cc",
         "src/kernels/native/dispatch.cc",
         "src/kernels/native/pool.cc",
+        "src/kernels/native/quant.cc",
         "src/kernels/native/sgemm.cc",
         "src/kernels/native/strided.cc",
         "src/kernels/native/isa-avx512.cc",

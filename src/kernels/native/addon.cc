@@ -638,6 +638,8 @@ static Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), selectIsa(info[0].As<Napi::String>().Utf8Value().c_str()));
 }
 
+void registerQuantKernels(Napi::Env env, Napi::Object exports);  // quant.cc
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const struct { const char* name; void (*fn)(const Napi::CallbackInfo&); } kernels[] = {
       {"sgemm", Sgemm}, {"attentionForward", AttentionForward}, {"attentionBackward", AttentionBackward},
@@ -654,6 +656,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
+  registerQuantKernels(env, exports);
   return exports;
 }
 
