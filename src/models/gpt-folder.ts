@@ -17,6 +17,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { QkvError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { GPT, GPT_DEFAULTS, resolveGPTConfig, type GPTConfig } from './gpt.ts';
+import { ADAPTIVE_HEAD_PREFIX, adaptiveConfigFromJson, adaptiveConfigToJson } from './gpt-adaptive.ts';
 
 /** `config.json` for a GPT: GPT2Config's fields, so transformers' `AutoModelForCausalLM` reads it. */
 export function gptConfigToJson(config: GPTConfig, extra: { bos_token_id?: number; eos_token_id?: number } = {}): JsonObject {
@@ -40,6 +41,7 @@ export function gptConfigToJson(config: GPTConfig, extra: { bos_token_id?: numbe
     scale_attn_weights: true,
     // qkv-specific, written only off the GPT-2 default so GPT-2 folders stay standard.
     ...(config.position === 'learned' ? {} : { position: config.position }),
+    ...adaptiveConfigToJson(config),
     ...extra,
     torch_dtype: 'float32',
   };
@@ -58,8 +60,9 @@ export function gptConfigFromJson(json: JsonObject, file: string): GPTConfig {
   }
   const positive = { min: 1 };
   const probability = { min: 0, max: 1 };
+  const vocabSize = requireInteger(json, 'vocab_size', file, positive);
   return resolveGPTConfig({
-    vocab_size: requireInteger(json, 'vocab_size', file, positive),
+    vocab_size: vocabSize,
     n_positions: optionalInteger(json, 'n_positions', file, positive) ?? GPT_DEFAULTS.n_positions,
     n_embd: requireInteger(json, 'n_embd', file, positive),
     n_layer: requireInteger(json, 'n_layer', file, positive),
@@ -70,12 +73,14 @@ export function gptConfigFromJson(json: JsonObject, file: string): GPTConfig {
     resid_pdrop: optionalNumber(json, 'resid_pdrop', file, probability) ?? GPT_DEFAULTS.resid_pdrop,
     initializer_range: optionalNumber(json, 'initializer_range', file, { min: 0 }) ?? GPT_DEFAULTS.initializer_range,
     position: optionalOneOf(json, 'position', file, POSITION_SCHEMES) ?? GPT_DEFAULTS.position,
+    ...adaptiveConfigFromJson(json, file, vocabSize),
   });
 }
 
 /** qkv's name for a checkpoint tensor (`h.0…` → `transformer.h.0…`), or null for tied/buffer entries it has no slot for. */
 export function gptStateDictName(fileName: string): string | null {
   if (fileName === 'lm_head.weight') return null; // tied to transformer.wte.weight
+  if (fileName.startsWith(ADAPTIVE_HEAD_PREFIX)) return fileName; // qkv's adaptive output layer, beside the body
   if (/\.attn\.(bias|masked_bias)$/.test(fileName)) return null; // causal-mask buffers, rebuilt on the fly
   return fileName.startsWith('transformer.') ? fileName : `transformer.${fileName}`;
 }

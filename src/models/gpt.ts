@@ -10,10 +10,15 @@
  * `position` swaps GPT-2's learned `wpe` for another scheme (src/nn/positions.ts): a fixed
  * sinusoidal table added in its place, RoPE on q and k, an ALiBi or T5 relative bias on the
  * attention scores (one T5 table shared by all layers, as in T5), or nothing.
+ *
+ * `output: 'adaptive'` swaps the tied (C, V) head for an adaptive softmax (src/models/gpt-adaptive.ts):
+ * the loss pays for the head and one tail cluster per row instead of all V logits; without
+ * targets the "logits" are its exact log-probabilities (a softmax of them is the distribution).
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { crossEntropy } from '../tensor/ops/loss.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
+import { logSoftmax } from '../tensor/ops/softmax.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor, type IndexLike } from '../tensor/tensor.ts';
 import { attendHeads, type LayerCache } from '../nn/multi-head-attention.ts';
@@ -26,6 +31,8 @@ import { normal_ } from '../nn/init.ts';
 import { Module } from '../nn/module.ts';
 import { LayerNorm } from '../nn/norm.ts';
 import type { CausalLM } from './causal-lm.ts';
+import { GPT_OUTPUT_LAYERS, adaptiveOutput, buildAdaptiveHead, checkAdaptiveConfig, lastPositionLogProbs, type GPTOutputLayer } from './gpt-adaptive.ts';
+import type { AdaptiveLogSoftmaxWithLoss } from '../nn/adaptive-softmax.ts';
 
 /** GPT-2's `config.json` fields, with the defaults chosen for a small model trained here. */
 export interface GPTConfig {
@@ -55,6 +62,15 @@ export interface GPTConfig {
    * (T5 buckets, learned) bias the attention scores, 'none' has no positions at all.
    */
   position: PositionScheme;
+  /**
+   * Output layer (qkv-specific, absent = 'full'): 'full' is GPT-2's tied h·wteᵀ over all V tokens;
+   * 'adaptive' an untied adaptive softmax (Grave et al., 2017) over a frequency-sorted vocabulary.
+   */
+  output?: GPTOutputLayer;
+  /** output 'adaptive': strictly increasing cluster boundaries in (0, vocab_size), e.g. [2000, 10000]. */
+  adaptive_cutoffs?: number[];
+  /** output 'adaptive': tail cluster i projects to n_embd / div^(i+1) (default 4). */
+  adaptive_div_value?: number;
 }
 
 /** RoPE base for `position: 'rope'` (Llama's default). */
@@ -86,6 +102,10 @@ export function resolveGPTConfig(config: Partial<GPTConfig> & { vocab_size: numb
   for (const field of ['embd_pdrop', 'attn_pdrop', 'resid_pdrop'] as const) {
     if (!(full[field] >= 0 && full[field] < 1)) throw new QkvValueError(`GPTConfig: ${field} must be in [0, 1), got ${full[field]}`);
   }
+  if (full.output !== undefined && !GPT_OUTPUT_LAYERS.includes(full.output)) {
+    throw new QkvValueError(`GPTConfig: output must be one of ${GPT_OUTPUT_LAYERS.join(', ')}, got ${JSON.stringify(full.output)}`);
+  }
+  checkAdaptiveConfig(full);
   return full;
 }
 
@@ -251,6 +271,8 @@ export class GPT extends Module implements CausalLM {
   // the same masks); `options.rng` only seeds the initial weights.
   readonly config: GPTConfig;
   readonly transformer: GPTTransformer;
+  /** The adaptive softmax head (output 'adaptive' only; declared after `transformer`, so full models draw the same weights). */
+  readonly adaptive_head: AdaptiveLogSoftmaxWithLoss | null;
 
   get vocabSize(): number {
     return this.config.vocab_size;
@@ -263,6 +285,7 @@ export class GPT extends Module implements CausalLM {
     super();
     this.config = resolveGPTConfig(config);
     this.transformer = new GPTTransformer(this.config, options.rng ?? defaultRng);
+    this.adaptive_head = this.config.output === 'adaptive' ? buildAdaptiveHead(this.config, options.rng ?? defaultRng) : null;
   }
 
   /**
@@ -270,6 +293,16 @@ export class GPT extends Module implements CausalLM {
    * cross-entropy loss (targets of -100 are ignored).
    */
   forward(ids: Tensor, options: ForwardOptions & { targets?: IndexLike } = {}): { logits: Tensor; loss?: Tensor } {
+    const x = this.hiddenStates(ids, options); // (B, T, C)
+    if (this.adaptive_head !== null) return adaptiveOutput(this.adaptive_head, x, options.targets);
+    const logits = matmul(x, this.transformer.wte.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
+    if (options.targets === undefined) return { logits };
+    const loss = crossEntropy(logits, options.targets); // over (B, T), ignoring -100
+    return { logits, loss };
+  }
+
+  /** ids (B, T) → the final hidden states after ln_f (B, T, C), the input of the output layer. */
+  hiddenStates(ids: Tensor, options: ForwardOptions = {}): Tensor {
     if (ids.ndim !== 2) throw new QkvShapeError(`GPT: ids must be (B,T), got ${formatShape(ids.shape)}`);
     const T = ids.shape[1];
     const start = options.cache?.length ?? 0;
@@ -286,11 +319,20 @@ export class GPT extends Module implements CausalLM {
     for (const [layer, block] of h.entries()) {
       x = block.forward(x, options.cache?.layers[layer], options.returnAttention, attentionBias);
     }
-    x = ln_f.forward(x);
-    const logits = matmul(x, wte.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
-    if (options.targets === undefined) return { logits };
-    const loss = crossEntropy(logits, options.targets); // over (B, T), ignoring -100
-    return { logits, loss };
+    return ln_f.forward(x);
+  }
+
+  /**
+   * ids (B, T) → log-probabilities of the token after each row's last position, (B, V): what a
+   * sampler needs. Only those B rows go through the output layer (for the adaptive head, its
+   * exact log-prob computation for B rows instead of B·T).
+   */
+  nextTokenLogProbs(ids: Tensor, options: ForwardOptions = {}): Tensor {
+    const x = this.hiddenStates(ids, options); // (B, T, C)
+    if (this.adaptive_head !== null) return lastPositionLogProbs(this.adaptive_head, x);
+    const [B, T, C] = x.shape;
+    const last = x.narrow(1, T - 1, 1).reshape([B, C]); // (B, C)
+    return logSoftmax(matmul(last, this.transformer.wte.weight.transpose(0, 1)), 1); // (B, V)
   }
 
   /** Each layer's attention weights from the last forward with `returnAttention` (B, NH, T, Tk). */
