@@ -13,6 +13,7 @@ import { PARALLEL_STRATEGIES, type ParallelStrategy } from '../train/parallel/pr
 import type { ParallelTrainSummary } from '../train/parallel/launch.ts';
 import { PRECISIONS, type Precision } from '../train/precision.ts';
 import { integerOption, numberOption } from './options.ts';
+import { GPT_OUTPUT_LAYERS, type GPTOutputLayer } from '../models/gpt-adaptive.ts';
 import { createProgress } from './progress.ts';
 
 /** Runs `trainOnText` with the progress bar; returns what the summary prints. */
@@ -59,6 +60,9 @@ interface TrainFlags {
   arch?: ModelArch;
   kvHeads?: number;
   position?: PositionScheme;
+  output?: GPTOutputLayer;
+  cutoffs?: number[];
+  divValue?: number;
   out?: string;
   resume?: boolean;
   tokenizer: TokenizerKind;
@@ -101,6 +105,31 @@ function positionOption(value: string): PositionScheme {
   return value as PositionScheme;
 }
 
+function outputOption(value: string): GPTOutputLayer {
+  if (!(GPT_OUTPUT_LAYERS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--output must be one of ${GPT_OUTPUT_LAYERS.join(', ')}, got "${value}"`);
+  return value as GPTOutputLayer;
+}
+
+/** `2000,10000` → [2000, 10000]: positive integers, strictly increasing (that they are below the vocabulary is checked once it is known). */
+export function cutoffsOption(value: string): number[] {
+  const cutoffs = value.split(',').map((part) => Number(part.trim()));
+  cutoffs.forEach((cutoff, i) => {
+    if (!Number.isInteger(cutoff) || cutoff <= 0) throw new InvalidArgumentError(`--cutoffs must be positive integers separated by commas (e.g. 2000,10000), got "${value}"`);
+    if (i > 0 && cutoff <= cutoffs[i - 1]) throw new InvalidArgumentError(`--cutoffs must be strictly increasing, got "${value}" (${cutoff} after ${cutoffs[i - 1]})`);
+  });
+  return cutoffs;
+}
+
+/** GPT config fields of --output / --cutoffs / --div-value, or a typed error for a combination that cannot work. */
+export function outputLayerOverrides(flags: Pick<TrainFlags, 'arch' | 'output' | 'cutoffs' | 'divValue'>): { output?: 'adaptive'; adaptive_cutoffs?: number[]; adaptive_div_value?: number } {
+  const adaptive = flags.output === 'adaptive';
+  if (!adaptive && (flags.cutoffs !== undefined || flags.divValue !== undefined)) throw new QkvValueError('--cutoffs and --div-value need --output adaptive');
+  if (!adaptive) return {};
+  if (flags.arch === 'llama') throw new QkvValueError('--output adaptive is for --arch gpt');
+  if (flags.cutoffs === undefined) throw new QkvValueError('--output adaptive needs --cutoffs, e.g. --cutoffs 2000,10000 (token ids are sorted by frequency first)');
+  return { output: 'adaptive', adaptive_cutoffs: flags.cutoffs, ...(flags.divValue === undefined ? {} : { adaptive_div_value: flags.divValue }) };
+}
+
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
@@ -109,10 +138,13 @@ export function registerTrainCommand(program: Command): void {
     .option('--config <name>', `model size: ${Object.keys(MODEL_PRESETS).join(', ')}`, 'small')
     .option('--arch <name>', "gpt (GPT-2 layout) or llama (RMSNorm, RoPE, SwiGLU, untied head); default gpt, or the folder's with --resume", archOption)
     .option('--position <scheme>', `gpt: position scheme, one of ${POSITION_SCHEMES.join(', ')} (default learned, as GPT-2)`, positionOption)
+    .option('--output <layer>', 'gpt: output layer, full (tied softmax over the vocabulary, as GPT-2) or adaptive (adaptive softmax; the vocabulary is renumbered by frequency)', outputOption)
+    .option('--cutoffs <list>', 'with --output adaptive: tail cluster boundaries, e.g. 2000,10000 (ids below the first are the head\'s frequent tokens)', cutoffsOption)
+    .option('--div-value <d>', 'with --output adaptive: tail cluster i projects to n_embd / d^(i+1) (default 4)', numberOption('--div-value', 1))
     .option('--kv-heads <n>', 'llama: key/value heads for grouped-query attention (default: as many as query heads)', integerOption('--kv-heads', 1))
     .option('--out <dir>', 'model folder to write (default runs/<config>)')
     .option('--resume', 'continue the run saved in --out (same settings, bit for bit)')
-    .option('--tokenizer <kind>', 'char or bpe', 'char')
+    .option('--tokenizer <kind>', "char, bpe (trained on --data), or gpt2 (GPT-2's 50,257-token BPE)", 'char')
     .option('--vocab-size <n>', 'BPE vocabulary size', integerOption('--vocab-size', 260), 1024)
     .option('--steps <n>', 'optimiser steps', integerOption('--steps', 1))
     .option('--batch-size <n>', 'sequences per micro-batch', integerOption('--batch-size', 1))
@@ -135,6 +167,7 @@ export function registerTrainCommand(program: Command): void {
       const dropout = flags.dropout === undefined ? {} : { embd_pdrop: flags.dropout, attn_pdrop: flags.dropout, resid_pdrop: flags.dropout };
       if (flags.position !== undefined && flags.arch === 'llama') throw new QkvValueError('--position is for --arch gpt (Llama always uses RoPE)');
       const position = flags.position === undefined ? {} : { position: flags.position };
+      const outputLayer = outputLayerOverrides(flags);
       if (flags.kvHeads !== undefined && flags.arch !== 'llama') throw new QkvValueError('--kv-heads needs --arch llama');
       const llamaOverrides = {
         ...(flags.dropout === undefined ? {} : { attention_dropout: flags.dropout }),
@@ -146,7 +179,7 @@ export function registerTrainCommand(program: Command): void {
         dataFiles: flags.data,
         preset: flags.config,
         arch: flags.arch,
-        modelOverrides: { ...dropout, ...position },
+        modelOverrides: { ...dropout, ...position, ...outputLayer },
         llamaOverrides,
         train,
         tokenizer: flags.tokenizer,

@@ -13,6 +13,8 @@ import { QkvValueError } from '../tensor/errors.ts';
 import { Rng } from '../tensor/random.ts';
 import { trainBpe } from '../tokenizers/bpe-trainer.ts';
 import { trainCharTokenizer } from '../tokenizers/char.ts';
+import { frequencySortTokenizer } from '../tokenizers/frequency-sort.ts';
+import { loadGpt2Tokenizer } from '../tokenizers/gpt2.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { hasTrainerState, loadTrainerState } from './checkpoint.ts';
 import { TokenDataset, readTextFiles, unigramCrossEntropy } from './data.ts';
@@ -21,7 +23,7 @@ import { trainParallel } from './parallel/launch.ts';
 import type { ParallelStrategy } from './parallel/protocol.ts';
 import type { Precision } from './precision.ts';
 
-export type TokenizerKind = 'char' | 'bpe';
+export type TokenizerKind = 'char' | 'bpe' | 'gpt2';
 
 export interface TrainOnTextOptions {
   dataFiles: readonly string[];
@@ -82,7 +84,8 @@ function buildTokenizer(kind: TokenizerKind, text: string, vocabSize: number, lo
     log(`training a byte-level BPE tokenizer to ${vocabSize} tokens…`);
     return trainBpe([text], { vocabSize, specialTokens: [END_OF_TEXT] });
   }
-  throw new QkvValueError(`unknown tokenizer "${kind}"; choose char or bpe`);
+  if (kind === 'gpt2') return loadGpt2Tokenizer();
+  throw new QkvValueError(`unknown tokenizer "${kind}"; choose char, bpe or gpt2`);
 }
 
 /** Which of `MODEL_ARCHS` a model is. */
@@ -132,6 +135,14 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
     log(`resuming from ${options.outDir}`);
   } else {
     tokenizer = buildTokenizer(options.tokenizer ?? 'char', text, options.vocabSize ?? 1024, log);
+    if (options.modelOverrides?.output === 'adaptive') {
+      // The adaptive softmax's head holds the lowest ids, so they must be the frequent tokens; the
+      // saved tokenizer.json carries the new ids. Counted on the training part only (the held-out
+      // tail of the text is ~its last tenth), so no held-out statistics shape the model.
+      const trainText = text.slice(0, Math.floor(text.length * (1 - (options.validationFraction ?? 0.1))));
+      tokenizer = frequencySortTokenizer(tokenizer, trainText).tokenizer;
+      log('renumbered the vocabulary by frequency over the training text (adaptive softmax)');
+    }
     model = buildModel(options.arch ?? 'gpt', options, tokenizer.vocabSize, config.seed);
   }
   const dataset = new TokenDataset(tokenizer.encodeIds(text), options.validationFraction ?? 0.1);
