@@ -12,6 +12,7 @@ import { headsExperiment } from './experiments/heads.ts';
 import { loraRankExperiment } from './experiments/lora-rank.ts';
 import { maskExperiment } from './experiments/mask.ts';
 import { normExperiment } from './experiments/norm.ts';
+import { parallelExperiment } from './experiments/parallel.ts';
 import { quantizeExperiment } from './experiments/quantize.ts';
 import { qkvProjectionsExperiment } from './experiments/qkv-projections.ts';
 import { positionsExperiment } from './experiments/positions.ts';
@@ -38,6 +39,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   seq2seqBottleneckExperiment,
   loraRankExperiment,
   quantizeExperiment,
+  parallelExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
