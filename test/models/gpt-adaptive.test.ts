@@ -71,7 +71,7 @@ test('finite-difference gradient check of the loss through the adaptive head and
   const ids = Tensor.from([0, 5, 11, 2, 7, 3, 9, 1], [2, 4]);
   const targets = [5, 11, 2, 0, 3, 9, 1, 7]; // head, both clusters
   const head = model.adaptive_head!;
-  const checked = [...head.parameters(), model.transformer.ln_f.weight, model.transformer.h[0].mlp.c_proj.weight];
+  const checked = [...head.parameters(), model.transformer.ln_f.weight!, model.transformer.h[0].mlp.c_proj.weight];
   gradcheck('adaptive GPT loss', () => model.forward(ids, { targets }).loss!, checked);
 });
 
