@@ -5,12 +5,10 @@
  * Which build: the relaxed-SIMD one (fused multiply-add) when this runtime compiles it, else the
  * plain-SIMD one. Node 20 has relaxed SIMD behind `--experimental-wasm-relaxed-simd`, which we
  * switch on at run time; newer Node has it on by default. `QKV_SIMD=simd` forces the plain build.
+ * Where the bytes come from is the host's business (./platform.ts on Node, ./platform-browser.ts
+ * in a page).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { packageRoot } from '../package-root.ts';
+import { enableRelaxedSimd, readKernelBytes } from './platform.ts';
 
 export type SimdVariant = 'relaxed' | 'simd';
 
@@ -123,22 +121,15 @@ export function loadKernels(): LoadedKernels {
 }
 
 function load(): LoadedKernels {
-  const root = packageRoot();
-  const relaxedPath = join(root, 'build', 'wasm', 'kernels-relaxed.wasm');
-  const simdPath = join(root, 'build', 'wasm', 'kernels-simd.wasm');
-  if (!existsSync(relaxedPath) || !existsSync(simdPath)) buildFromSource(root);
-
+  const files = readKernelBytes();
   let variant: SimdVariant = 'simd';
-  let bytes = new Uint8Array(readFileSync(simdPath));
-  if (process.env.QKV_SIMD !== 'simd') {
-    const relaxed = new Uint8Array(readFileSync(relaxedPath));
-    if (supportsModule(relaxed)) {
-      variant = 'relaxed';
-      bytes = relaxed;
-    }
+  let bytes = files.simd;
+  if (files.relaxed !== null && supportsModule(files.relaxed)) {
+    variant = 'relaxed';
+    bytes = files.relaxed;
   }
   if (!wasmApi.validate(bytes)) {
-    throw new Error(`qkv kernels: this runtime cannot compile ${simdPath} (WebAssembly SIMD and threads are required)`);
+    throw new Error(`qkv kernels: this runtime cannot compile ${files.simdSource} (WebAssembly SIMD and threads are required)`);
   }
   const module = new wasmApi.Module(bytes);
   const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_MEMORY_PAGES, shared: true });
@@ -167,19 +158,6 @@ function warmUp(sgemm: KernelExports, memory: WasmMemory): void {
 /** True when the runtime compiles `bytes`, after switching relaxed SIMD on where it is still a flag. */
 function supportsModule(bytes: Uint8Array): boolean {
   if (wasmApi.validate(bytes)) return true;
-  try {
-    setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    return false;
-  }
+  if (!enableRelaxedSimd()) return false;
   return wasmApi.validate(bytes);
-}
-
-/** A source checkout run through tsx without `npm run build`: compile the wasm once, now. */
-function buildFromSource(root: string): void {
-  const script = join(root, 'scripts', 'build-wasm.mjs');
-  if (!existsSync(script)) {
-    throw new Error(`qkv kernels: ${join(root, 'build', 'wasm')} has no kernels-*.wasm; run \`npm run build\``);
-  }
-  execFileSync(process.execPath, [script, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

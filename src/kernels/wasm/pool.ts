@@ -10,10 +10,11 @@
  *   not started yet simply takes nothing (the caller does its share).
  * - Each finished chunk adds 1 to DONE; the caller waits until DONE = number of chunks, then
  *   closes CLAIM (index 0x7ff) before it writes the next job's descriptors.
- * Workers are unref'd, so an idle pool never keeps the process alive.
+ * Workers are unref'd, so an idle pool never keeps the process alive. How a thread starts is the
+ * host's (./platform.ts: Node worker_threads; ./platform-browser.ts: Web Workers).
  */
-import { Worker } from 'node:worker_threads';
 import type { KernelExports, WasmMemory, WasmModule } from './loader.ts';
+import { startKernelThread, type KernelThread } from './platform.ts';
 
 /** Int32 slots of the control block. */
 const SEQ = 0;
@@ -96,11 +97,8 @@ const INDEX_BITS = 11;
 const CLOSED = (1 << INDEX_BITS) - 1;
 const SEQ_MASK = 0xfffff;
 
-/** Runs the chunks of the current job in a worker. Kept in step with `KernelPool.drain`. */
-const WORKER_SOURCE = `
-'use strict';
-const { workerData } = require('node:worker_threads');
-const { module, memory, control, slot } = workerData;
+/** A worker's main function, run on its `KernelThreadData`: the chunks of each job. Kept in step with `KernelPool.drain`. */
+const WORKER_MAIN = `function kernelThreadMain({ module, memory, control, slot }) {
 const ctrl = new Int32Array(control);
 const abort = () => { throw new Error('qkv kernels: WebAssembly abort'); };
 const kernels = new WebAssembly.Instance(module, { env: { memory, abort } }).exports;
@@ -134,7 +132,7 @@ for (;;) {
     if (Atomics.add(ctrl, ${DONE}, 1) + 1 === total) Atomics.notify(ctrl, ${DONE});
   }
 }
-`;
+}`;
 
 export class KernelPool {
   /** Threads that compute, the calling one included. */
@@ -142,7 +140,7 @@ export class KernelPool {
   /** Descriptor words; write a job's chunks here, then call `run`. */
   readonly descriptors: Int32Array;
   private readonly control: Int32Array;
-  private readonly workers: Worker[] = [];
+  private readonly workers: KernelThread[] = [];
   private seq = 0;
 
   /**
@@ -156,17 +154,7 @@ export class KernelPool {
     this.control[WORK_BASE] = workBase | 0;
     this.control[WORK_BYTES] = workBytes;
     for (let slot = 1; slot < threads; slot++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        // Not the parent's flags: `--import tsx` would load a TypeScript loader into every worker.
-        execArgv: [],
-        workerData: { module, memory, control: buffer, slot },
-      });
-      // A worker that dies takes no more chunks and the caller does its share, so this warns
-      // instead of letting an unhandled 'error' event end the process.
-      worker.on('error', (error) => process.emitWarning(`qkv kernels: a matmul worker thread stopped (${error.message}); continuing with fewer threads`));
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(startKernelThread(WORKER_MAIN, { module, memory, control: buffer, slot }));
     }
   }
 

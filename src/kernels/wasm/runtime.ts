@@ -7,10 +7,10 @@
  * call, from `arenaStart()`. It grows on demand and is reused, so its peak is the largest call
  * seen, not the number of calls.
  */
-import { availableParallelism } from 'node:os';
 import { KernelPool, runDescriptor } from './pool.ts';
 import { loadKernels, MAX_MEMORY_PAGES, PAGE_BYTES } from './loader.ts';
 import type { LoadedKernels, SimdVariant } from './loader.ts';
+import { defaultThreadCount } from './platform.ts';
 
 export const RESERVED_BYTES = 64 * 1024;
 const ALIGN_BYTES = 64;
@@ -21,7 +21,7 @@ let heap: Float32Array | undefined;
 
 /** Threads the wasm kernels use: `setWasmThreads`, else `QKV_THREADS`, else the core count. */
 export function wasmThreads(): number {
-  threadCount ??= threadsFromEnv();
+  threadCount ??= defaultThreadCount();
   return threadCount;
 }
 
@@ -47,6 +47,21 @@ export function wasmVariant(): SimdVariant {
  */
 export function waitForWasmWorkers(timeoutMs = 10_000): boolean {
   return kernelPool(loadKernels()).waitForWorkers(timeoutMs);
+}
+
+/**
+ * Start the worker pool and wait, without blocking this thread, until its workers run: where
+ * the workers' start needs this thread's event loop (a Web Worker starting nested workers), a
+ * blocking wait would never end. False on timeout.
+ */
+export async function startWasmWorkers(timeoutMs = 10_000): Promise<boolean> {
+  const activePool = kernelPool(loadKernels());
+  const deadline = performance.now() + timeoutMs;
+  while (!activePool.waitForWorkers(0)) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
 }
 
 /** Chunks run by worker threads (not the caller) since the pool started: proof that threads share work. */
@@ -132,12 +147,4 @@ export class Arena {
 
 export function alignUp(bytes: number): number {
   return Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
-}
-
-function threadsFromEnv(): number {
-  const raw = process.env.QKV_THREADS;
-  if (raw === undefined || raw === '') return availableParallelism();
-  const threads = Number(raw);
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`QKV_THREADS must be an integer ≥ 1, got "${raw}"`);
-  return threads;
 }
