@@ -9,12 +9,14 @@
  * Q4_0 uses Σ (q − 8)·x = Σ q·x − 8·Σ x, with the per-block sums of x computed once per input
  * row (M·K/32 additions) instead of a subtraction per weight.
  *
- * This is TypeScript on one thread; the reference it is tested against is ./qmatmul-reference.ts.
- * A native (AVX2 / AVX-512 VNNI: int8·int8 dot with x quantised to Q8_0 per block, as ggml) or
- * wasm SIMD (i32x4.dot_i16x8_s) kernel belongs in src/kernels beside these, same signature.
+ * `qmatmul` runs the native kernel (./qmatmul-native.ts: x quantised to 8 bits per block of 32,
+ * int8·int8 dots with AVX-512 VNNI / AVX2, threaded) when float32 work runs on the native
+ * backend, else `qmatmulTypeScript` below: float x times the codes on one thread, exact to
+ * float rounding. Both are tested against ./qmatmul-reference.ts.
  */
 import { QkvShapeError } from '../tensor/errors.ts';
 import { float16Values, type QuantizedMatrix } from './formats.ts';
+import { nativeQmatmul } from './qmatmul-native.ts';
 
 /** Per-block sums of x: (M, K/blockSize). */
 function blockSums(x: Float32Array, M: number, K: number, blockSize: number): Float32Array {
@@ -121,18 +123,32 @@ function q4_g128(x: Float32Array, M: number, w: QuantizedMatrix, out: Float32Arr
 
 const KERNELS = { q8_0, q4_0, q4_g128 } as const;
 
+function checkShapes(x: Float32Array, M: number, weight: QuantizedMatrix): void {
+  if (x.length !== M * weight.cols) {
+    throw new QkvShapeError(`qmatmul: x holds ${x.length} values, expected M·K = ${M}·${weight.cols} for a ${weight.format} (${weight.rows}, ${weight.cols}) weight`);
+  }
+}
+
+/** The TypeScript kernel alone (one thread, float activations): the path off the native backend. */
+export function qmatmulTypeScript(x: Float32Array, M: number, weight: QuantizedMatrix): Float32Array {
+  checkShapes(x, M, weight);
+  const out = new Float32Array(M * weight.rows);
+  KERNELS[weight.format](x, M, weight, out);
+  return out;
+}
+
 /**
- * out (M, N) = x (M, K) · Wᵀ on W's packed blocks.
+ * out (M, N) = x (M, K) · Wᵀ on W's packed blocks: native when the native backend runs, else TypeScript.
  *
  * @example
  * const w = quantizeMatrix('q8_0', weights, N, K);
  * const y = qmatmul(x, M, w); // Float32Array(M·N)
  */
 export function qmatmul(x: Float32Array, M: number, weight: QuantizedMatrix): Float32Array {
-  if (x.length !== M * weight.cols) {
-    throw new QkvShapeError(`qmatmul: x holds ${x.length} values, expected M·K = ${M}·${weight.cols} for a ${weight.format} (${weight.rows}, ${weight.cols}) weight`);
-  }
+  const native = nativeQmatmul();
+  if (native === null) return qmatmulTypeScript(x, M, weight);
+  checkShapes(x, M, weight);
   const out = new Float32Array(M * weight.rows);
-  KERNELS[weight.format](x, M, weight, out);
+  native(out, x, M, weight);
   return out;
 }

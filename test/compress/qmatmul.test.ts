@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dequantizeMatrix, quantizeMatrix, QUANT_FORMATS } from '../../src/compress/formats.ts';
-import { qmatmul } from '../../src/compress/qmatmul.ts';
+import { qmatmulTypeScript } from '../../src/compress/qmatmul.ts';
+import { nativeQmatmul } from '../../src/compress/qmatmul-native.ts';
 import { qmatmulReference } from '../../src/compress/qmatmul-reference.ts';
 import { QuantizedLinear } from '../../src/compress/quantized-linear.ts';
 import { Conv1D } from '../../src/nn/conv1d.ts';
@@ -23,12 +24,12 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
-test('qmatmul on packed blocks equals the dequantised reference (each format, awkward M and N)', () => {
+test('the TypeScript qmatmul on packed blocks equals the dequantised reference (each format, awkward M and N)', () => {
   for (const format of QUANT_FORMATS) {
     for (const [M, K, N] of [[1, 256, 7], [5, 384, 33]] as const) {
       const weight = quantizeMatrix(format, randomValues(N * K, 1), N, K);
       const x = randomValues(M * K, 2);
-      assertClose(qmatmul(x, M, weight), qmatmulReference(x, M, weight), 1e-5, `${format} (${M},${K})·(${N},${K})ᵀ`);
+      assertClose(qmatmulTypeScript(x, M, weight), qmatmulReference(x, M, weight), 1e-5, `${format} (${M},${K})·(${N},${K})ᵀ`);
     }
   }
 });
@@ -42,6 +43,16 @@ test('the reference itself: x · dequantised Wᵀ, checked on one hand-sized pro
   assertClose(qmatmulReference(x, 1, weight), [row0, row0], 1e-6, 'reference');
 });
 
+// On the native backend the layer runs the native kernel, which also rounds x to 8 bits per block
+// of 32 (its exact result and bound are checked in qmatmul-native.test.ts): about 0.4% of an output.
+const layerTolerance = (() => {
+  try {
+    return nativeQmatmul() !== null ? 2e-2 : 1e-5;
+  } catch {
+    return 1e-5;
+  }
+})();
+
 test('QuantizedLinear from Linear and from Conv1D: forward equals the float layer with the dequantised weight', () => {
   const rng = new Rng(3);
   const linear = new Linear(64, 24, { rng });
@@ -50,7 +61,7 @@ test('QuantizedLinear from Linear and from Conv1D: forward equals the float laye
     const q = QuantizedLinear.fromLinear(linear, format);
     const w = new Tensor(dequantizeMatrix(q.qweight), [24, 64]);
     const expected = noGrad(() => x.matmul(w.transpose(0, 1)).add(linear.bias!));
-    assertClose(noGrad(() => q.forward(x)).contiguousData(), expected.contiguousData(), 1e-5, `Linear ${format}`);
+    assertClose(noGrad(() => q.forward(x)).contiguousData(), expected.contiguousData(), layerTolerance, `Linear ${format}`);
     // quantisation moves the output only a little: the relative error of Q8_0 is well under 1%
     const exact = noGrad(() => linear.forward(x)).contiguousData();
     const got = noGrad(() => q.forward(x)).contiguousData();
@@ -64,7 +75,7 @@ test('QuantizedLinear from Linear and from Conv1D: forward equals the float laye
   const w = new Tensor(dequantizeMatrix(q.qweight), [40, 128]); // (out, in)
   const input = Tensor.randn([3, 128], { rng });
   const expected = noGrad(() => input.matmul(w.transpose(0, 1)).add(conv.bias).gelu('tanh'));
-  assertClose(noGrad(() => q.forwardGelu(input)).contiguousData(), expected.contiguousData(), 1e-5, 'Conv1D q4_g128 forwardGelu');
+  assertClose(noGrad(() => q.forwardGelu(input)).contiguousData(), expected.contiguousData(), layerTolerance, 'Conv1D q4_g128 forwardGelu');
 });
 
 test('QuantizedLinear refuses a forward that would need a gradient, and a wrong input width', () => {

@@ -1,9 +1,157 @@
 // Quantised matmul / matvec kernels on ggml-layout packed blocks (Q8_0, Q4_0, group-128 4-bit),
-// registered on the addon's exports by addon.cc. ISA variants live in this file as functions with
+// registered on the addon's exports by addon.cc. As ggml does, the activation rows are quantised
+// to 8 bits per block of 32 once per call and every weight block is an int8·int8 dot on its packed
+// codes: the weight matrix is never dequantised. ISA variants (quant-x86.h) are functions with
 // target attributes, chosen at run time, so binding.gyp needs no per-ISA entry for them.
+//
+//   qmatmul(format, out, x, w, M, N, K)   out (M, N) = x (M, K) · Wᵀ, W (N, K) packed in `format`
+//                                         (0 = q8_0, 1 = q4_0, 2 = q4_g128); zero copy
+//   quantInfo()                           { path: 'avx512vnni' | 'avx2' | 'portable' }
+//
+// The path follows the float kernels' ISA (selectIsa / QKV_NATIVE_ISA), so tests reach each one:
+// 'avx512' runs VNNI when the CPU has AVX-512 VNNI (else AVX2), 'avx2' AVX2, 'portable' scalar.
+// Threads: output columns split across the addon's one pool (pool.h), the caller working too.
+//
+// Legend: M = activation rows, K = in_features (the quantised axis), N = out_features.
 #include <napi.h>
+#include <string.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "isa.h"
+#include "pool.h"
+#include "quant-blocks.h"
+#include "quant-x86.h"
+
+ThreadPool& kernelPool();            // addon.cc
+const KernelTable& kernelTable();    // dispatch.cc
+
+namespace {
+
+enum QuantPath { PATH_PORTABLE, PATH_AVX2, PATH_VNNI512 };
+
+const char* pathName(QuantPath path) { return path == PATH_VNNI512 ? "avx512vnni" : path == PATH_AVX2 ? "avx2" : "portable"; }
+
+QuantPath chosenPath() {
+#if defined(__x86_64__) || defined(_M_X64)
+  const char* isa = kernelTable().name;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool vnni = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  if (strcmp(isa, "avx512") == 0 && vnni) return PATH_VNNI512;
+  if (strcmp(isa, "portable") != 0 && avx2) return PATH_AVX2;
+#endif
+  return PATH_PORTABLE;
+}
+
+/** One weight row (n) · one activation row (m), on `path`. */
+float rowDot(QuantPath path, int format, const uint8_t* w, const QuantActivations& a, long m) {
+  const long K = a.K;
+  const int8_t* xq = a.codes + m * K;
+  const float* xd = a.scales + m * (K / 32);
+#if defined(__x86_64__) || defined(_M_X64)
+  if (path == PATH_VNNI512) {
+    if (format == QUANT_Q8_0) return dotQ8_0Vnni(w, xq, xd, K / 32);
+    if (format == QUANT_Q4_0) return dotQ4_0Vnni(w, xq, xd, K / 32);
+    return dotQ4G128Vnni(w, xq, xd, a.groupSums + m * (K / 128), K / 128);
+  }
+  if (path == PATH_AVX2) {
+    if (format == QUANT_Q8_0) return dotQ8_0Avx2(w, xq, xd, K / 32);
+    if (format == QUANT_Q4_0) return dotQ4_0Avx2(w, xq, xd, K / 32);
+    return dotQ4G128Avx2(w, xq, xd, a.groupSums + m * (K / 128), K / 128);
+  }
+#endif
+  if (format == QUANT_Q8_0) return dotQ8_0Scalar(w, xq, xd, K / 32);
+  if (format == QUANT_Q4_0) return dotQ4_0Scalar(w, xq, xd, K / 32);
+  return dotQ4G128Scalar(w, xq, xd, a.groupSums + m * (K / 128), K / 128);
+}
+
+// Below this many multiply-adds a call stays on one thread (~10 µs: a wake-up costs more).
+const double PARALLEL_MIN_MACS = 1 << 16;
+// Columns per task at least: a task's weight rows are read once, for every activation row.
+const long MIN_COLUMNS_PER_TASK = 8;
+
+// One quantised call at a time: the activation scratch below is shared.
+std::mutex quantMutex;
+std::vector<int8_t> codeScratch;
+std::vector<float> scaleScratch, groupSumScratch;
+
+[[noreturn]] void fail(const Napi::CallbackInfo& info, const std::string& message) {
+  throw Napi::RangeError::New(info.Env(), "qmatmul (native): " + message);
+}
+
+long countArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) fail(info, std::string(name) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v <= 9007199254740991.0 && v == (double)(long)v)) fail(info, std::string(name) + " must be a non-negative integer, got " + std::to_string(v));
+  return (long)v;
+}
+
+/** The typed array at info[i], checked for kind and for holding at least `need` elements. */
+void* arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type want, const char* kind, size_t need) {
+  bool isTyped = false;
+  napi_is_typedarray(info.Env(), info[i], &isTyped);
+  if (!isTyped) fail(info, std::string(name) + " must be a " + kind);
+  napi_typedarray_type actual;
+  size_t length;
+  void* data;
+  napi_get_typedarray_info(info.Env(), info[i], &actual, &length, &data, nullptr, nullptr);
+  if (actual != want) fail(info, std::string(name) + " must be a " + kind);
+  if (length < need) fail(info, std::string(name) + " needs " + std::to_string(need) + " elements, found " + std::to_string(length));
+  return data;
+}
+
+// qmatmul(format, out, x, w, M, N, K)
+void Qmatmul(const Napi::CallbackInfo& info) {
+  if (info.Length() < 7) fail(info, "expected (format, out, x, w, M, N, K)");
+  const long format = countArg(info, 0, "format");
+  if (format > QUANT_Q4_G128) fail(info, "format must be 0 (q8_0), 1 (q4_0) or 2 (q4_g128), got " + std::to_string(format));
+  const QuantFormatInfo& fi = QUANT_INFO[format];
+  const long M = countArg(info, 4, "M"), N = countArg(info, 5, "N"), K = countArg(info, 6, "K");
+  if (K == 0 || K % fi.blockSize != 0) fail(info, std::string(fi.name) + " needs K a positive multiple of " + std::to_string(fi.blockSize) + ", got K = " + std::to_string(K));
+  if ((double)M * (double)K > 2147483647.0 || (double)N * (double)K > 2147483647.0 * 8) fail(info, "matrix too large");
+  const long rowBytes = K / fi.blockSize * fi.blockBytes;
+  float* out = static_cast<float*>(arrayArg(info, 1, "out", napi_float32_array, "Float32Array", (size_t)(M * N)));
+  const float* x = static_cast<const float*>(arrayArg(info, 2, "x", napi_float32_array, "Float32Array", (size_t)(M * K)));
+  const uint8_t* w = static_cast<const uint8_t*>(arrayArg(info, 3, "w", napi_uint8_array, "Uint8Array", (size_t)(N * rowBytes)));
+  if (M == 0 || N == 0) return;
+
+  std::lock_guard<std::mutex> serialised(quantMutex);
+  codeScratch.resize(M * K);
+  scaleScratch.resize(M * (K / 32));
+  const bool grouped = format == QUANT_Q4_G128;
+  if (grouped) groupSumScratch.resize(M * (K / 128));
+  for (long m = 0; m < M; m++) {
+    quantizeActivationRow(x + m * K, K, codeScratch.data() + m * K, scaleScratch.data() + m * (K / 32), grouped ? groupSumScratch.data() + m * (K / 128) : nullptr);
+  }
+  const QuantActivations acts{codeScratch.data(), scaleScratch.data(), grouped ? groupSumScratch.data() : nullptr, K};
+  const QuantPath path = chosenPath();
+
+  auto columns = [&](long n0, long n1) {
+    for (long n = n0; n < n1; n++) {
+      const uint8_t* row = w + n * rowBytes;
+      for (long m = 0; m < M; m++) out[m * N + n] = rowDot(path, (int)format, row, acts, m);
+    }
+  };
+  ThreadPool& pool = kernelPool();
+  const double macs = (double)M * N * K;
+  // A few tasks per thread: the pool hands them out as threads free up (a busy core lags).
+  const long tasks = (pool.threads() > 1 && macs >= PARALLEL_MIN_MACS) ? std::max(1L, std::min<long>(4L * pool.threads(), N / MIN_COLUMNS_PER_TASK)) : 1;
+  parallelFor(pool, (int)tasks, [&](int t, int) { columns(N * t / tasks, N * (t + 1) / tasks); });
+}
+
+Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("path", pathName(chosenPath()));
+  return result;
+}
+
+}  // namespace
 
 void registerQuantKernels(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("qmatmul", Napi::Function::New(env, Qmatmul, "qmatmul"));
+  exports.Set("quantInfo", Napi::Function::New(env, QuantInfo, "quantInfo"));
 }
