@@ -17,6 +17,7 @@ import { quantizeExperiment } from './experiments/quantize.ts';
 import { qkvProjectionsExperiment } from './experiments/qkv-projections.ts';
 import { positionsExperiment } from './experiments/positions.ts';
 import { residualExperiment } from './experiments/residual.ts';
+import { rewardHackingExperiment } from './experiments/reward-hacking.ts';
 import { samplingExperiment } from './experiments/sampling.ts';
 import { scalingExperiment } from './experiments/scaling.ts';
 import { seq2seqBottleneckExperiment } from './experiments/seq2seq-bottleneck.ts';
@@ -40,6 +41,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   loraRankExperiment,
   quantizeExperiment,
   parallelExperiment,
+  rewardHackingExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
