@@ -11,7 +11,7 @@
  */
 import { givePooled, recordAllocations } from './buffer-pool.ts';
 import { QkvError } from './errors.ts';
-import type { Tensor } from './tensor.ts';
+import type { Storage, Tensor } from './tensor.ts';
 
 export interface GradFn {
   /** Op name, for error messages and graph inspection. */
@@ -94,6 +94,40 @@ export interface BackwardOptions {
   gradient?: Tensor;
   /** Keep the graph so backward can run through it again. */
   retainGraph?: boolean;
+  /**
+   * Hand the storage of the graph's intermediate tensors (the forward activations) to the buffer
+   * pool once backward is done, so the next step's forward reuses it instead of allocating and
+   * zero-filling fresh arrays. For a training step that reads nothing of its forward afterwards
+   * but the root (always kept) and the tensors in `keep`: any other intermediate the caller still
+   * holds (logits, say) will be overwritten by later steps. Leaves, their views, and inputs that
+   * do not require grad are never released. Ignored with `retainGraph`.
+   */
+  releaseActivations?: boolean;
+  /** Intermediate tensors whose storage `releaseActivations` must leave alone. */
+  keep?: readonly Tensor[];
+}
+
+/**
+ * The storage of `order`'s intermediate tensors that nothing outside the graph's internals can
+ * see: not the root's, not `keep`'s, not a leaf's (a parameter's view shares its buffer), not
+ * that of an input outside the graph (ids, masks, constants).
+ */
+function releasableActivations(root: Tensor, order: readonly Tensor[], keep: readonly Tensor[]): Storage[] {
+  const excluded = new Set<ArrayBufferLike>([root.data.buffer, ...keep.map((t) => t.data.buffer)]);
+  const candidates = new Map<ArrayBufferLike, Storage>();
+  for (const tensor of order) {
+    const gradFn = tensor.gradFn;
+    if (gradFn === null) {
+      excluded.add(tensor.data.buffer);
+      if (tensor.grad !== null) excluded.add(tensor.grad.data.buffer);
+      continue;
+    }
+    candidates.set(tensor.data.buffer, tensor.data);
+    for (const input of gradFn.inputs) if (!input.requiresGrad) excluded.add(input.data.buffer);
+  }
+  const released: Storage[] = [];
+  for (const [buffer, data] of candidates) if (!excluded.has(buffer)) released.push(data);
+  return released;
 }
 
 /** Reverse topological order (root first) of the tensors that lead to `root` and require grad. */
@@ -121,7 +155,13 @@ function reverseTopologicalOrder(root: Tensor): Tensor[] {
 }
 
 /** Backpropagates from `root`; see `Tensor.backward`. */
-export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (like: Tensor) => Tensor, add: (a: Tensor, b: Tensor) => Tensor): void {
+export function runBackward(
+  root: Tensor,
+  options: BackwardOptions = {},
+  ones: (like: Tensor) => Tensor,
+  add: (a: Tensor, b: Tensor) => Tensor,
+  addInto?: (target: Tensor, source: Tensor) => void,
+): void {
   if (!root.requiresGrad) {
     throw new QkvError('backward: the tensor does not require grad (no input of the computation had requiresGrad: true, or it was computed inside noGrad())');
   }
@@ -131,6 +171,8 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
   const gradients = new Map<Tensor, Tensor>();
   gradients.set(root, options.gradient ?? ones(root));
   const order = reverseTopologicalOrder(root);
+  const releaseActivations = options.releaseActivations === true && !options.retainGraph;
+  const activations = releaseActivations ? releasableActivations(root, order, options.keep ?? []) : [];
 
   // Buffer reuse (./buffer-pool.ts): buffers allocated during this pass, counted while gradients
   // in the map hold them, go back to the pool when the last holder has been consumed.
@@ -153,6 +195,19 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
     givePooled(grad.data);
   };
   const stopRecording = recordAllocations(owned);
+  /**
+   * existing + grad, into existing's own buffer when only this sum can see it (allocated in this
+   * pass, one holder, dense over the whole buffer, not shared with grad): same bits, no new array.
+   */
+  const accumulate = (existing: Tensor, grad: Tensor): Tensor => {
+    const buffer = existing.data.buffer;
+    const inPlace = addInto !== undefined && owned.has(buffer) && holders.get(buffer) === 1 && buffer !== grad.data.buffer
+      && existing.dtype === grad.dtype && existing.offset === 0 && existing.data.length === existing.size && existing.isContiguous()
+      && existing.ndim === grad.ndim && existing.shape.every((dim, axis) => dim === grad.shape[axis]);
+    if (!inPlace) return add(existing, grad);
+    addInto(existing, grad);
+    return existing;
+  };
 
   const previous = gradEnabled;
   gradEnabled = false; // gradients of gradients are not recorded
@@ -177,15 +232,19 @@ export function runBackward(root: Tensor, options: BackwardOptions = {}, ones: (
         const grad = inputGrads[i];
         if (!needs[i] || grad === null || grad === undefined) continue;
         const existing = gradients.get(input);
-        const total = existing === undefined ? grad : add(existing, grad);
+        const total = existing === undefined ? grad : accumulate(existing, grad);
         gradients.set(input, total);
-        hold(total);
-        if (existing !== undefined) release(existing);
+        if (total !== existing) {
+          hold(total);
+          if (existing !== undefined) release(existing);
+        }
       }
       // After the inputs' gradients are held: one that shares gradOutput's buffer keeps it alive.
       release(gradOutput);
       if (!options.retainGraph) tensor.gradFn = FREED;
     }
+    // Only now: every backward closure that read an activation has run.
+    for (const data of activations) givePooled(data);
   } finally {
     stopRecording();
     gradEnabled = previous;

@@ -16,6 +16,7 @@ import * as elementwise from './ops/elementwise.ts';
 import * as reduce from './ops/reduce.ts';
 import * as shapeOps from './ops/shape.ts';
 import { copyStrided } from './ops/strided.ts';
+import { addInto } from './ops/broadcast.ts';
 import * as indexing from './ops/indexing.ts';
 import * as linalg from './ops/matmul.ts';
 import * as softmaxOps from './ops/softmax.ts';
@@ -158,7 +159,7 @@ export class Tensor {
    * `.grad` of every leaf that requires grad, then frees the graph.
    */
   backward(options: BackwardOptions = {}): void {
-    runBackward(this, options, (like) => Tensor.ones(like.shape, { dtype: like.dtype }), elementwise.add);
+    runBackward(this, options, (like) => Tensor.ones(like.shape, { dtype: like.dtype }), elementwise.add, addInto);
   }
 
   /** A tensor sharing storage with this one, cut out of the graph (no grad). */

@@ -144,3 +144,18 @@ export function sumToShape(grad: Tensor, shape: Shape): Tensor {
   });
   return new Tensor(out, shape);
 }
+
+/**
+ * target += source in place, same shape (source any layout, target dense over its whole
+ * storage): the same bits as `arithmetic('add', target, source)` without a new array. Backward
+ * uses it to sum gradients into a buffer only it holds.
+ */
+export function addInto(target: Tensor, source: Tensor): void {
+  const size = target.size;
+  if (size === 0) return;
+  const layout = coalesceAxes(target.shape, target.strides, source.strides);
+  elementwise('add', target.data, target.data, source.data, {
+    shape: layout.shape, outOffset: target.offset, outStrides: layout.stridesA,
+    aOffset: target.offset, aStrides: layout.stridesA, bOffset: source.offset, bStrides: layout.stridesB,
+  }, size);
+}
