@@ -34,6 +34,18 @@ export function shardRange(length: number, rank: number, worldSize: number): [nu
   return [Math.floor((rank * length) / worldSize), Math.floor(((rank + 1) * length) / worldSize)];
 }
 
+/** The layout's buckets cut to flat [from, to) (a unit's parameters; boundaries fall between parameters or inside a split one). */
+export function bucketsWithin(layout: FlatLayout, [from, to]: readonly [number, number]): [number, number][] {
+  if (!(from >= 0 && from <= to && to <= layout.length)) throw new QkvValueError(`SharedCollective: range [${from}, ${to}) is outside the flat vector of ${layout.length}`);
+  const cut: [number, number][] = [];
+  for (const [start, end] of layout.buckets) {
+    const a = Math.max(start, from);
+    const b = Math.min(end, to);
+    if (a < b) cut.push([a, b]);
+  }
+  return cut;
+}
+
 export class SharedCollective {
   private readonly control: Int32Array;
   private readonly scalars: Float64Array;
@@ -92,14 +104,15 @@ export class SharedCollective {
     copyToFlat(layout, parts, start, end, this.slots.subarray(this.rank * this.bucketCapacity, this.rank * this.bucketCapacity + end - start));
   }
 
-  /** Mean over ranks of the slots at bucket positions [from, to), into `out` at `outOffset`. */
-  private reduceMean(from: number, to: number, out: Float32Array, outOffset: number): void {
+  /** Mean over ranks of the slots at bucket positions [from, to), into (or, accumulating, added to) `out` at `outOffset`. */
+  private reduceMean(from: number, to: number, out: Float32Array, outOffset: number, accumulate = false): void {
     const scale = 1 / this.worldSize;
     const cap = this.bucketCapacity;
     for (let i = from; i < to; i++) {
       let sum = 0;
       for (let r = 0; r < this.worldSize; r++) sum += this.slots[r * cap + i];
-      out[outOffset + i - from] = sum * scale;
+      if (accumulate) out[outOffset + i - from] += sum * scale;
+      else out[outOffset + i - from] = sum * scale;
     }
   }
 
@@ -121,25 +134,31 @@ export class SharedCollective {
 
   /**
    * FSDP: the mean over ranks of `grads`, kept only for this rank's shard [shardStart, shardEnd)
-   * of the flat vector, written into `shardOut` (length shardEnd − shardStart).
+   * of the flat vector, written into `shardOut` (length shardEnd − shardStart). `range` limits it
+   * to one unit's flat [from, to) (a transformer block: only its parameters' arrays are read);
+   * `accumulate` adds into `shardOut` instead of overwriting (micro-batches, one unit at a time).
    */
-  reduceScatterMean(layout: FlatLayout, grads: readonly Float32Array[], shardStart: number, shardEnd: number, shardOut: Float32Array): void {
-    for (const [start, end] of layout.buckets) {
+  reduceScatterMean(
+    layout: FlatLayout, grads: readonly Float32Array[], shardStart: number, shardEnd: number, shardOut: Float32Array,
+    range: readonly [number, number] = [0, layout.length], accumulate = false,
+  ): void {
+    for (const [start, end] of bucketsWithin(layout, range)) {
       this.publish(layout, grads, start, end);
       this.barrier();
       const from = Math.max(start, shardStart);
       const to = Math.min(end, shardEnd);
-      if (from < to) this.reduceMean(from - start, to - start, shardOut, from - shardStart);
+      if (from < to) this.reduceMean(from - start, to - start, shardOut, from - shardStart, accumulate);
       this.barrier();
     }
   }
 
   /**
    * FSDP: every rank contributes its shard (`shard`, covering [shardStart, shardEnd) of the
-   * flat vector) and receives the whole vector into `full` (one array per parameter).
+   * flat vector) and receives the whole vector into `full` (one array per parameter), or, with
+   * `range`, only that unit's flat [from, to) (only its parameters' arrays are written).
    */
-  allGather(layout: FlatLayout, shard: Float32Array, shardStart: number, shardEnd: number, full: readonly Float32Array[]): void {
-    for (const [start, end] of layout.buckets) {
+  allGather(layout: FlatLayout, shard: Float32Array, shardStart: number, shardEnd: number, full: readonly Float32Array[], range: readonly [number, number] = [0, layout.length]): void {
+    for (const [start, end] of bucketsWithin(layout, range)) {
       const from = Math.max(start, shardStart);
       const to = Math.min(end, shardEnd);
       if (from < to) this.result.set(shard.subarray(from - shardStart, to - shardStart), from - start);

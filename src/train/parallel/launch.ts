@@ -7,7 +7,9 @@
  * state of `optimizer.safetensors`) to the workers, gathers the trained weights and the
  * (sharded) AdamW state back, loads them into the model, and writes one ordinary checkpoint
  * (model folder + optimizer.safetensors + trainer_state.json), the same files the single-worker
- * trainer writes, so a run resumes with any worker count, or none.
+ * trainer writes, so a run resumes with any worker count, or none. With `checkpointInterval`,
+ * the owners also send their parts after every interval's step and the launcher writes the same
+ * checkpoint mid-run while the workers go on.
  *
  * @example
  * const summary = await trainParallel({ model, dataset, config, workers: 2, strategy: 'fsdp', outDir: 'runs/x', saveModel });
@@ -31,7 +33,7 @@ import { SharedCollective } from './collective.ts';
 import type { LossScalerOptions, LossScalerState, Precision } from '../precision.ts';
 import { copyFromFlat, copyToFlat, DEFAULT_BUCKET_ELEMENTS, flatLayout } from './flat-layout.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
-import { PARALLEL_STRATEGIES, type DoneMessage, type FlatOptimizerState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
+import { PARALLEL_STRATEGIES, type CheckpointMessage, type DoneMessage, type FlatOptimizerState, type OwnedState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
 
 export interface ParallelTrainRun {
   /** A GPT or a Llama; its weights start the run and receive the result. */
@@ -92,6 +94,23 @@ function replicaSpec(model: CausalLM): WorkerInit['replica'] {
   throw new QkvValueError(`trainParallel: ${model.constructor.name} is neither a GPT nor a Llama`);
 }
 
+/** The flat weights and AdamW state from the owners' parts (each covers its [start, end)). */
+function assemble(parts: readonly OwnedState[], length: number): { params: Float32Array; optimizer: FlatOptimizerState } {
+  const params = new Float32Array(length);
+  const optimizer: FlatOptimizerState = { step: 0, expAvg: new Float32Array(length), expAvgSq: new Float32Array(length) };
+  let covered = 0;
+  for (const part of parts) {
+    if (part.end === part.start) continue;
+    params.set(part.params, part.start);
+    optimizer.expAvg.set(part.optimizer.expAvg, part.start);
+    optimizer.expAvgSq.set(part.optimizer.expAvgSq, part.start);
+    optimizer.step = Math.max(optimizer.step, part.optimizer.step);
+    covered += part.end - part.start;
+  }
+  if (covered !== length) throw new QkvValueError(`trainParallel: the workers' parts cover ${covered} of ${length} parameters`);
+  return { params, optimizer };
+}
+
 export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrainSummary> {
   const { model, dataset, config, outDir, hooks = {}, workers, strategy } = run;
   validateTrainConfig(config, model.contextLength);
@@ -137,6 +156,40 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
   const started = performance.now();
   hooks.onStart?.(config, startStep);
 
+  // The owners' parts of a state: DDP rank 0 everything, FSDP every rank its shard.
+  const owners = strategy === 'fsdp' ? workers : 1;
+  /** Loads the gathered weights into the caller's model and writes one ordinary checkpoint (trainer_state.json last). */
+  const writeCheckpoint = (parts: readonly OwnedState[], step: number): void => {
+    const { params: flatParams, optimizer: flatState } = assemble(parts, layout.length);
+    copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, flatParams);
+    if (outDir === null) return;
+    const rank0 = parts.find((m) => m.rank === 0)!;
+    run.saveModel(outDir);
+    loadFlatOptimizerState(optimizer, ranges, flatState);
+    saveOptimizerState(outDir, optimizer, step);
+    saveTrainerState(outDir, {
+      global_step: step,
+      max_steps: config.steps,
+      rng: { data: rank0.dataRng, dropout: defaultRng.getState() },
+      scheduler: { step },
+      train_config: { ...config },
+      best_val_loss: bestValLoss,
+      qkv_version: '0.1.0',
+      // The loss scale continues on resume (an extra field; the single-worker trainer ignores it).
+      ...{ loss_scaler: { ...rank0.lossScaler, precision: run.precision ?? 'fp32' } },
+    });
+    hooks.onCheckpoint?.(outDir, step);
+  };
+  const pending = new Map<number, CheckpointMessage[]>();
+  const receiveCheckpoint = (message: CheckpointMessage): void => {
+    const parts = pending.get(message.step) ?? [];
+    parts.push(message);
+    pending.set(message.step, parts);
+    if (parts.length < owners) return;
+    pending.delete(message.step);
+    writeCheckpoint(parts, message.step);
+  };
+
   const done: DoneMessage[] = [];
   await Promise.all(
     Array.from({ length: workers }, (_, rank) => {
@@ -151,6 +204,10 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
         worker.on('message', (message: WorkerMessage) => {
           if (message.type === 'done') {
             done.push(message);
+            return;
+          }
+          if (message.type === 'checkpoint') {
+            receiveCheckpoint(message);
             return;
           }
           skippedSteps = message.skippedSteps;
@@ -175,40 +232,16 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
   );
   const wallTimeSeconds = (performance.now() - started) / 1000;
 
-  // Gather: each message covers [start, end) of the flat vector.
-  const finalParams = new Float32Array(layout.length);
-  const finalState: FlatOptimizerState = { step: 0, expAvg: new Float32Array(layout.length), expAvgSq: new Float32Array(layout.length) };
-  for (const message of done) {
-    if (message.end === message.start) continue;
-    finalParams.set(message.params, message.start);
-    finalState.expAvg.set(message.optimizer.expAvg, message.start);
-    finalState.expAvgSq.set(message.optimizer.expAvgSq, message.start);
-    finalState.step = Math.max(finalState.step, message.optimizer.step);
-  }
-  copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, finalParams);
   const step = startStep + stepsToRun;
-  dataRng.setState(done.find((m) => m.rank === 0)!.dataRng);
-
+  const owned = done.filter((m) => m.end > m.start);
+  const rank0 = done.find((m) => m.rank === 0)!;
+  dataRng.setState(rank0.dataRng);
+  // The final weights go into the model first: the held-out loss is the trained model's.
+  copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, assemble(owned, layout.length).params);
   const lastValLoss = evaluateLoss(model, dataset, config, config.evalBatches);
   bestValLoss = bestValLoss === null ? lastValLoss : Math.min(bestValLoss, lastValLoss);
   if (history.length > 0) history[history.length - 1].val_loss = lastValLoss;
-  if (outDir !== null) {
-    run.saveModel(outDir);
-    loadFlatOptimizerState(optimizer, ranges, finalState);
-    saveOptimizerState(outDir, optimizer, step);
-    saveTrainerState(outDir, {
-      global_step: step,
-      max_steps: config.steps,
-      rng: { data: dataRng.getState(), dropout: defaultRng.getState() },
-      scheduler: { step },
-      train_config: { ...config },
-      best_val_loss: bestValLoss,
-      qkv_version: '0.1.0',
-      // The loss scale continues on resume (an extra field; the single-worker trainer ignores it).
-      ...{ loss_scaler: { ...done.find((m) => m.rank === 0)!.lossScaler, precision: run.precision ?? 'fp32' } },
-    });
-    hooks.onCheckpoint?.(outDir, step);
-  }
+  if (outDir !== null) writeCheckpoint(owned, step);
   const workerMemory = done.map((m) => m.memory).sort((a, b) => a.rank - b.rank);
   return {
     steps: step,

@@ -80,8 +80,8 @@ export interface StepMessage {
   skippedSteps: number;
 }
 
-export interface DoneMessage {
-  type: 'done';
+/** What one rank owns of the run's state at a step: the flat range [start, end) of weights and AdamW state. */
+export interface OwnedState {
   rank: number;
   /** The flat range this message's arrays cover (DDP rank 0: everything; FSDP: the rank's shard). */
   start: number;
@@ -89,8 +89,18 @@ export interface DoneMessage {
   params: Float32Array;
   optimizer: FlatOptimizerState;
   dataRng: RngState;
-  memory: WorkerMemory;
   lossScaler: LossScalerState;
 }
 
-export type WorkerMessage = StepMessage | DoneMessage;
+/** A checkpoint the trainer's `checkpointInterval` asks for mid-run: every owner sends its part after that step. */
+export interface CheckpointMessage extends OwnedState {
+  type: 'checkpoint';
+  step: number;
+}
+
+export interface DoneMessage extends OwnedState {
+  type: 'done';
+  memory: WorkerMemory;
+}
+
+export type WorkerMessage = StepMessage | CheckpointMessage | DoneMessage;

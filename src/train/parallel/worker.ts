@@ -7,14 +7,17 @@
  *
  *   DDP   full replica, full AdamW state; gradients all-reduced (mean) bucket by bucket, the
  *         global norm clipped, the same AdamW step on every rank.
- *   FSDP  (ZeRO-3, gathered model-wide) each rank owns a contiguous shard of the flat parameter
- *         vector: its fp32 master copy and its AdamW state. Before forward/backward the full
- *         parameters are all-gathered into the replica; after backward the gradients are
- *         reduce-scattered to the owners, the replica's full parameters and gradients are
- *         released, and each rank steps only its shard.
+ *   FSDP  (ZeRO-3) each rank owns a contiguous shard of the flat parameter vector: its fp32
+ *         master copy, its AdamW state and, during a step, its gradient shard. Between steps
+ *         the replica holds no parameters at all. A step gathers the root unit (embeddings,
+ *         final norm) for its whole length, and each transformer block only while it runs:
+ *         gathered before its forward and freed after, gathered again for its backward, its
+ *         gradients reduce-scattered into the shard as soon as that backward is done and then
+ *         dropped (block-sharding.ts, fsdp-shards.ts). Each rank then steps only its shard.
+ *
+ * Every `checkpointInterval` steps the owners send their part (weights, AdamW state) so the
+ * launcher writes an ordinary checkpoint mid-run.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { getKernelInfo, setKernelThreads } from '../../kernels/index.ts';
 import type { CausalLM } from '../../models/causal-lm.ts';
@@ -23,13 +26,16 @@ import { Llama } from '../../models/llama.ts';
 import { noInitWeights } from '../../nn/init.ts';
 import { AdamW, LRScheduler, clipGradNorm, warmupCosineSchedule } from '../../optim/index.ts';
 import { defaultRng, Rng } from '../../tensor/random.ts';
-import { Tensor, type Storage } from '../../tensor/tensor.ts';
+import { Tensor } from '../../tensor/tensor.ts';
 import { TokenDataset } from '../data.ts';
 import type { TrainConfig } from '../trainer.ts';
+import { shardBlockForwards } from './block-sharding.ts';
 import { SharedCollective, shardRange } from './collective.ts';
 import { copyFromFlat, copyToFlat, flatLayout, segmentsOf, type FlatLayout } from './flat-layout.ts';
+import { denseGradient, FsdpShards, liveBytes, shardUnits, transformerBlocks } from './fsdp-shards.ts';
+import { exposeGc, MemoryMeter } from './memory-meter.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
-import type { DoneMessage, StepMessage, WorkerInit, WorkerMemory } from './protocol.ts';
+import type { CheckpointMessage, DoneMessage, OwnedState, StepMessage, WorkerInit } from './protocol.ts';
 import { LossScaler, roundToPrecision } from '../precision.ts';
 
 function buildReplica(init: WorkerInit): CausalLM {
@@ -41,39 +47,6 @@ function buildReplica(init: WorkerInit): CausalLM {
 function rowsOf(tensor: Tensor, rank: number, rowsPerWorker: number, blockSize: number): Tensor {
   const from = rank * rowsPerWorker * blockSize;
   return new Tensor(tensor.data.slice(from, from + rowsPerWorker * blockSize), [rowsPerWorker, blockSize]);
-}
-
-/** Every parameter's gradient as dense storage of its size (zeros for a parameter that got none). */
-function gradientArrays(params: readonly Tensor[]): Float32Array[] {
-  return params.map((param) => {
-    if (param.grad === null) param.grad = Tensor.zeros([...param.shape]);
-    const grad = param.grad;
-    if (!grad.isContiguous() || grad.offset !== 0 || grad.data.length !== grad.size) param.grad = grad.contiguousCopy();
-    return param.grad.data as Float32Array;
-  });
-}
-
-class MemoryMeter {
-  peakHeldBytes = 0;
-  restingHeldBytes = 0;
-  peakArrayBufferBytes = 0;
-  peakHeapUsedBytes = 0;
-
-  constructor(private readonly collectGarbage: (() => void) | null) {}
-
-  sample(heldBytes: number, resting = false): void {
-    this.collectGarbage?.(); // measurement runs: count live arrays, not garbage awaiting collection
-    const usage = process.memoryUsage();
-    this.peakHeldBytes = Math.max(this.peakHeldBytes, heldBytes);
-    if (resting) this.restingHeldBytes = heldBytes;
-    this.peakArrayBufferBytes = Math.max(this.peakArrayBufferBytes, usage.arrayBuffers);
-    this.peakHeapUsedBytes = Math.max(this.peakHeapUsedBytes, usage.heapUsed);
-  }
-
-  report(rank: number): WorkerMemory {
-    const { peakHeldBytes, restingHeldBytes, peakArrayBufferBytes, peakHeapUsedBytes } = this;
-    return { rank, peakHeldBytes, restingHeldBytes, peakArrayBufferBytes, peakHeapUsedBytes };
-  }
 }
 
 /** nanoGPT's grouping (as the single-worker trainer): decay matrices, not biases and norm gains. */
@@ -94,19 +67,6 @@ function makeOptimizer(tensors: { tensor: Tensor; decay: boolean }[], config: Tr
   return { optimizer, scheduler };
 }
 
-/**
- * FSDP frees a replica's full parameters between steps (PyTorch FSDP resizes their storage to
- * zero); they are re-allocated and all-gathered before the next forward.
- */
-function setStorage(param: Tensor, storage: Storage): void {
-  (param as { data: Storage }).data = storage;
-}
-
-function exposeGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
 function run(init: WorkerInit): void {
   const { rank, worldSize, config, strategy } = init;
   if (getKernelInfo().backend === 'wasm') setKernelThreads(init.kernelThreads); // native: one process-wide pool
@@ -118,7 +78,6 @@ function run(init: WorkerInit): void {
   const dataRng = new Rng(0);
   dataRng.setState(init.dataRng);
   defaultRng.seed(config.seed + 1000 * rank + init.startStep); // dropout masks differ per rank
-  const paramBytes = layout.length * 4;
   const meter = new MemoryMeter(init.collectGarbage ? exposeGc() : null);
   const fsdp = strategy === 'fsdp';
   const [shardStart, shardEnd] = fsdp ? shardRange(layout.length, rank, worldSize) : [0, layout.length];
@@ -130,7 +89,8 @@ function run(init: WorkerInit): void {
   // Where the optimiser's tensors live and which flat range each covers.
   const ranges = new Map<Tensor, [number, number]>();
   let master: Float32Array | null = null;
-  let gradShard: Float32Array | null = null;
+  let shards: FsdpShards | null = null;
+  let units: ReturnType<typeof shardUnits> | null = null;
   let pieces: { tensor: Tensor; decay: boolean }[];
   if (fsdp) {
     master = init.params.slice(shardStart, shardEnd);
@@ -139,7 +99,9 @@ function run(init: WorkerInit): void {
       ranges.set(tensor, [shardOffset, shardOffset + to - from]);
       return { tensor, decay: decays(params[param]) };
     });
-    for (const param of params) setStorage(param, new Float32Array(0));
+    shards = new FsdpShards(params, layout, comm, [shardStart, shardEnd], master, init.precision);
+    units = shardUnits(model, params, layout);
+    shards.releaseAll();
   } else {
     copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, init.params);
     // Mixed precision: AdamW updates fp32 master copies; the replica holds them rounded to 16 bits.
@@ -158,20 +120,49 @@ function run(init: WorkerInit): void {
     (init as { optimizer: unknown }).optimizer = null;
   }
   scheduler.loadStateDict({ step: init.startStep });
-  const stateBytes = 2 * shardLength * 4;
-  // fp32 master weights apart from the replica: FSDP's shard (and, in a step, its gradient shard), or
-  // mixed-precision DDP's full copy. The replica's 16-bit values live in Float32Arrays (rounded, not packed).
-  const masterBytes = fsdp ? shardLength * 4 : mixed ? paramBytes : 0;
-  meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + (init.startStep > 0 ? stateBytes : 0), true);
+
+  // Counted bytes: every distinct live buffer among the replica's parameters and gradients, the
+  // optimiser's tensors (FSDP: views of the master shard; mixed DDP: fp32 copies), their AdamW
+  // state and the gradient shard. The replica's 16-bit values live in Float32Arrays (rounded, not packed).
+  const heldBytes = (): number =>
+    liveBytes([
+      ...params.flatMap((p) => [p.data, p.grad?.data]),
+      ...pieces.flatMap(({ tensor }) => [tensor.data, tensor.grad?.data, ...Object.values(optimizer.stateOf(tensor)?.buffers ?? {})]),
+      master,
+      shards?.gradShard,
+    ]);
+  meter.sample(heldBytes(), true);
+  if (fsdp) {
+    const blockUnits = units!.blocks;
+    shardBlockForwards(transformerBlocks(model), {
+      gather: (b) => {
+        shards!.gather(blockUnits[b]);
+        meter.sample(heldBytes());
+      },
+      release: (b) => shards!.release(blockUnits[b]),
+      reduce: (b) => {
+        meter.sample(heldBytes()); // the block's full parameters and gradients, beside the root's: the peak
+        shards!.reduce(blockUnits[b]);
+      },
+    });
+  }
+
+  /** What this rank owns now (copies): DDP rank 0 everything (fp32 master values), FSDP its shard. */
+  const ownedState = (): OwnedState => {
+    const owned = fsdp ? master!.slice() : new Float32Array(layout.length);
+    if (!fsdp) copyToFlat(layout, pieces.map(({ tensor }) => tensor.data as Float32Array), 0, layout.length, owned);
+    return { rank, start: shardStart, end: shardEnd, params: owned, optimizer: readFlatOptimizerState(optimizer, ranges, shardLength), dataRng: dataRng.getState(), lossScaler: scaler.state() };
+  };
+  const owns = fsdp || rank === 0;
 
   model.train();
   const rowsPerWorker = config.batchSize;
   for (let s = 0; s < init.stepsToRun; s++) {
     const started = performance.now();
+    let gradShard: Float32Array | null = null;
     if (fsdp) {
-      for (const param of params) setStorage(param, new Float32Array(param.size));
-      comm.allGather(layout, master!, shardStart, shardEnd, params.map((p) => p.data as Float32Array));
-      for (const param of params) roundToPrecision(param.data as Float32Array, init.precision);
+      gradShard = shards!.beginStep();
+      shards!.gather(units!.root);
     }
     const lossScale = scaler.scale;
     let loss = 0;
@@ -182,31 +173,27 @@ function run(init: WorkerInit): void {
       scaled.backward();
       loss += scaled.item() / lossScale;
     }
-    const grads = gradientArrays(params);
-    // 16-bit gradient storage: this is where an fp16 overflow becomes ±inf.
-    for (const grad of grads) roundToPrecision(grad, init.precision);
     let gradNorm: number;
     if (fsdp) {
-      meter.sample(2 * paramBytes + masterBytes + stateBytes); // full parameters and full gradients: the peak
-      // The full parameters are not needed after backward: free them before the gradient shard exists.
-      for (const param of params) setStorage(param, new Float32Array(0));
-      gradShard = new Float32Array(shardLength);
-      meter.sample(paramBytes + 2 * masterBytes + stateBytes);
-      comm.reduceScatterMean(layout, grads, shardStart, shardEnd, gradShard);
-      for (const param of params) param.grad = null;
-      if (lossScale !== 1) for (let i = 0; i < shardLength; i++) gradShard[i] /= lossScale;
+      meter.sample(heldBytes()); // the root's full parameters and gradients
+      shards!.reduce(units!.root);
+      shards!.release(units!.root);
+      if (lossScale !== 1) for (let i = 0; i < shardLength; i++) gradShard![i] /= lossScale;
       let sumSquares = 0;
-      for (let i = 0; i < shardLength; i++) sumSquares += gradShard[i] * gradShard[i];
+      for (let i = 0; i < shardLength; i++) sumSquares += gradShard![i] * gradShard![i];
       gradNorm = Math.sqrt(comm.allReduceSum([sumSquares])[0]);
       // As clipGradNorm: scale by maxNorm / (norm + 1e-6) when that is below 1; skip on a non-finite norm.
       const coefficient = config.gradClip > 0 && Number.isFinite(gradNorm) ? config.gradClip / (gradNorm + 1e-6) : 1;
-      if (coefficient < 1) for (let i = 0; i < shardLength; i++) gradShard[i] *= coefficient;
+      if (coefficient < 1) for (let i = 0; i < shardLength; i++) gradShard![i] *= coefficient;
       for (const { tensor } of pieces) {
         const [a, b] = ranges.get(tensor)!;
-        tensor.grad = new Tensor(gradShard.subarray(a, b), [b - a]);
+        tensor.grad = new Tensor(gradShard!.subarray(a, b), [b - a]);
       }
     } else {
-      meter.sample(2 * paramBytes + masterBytes + stateBytes); // full parameters and full gradients: the peak
+      const grads = params.map(denseGradient);
+      // 16-bit gradient storage: this is where an fp16 overflow becomes ±inf.
+      for (const grad of grads) roundToPrecision(grad, init.precision);
+      meter.sample(heldBytes()); // full parameters and full gradients: the peak
       comm.allReduceMean(layout, grads);
       if (lossScale !== 1) for (const grad of grads) for (let i = 0; i < grad.length; i++) grad[i] /= lossScale;
       gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
@@ -225,38 +212,30 @@ function run(init: WorkerInit): void {
       });
     }
     scheduler.step();
+    if (shards !== null) shards.gradShard = null;
     gradShard = null;
-    meter.sample(paramBytes * (fsdp ? 0 : 1) + masterBytes + stateBytes, true);
+    meter.sample(heldBytes(), true);
     const meanLoss = comm.allReduceSum([loss])[0] / worldSize;
+    const step = init.startStep + s + 1;
     if (rank === 0) {
       const message: StepMessage = {
-        type: 'step', step: init.startStep + s + 1, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000,
+        type: 'step', step, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000,
         lossScale, skipped: !applied, skippedSteps: scaler.skippedSteps,
       };
       parentPort!.postMessage(message);
     }
+    // As the single-worker trainer: a mid-run checkpoint on the interval, not on the run's last step of this call.
+    const midRun = s < init.stepsToRun - 1 && step !== config.steps;
+    if (owns && midRun && config.checkpointInterval > 0 && step % config.checkpointInterval === 0) {
+      parentPort!.postMessage({ type: 'checkpoint', step, ...ownedState() } satisfies CheckpointMessage);
+    }
   }
 
   // Hand back what this rank owns: DDP rank 0 everything, FSDP every rank its shard.
-  if (fsdp || rank === 0) {
-    const owned = fsdp ? master! : new Float32Array(layout.length);
-    // The fp32 master weights (with mixed precision the replica holds only their 16-bit rounding).
-    if (!fsdp) copyToFlat(layout, pieces.map(({ tensor }) => tensor.data as Float32Array), 0, layout.length, owned);
-    const done: DoneMessage = {
-      type: 'done',
-      rank,
-      start: shardStart,
-      end: shardEnd,
-      params: owned,
-      optimizer: readFlatOptimizerState(optimizer, ranges, shardLength),
-      dataRng: dataRng.getState(),
-      memory: meter.report(rank),
-      lossScaler: scaler.state(),
-    };
-    parentPort!.postMessage(done);
-  } else {
-    parentPort!.postMessage({ type: 'done', rank, start: 0, end: 0, params: new Float32Array(0), optimizer: { step: 0, expAvg: new Float32Array(0), expAvgSq: new Float32Array(0) }, dataRng: dataRng.getState(), memory: meter.report(rank), lossScaler: scaler.state() } satisfies DoneMessage);
-  }
+  const done: DoneMessage = owns
+    ? { type: 'done', memory: meter.report(rank), ...ownedState() }
+    : { type: 'done', rank, start: 0, end: 0, params: new Float32Array(0), optimizer: { step: 0, expAvg: new Float32Array(0), expAvgSq: new Float32Array(0) }, dataRng: dataRng.getState(), memory: meter.report(rank), lossScaler: scaler.state() };
+  parentPort!.postMessage(done);
 }
 
 run(workerData as WorkerInit);
