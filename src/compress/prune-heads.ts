@@ -1,6 +1,8 @@
 /**
  * Attention-head pruning for GPT-2 (Michel et al. 2019, "Are Sixteen Heads Really Better than
- * One?"): score each head by how much the loss rises when it is switched off, remove the least
+ * One?"): score each head by how much the loss rises when it is switched off (`headImportance`)
+ * or by the gradient of the loss with respect to a head mask (`headImportanceGradient`, the
+ * paper's I_h = E |∂L/∂ξ_h|: one backward per batch instead of one forward per head), remove the least
  * important heads from the weights for real, and record them as Hugging Face does
  * (`config.pruned_heads`, layer → heads), so transformers' GPT-2 prunes the same heads on load.
  *
@@ -15,7 +17,7 @@
  * const plan = leastImportantHeads(scores, 4);             // { 0: [2], 3: [0, 1, 3] }
  * pruneHeads(model, plan);
  */
-import { noGrad } from '../tensor/autograd.ts';
+import { enableGrad, noGrad } from '../tensor/autograd.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { defaultRng } from '../tensor/random.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -118,6 +120,59 @@ export function headImportance(model: GPT, batches: readonly Batch[]): number[][
   });
 }
 
+/**
+ * ∂L/∂ξ_h at ξ = 1 for one batch, signed: scores[layer][head] (removed heads NaN). A mask ξ_h
+ * on head h's output is the same as scaling head h's rows of c_proj by ξ_h, so the derivative
+ * is Σ W ⊙ ∂L/∂W over those rows: one backward pass gives every head of every layer. The
+ * model's gradients are cleared before and after (call it between training steps, not inside one).
+ */
+export function headMaskGradients(model: GPT, batch: Batch): number[][] {
+  model.eval();
+  const projections = model.transformer.h.map((block) => (block.attn as unknown as { c_proj: Conv1D }).c_proj.weight);
+  const saved = projections.map((weight) => weight.requiresGrad);
+  model.zeroGrad();
+  try {
+    for (const weight of projections) weight.requiresGrad = true;
+    enableGrad(() => model.forward(batch.ids, { targets: batch.targets }).loss!.backward());
+    const hs = model.config.n_embd / model.config.n_head;
+    return projections.map((weight, layer) => {
+      const w = weight.contiguousData();
+      const g = weight.grad!.contiguousData();
+      const C = weight.shape[1];
+      const scores = new Array<number>(model.config.n_head).fill(Number.NaN);
+      headsOf(model, layer).forEach((head, slot) => {
+        let sum = 0;
+        for (let i = slot * hs * C; i < (slot + 1) * hs * C; i++) sum += w[i] * g[i];
+        scores[head] = sum;
+      });
+      return scores;
+    });
+  } finally {
+    model.zeroGrad();
+    projections.forEach((weight, i) => (weight.requiresGrad = saved[i]));
+  }
+}
+
+/**
+ * Gradient-based head importance (Michel et al. 2019): the mean over `batches` of |∂L/∂ξ_h|,
+ * scores[layer][head], removed heads NaN. With `normalizeLayers` each layer's scores are divided
+ * by their ℓ2 norm, as the paper does before ranking heads across layers.
+ */
+export function headImportanceGradient(model: GPT, batches: readonly Batch[], options: { normalizeLayers?: boolean } = {}): number[][] {
+  if (batches.length === 0) throw new QkvValueError('headImportanceGradient: needs at least one batch');
+  let totals: number[][] | null = null;
+  for (const batch of batches) {
+    const gradients = headMaskGradients(model, batch);
+    totals = totals === null ? gradients.map((layer) => layer.map(Math.abs)) : totals.map((layer, l) => layer.map((v, h) => v + Math.abs(gradients[l][h])));
+  }
+  const means = totals!.map((layer) => layer.map((v) => v / batches.length));
+  if (!options.normalizeLayers) return means;
+  return means.map((layer) => {
+    const norm = Math.sqrt(layer.reduce((sum, v) => (Number.isNaN(v) ? sum : sum + v * v), 0));
+    return layer.map((v) => (norm > 0 ? v / norm : v));
+  });
+}
+
 /** The `count` heads of lowest importance, never the last head of a layer. */
 export function leastImportantHeads(scores: number[][], count: number): PrunedHeads {
   const candidates = scores.flatMap((layerScores, layer) => layerScores.map((score, head) => ({ layer, head, score }))).filter((c) => !Number.isNaN(c.score));
@@ -164,7 +219,8 @@ export function pruneHeads(model: GPT, heads: PrunedHeads): PrunedHeads {
     const old = block.attn as unknown as { c_attn: Conv1D; c_proj: Conv1D };
     const oldWidth = before.length * hs;
     const slots = kept.map((head) => before.indexOf(head));
-    const pruned = new PrunedSelfAttention(model.config, kept);
+    // built in float32; a float64 model keeps its dtype (else its layers would mix precisions)
+    const pruned = new PrunedSelfAttention(model.config, kept).to(old.c_attn.weight.dtype);
     // c_attn columns: [q heads | k heads | v heads], each head hs wide
     const columnStarts = [0, 1, 2].flatMap((part) => slots.map((slot) => part * oldWidth + slot * hs));
     pruned.c_attn.weight.data.set(gatherColumns(old.c_attn.weight.contiguousData(), C, 3 * oldWidth, columnStarts, hs));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fineTunePruned, magnitudePrune, measuredSparsity, prunableWeights } from '../../src/compress/prune-magnitude.ts';
-import { headImportance, leastImportantHeads, pruneHeads, PrunedSelfAttention } from '../../src/compress/prune-heads.ts';
+import { headImportance, headImportanceGradient, headMaskGradients, leastImportantHeads, pruneHeads, PrunedSelfAttention } from '../../src/compress/prune-heads.ts';
 import { savePrunedGPT } from '../../src/compress/pruned-folder.ts';
 import { GPT } from '../../src/models/gpt.ts';
 import { loadCausalLM } from '../../src/models/load.ts';
@@ -114,4 +114,53 @@ test('head importance by loss change: a silenced head scores 0 and goes first; t
   assert.equal(reloadedLoss, afterLoss);
   assert.throws(() => leastImportantHeads([[0.1], [0.2]], 1), /only 0 heads can go/);
   assert.throws(() => pruneHeads(model, { 0: [7] }), /layer 0 has no head 7/);
+});
+
+test('gradient head importance: ∂L/∂ξ_h equals central finite differences of the loss in the head mask (float64, a pruned layer too)', () => {
+  const model = tinyGPT(8).to('float64').eval();
+  pruneHeads(model, { 1: [3] });
+  // regression: the pruned layer was built in float32 inside a float64 model
+  assert.equal(model.transformer.h[1].attn.c_proj.weight.dtype, 'float64');
+  for (const p of model.parameters()) p.data.set(Float64Array.from(p.data, (v) => v * 10)); // larger weights: heads that matter
+  const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.2);
+  const batch = dataset.sampleBatch('validation', 2, 16, new Rng(9));
+  const gradients = headMaskGradients(model, batch);
+  assert.ok(Number.isNaN(gradients[1][3]), 'a removed head has no score');
+  const loss = () => noGrad(() => model.forward(batch.ids, { targets: batch.targets }).loss!.item());
+  const hs = 4, C = 16, eps = 1e-5;
+  for (const [layer, slots] of [[0, [0, 1, 2, 3]], [1, [0, 1, 2]]] as const) {
+    const rows = model.transformer.h[layer].attn.c_proj.weight.data;
+    slots.forEach((slot) => {
+      const head = layer === 1 ? [0, 1, 2][slot] : slot;
+      const span = rows.subarray(slot * hs * C, (slot + 1) * hs * C);
+      const saved = Float64Array.from(span);
+      span.set(saved.map((v) => v * (1 + eps)));
+      const up = loss();
+      span.set(saved.map((v) => v * (1 - eps)));
+      const down = loss();
+      span.set(saved);
+      const numeric = (up - down) / (2 * eps);
+      assert.ok(Math.abs(gradients[layer][head] - numeric) <= 1e-6 + 1e-4 * Math.abs(numeric), `layer ${layer} head ${head}: ${gradients[layer][head]} vs ${numeric}`);
+    });
+  }
+  assert.ok(gradients.flat().some((g) => Math.abs(g) > 1e-3), 'the check is not on vanishing gradients');
+});
+
+test('gradient head importance ranks a deliberately useless head (its value columns zero) lowest', () => {
+  const model = tinyGPT(10);
+  const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.2);
+  const rng = new Rng(11);
+  const batches = [dataset.sampleBatch('validation', 4, 16, rng), dataset.sampleBatch('validation', 4, 16, rng)];
+  // layer 1, head 2: v = x·W_v + b_v with its hs = 4 value columns zero, so the head outputs 0
+  const { weight, bias } = model.transformer.h[1].attn.c_attn; // (C, 3C): [q | k | v]
+  for (let r = 0; r < 16; r++) weight.data.fill(0, r * 48 + 32 + 2 * 4, r * 48 + 32 + 3 * 4);
+  bias.data.fill(0, 32 + 2 * 4, 32 + 3 * 4);
+  for (const normalizeLayers of [false, true]) {
+    const scores = headImportanceGradient(model, batches, { normalizeLayers });
+    assert.equal(scores[1][2], 0);
+    assert.ok(scores.flat().filter((_, i) => i !== 4 + 2).every((v) => v > 0), JSON.stringify(scores));
+    assert.deepEqual(leastImportantHeads(scores, 1), { 1: [2] });
+  }
+  assert.ok(model.parameters().every((p) => p.grad === null), 'no gradient left behind');
+  assert.throws(() => headImportanceGradient(model, []), /needs at least one batch/);
 });
