@@ -29,15 +29,18 @@ let recording: Set<ArrayBufferLike> | null = null;
 let scopeRecording: Map<ArrayBufferLike, Storage> | null = null;
 let reused = 0;
 
-/** A zeroed buffer of `size` elements from the pool, or undefined when there is none. */
-export function takePooled(dtype: DType, size: number): Storage | undefined {
+/**
+ * A buffer of `size` elements from the pool, or undefined when there is none; zeroed unless
+ * `zeroed` is false (for a caller that overwrites every element: its stale values never show).
+ */
+export function takePooled(dtype: DType, size: number, zeroed = true): Storage | undefined {
   if (!enabled || size < MIN_POOLED_ELEMENTS) return undefined;
   const bucket = buckets[dtype].get(size);
   const buffer = bucket?.pop();
   if (buffer === undefined) return undefined;
   pooledBytes -= buffer.byteLength;
   reused++;
-  buffer.fill(0);
+  if (zeroed) buffer.fill(0);
   // A reused buffer is as private to the pass that takes it as a fresh one: recorded too, so it
   // goes back after this step as well (otherwise each step would drain the pool once).
   recording?.add(buffer.buffer);

@@ -31,7 +31,19 @@ export interface TensorOptions {
 
 /** `size` zeros of `dtype`: a reused buffer when the pool has one (./buffer-pool.ts), else a fresh one. */
 export function allocate(dtype: DType, size: number): Storage {
-  const pooled = takePooled(dtype, size);
+  const pooled = takePooled(dtype, size, true);
+  if (pooled !== undefined) return pooled;
+  const fresh = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  noteAllocation(fresh);
+  return fresh;
+}
+
+/**
+ * Like `allocate`, but a pooled buffer keeps its old values: only for a caller that writes every
+ * element before anything reads it (a kernel's full output), which saves the zero-fill.
+ */
+export function allocateOverwritten(dtype: DType, size: number): Storage {
+  const pooled = takePooled(dtype, size, false);
   if (pooled !== undefined) return pooled;
   const fresh = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
   noteAllocation(fresh);
@@ -91,7 +103,7 @@ export class Tensor {
   contiguousData(): Storage {
     const size = this.size;
     if (this.isContiguous()) return this.data.slice(this.offset, this.offset + size);
-    const out = allocate(this.dtype, size);
+    const out = allocateOverwritten(this.dtype, size); // the copy writes every element
     copyStrided(out, 0, contiguousStrides(this.shape), this);
     return out;
   }

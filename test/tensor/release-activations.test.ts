@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GPT } from '../../src/models/gpt.ts';
 import { AdamW } from '../../src/optim/index.ts';
-import { bufferPoolStats } from '../../src/tensor/buffer-pool.ts';
+import { bufferPoolStats, givePooled } from '../../src/tensor/buffer-pool.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
 
@@ -41,6 +41,17 @@ describe('backward releaseActivations', () => {
     assert.equal(released.hash, plain.hash);
     assert.deepEqual(released.losses, plain.losses);
     if (bufferPoolStats().enabled) assert.ok(bufferPoolStats().reused > before, 'no buffer was reused');
+  });
+
+  it('outputs taken from the pool without a zero-fill are written whole: a pool of NaN buffers changes no bit', () => {
+    const plain = train(false);
+    // Every activation and gradient size of this model (B·T·{C, 3C, 4C, V}, B·NH·T·T, the weights).
+    for (const size of [1024, 1600, 3072, 4096, 6400, 12288, 16384]) {
+      for (let copy = 0; copy < 12; copy++) givePooled(new Float32Array(size).fill(Number.NaN));
+    }
+    const poisoned = train(true);
+    assert.deepEqual(poisoned.losses, plain.losses);
+    assert.equal(poisoned.hash, plain.hash);
   });
 
   it('leaves the loss, the kept logits and the ids untouched while later steps reuse the pool', () => {

@@ -14,7 +14,7 @@
 import { attentionBackward, attentionForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
-import { allocate, Tensor } from '../tensor.ts';
+import { allocateOverwritten, Tensor } from '../tensor.ts';
 import { readDense } from './strided.ts';
 
 export interface FusedAttentionOptions {
@@ -50,15 +50,16 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, options: FusedAt
   const qData = asFloat32(q);
   const kData = asFloat32(k);
   const vData = asFloat32(v);
-  const outData = allocate('float32', B * NH * T * hs) as Float32Array;
+  const outData = allocateOverwritten('float32', B * NH * T * hs) as Float32Array; // written whole
   const logSumExp = new Float32Array(B * NH * T); // saved for the backward
   attentionForward(outData, logSumExp, qData, kData, vData, params);
   const out = new Tensor(outData, q.shape);
   return attachGrad(out, 'fusedAttention', [q, k, v], (grad) => {
     // From `allocate`, so backward can hand them to the buffer pool once consumed.
-    const dq = allocate('float32', outData.length);
-    const dk = allocate('float32', outData.length);
-    const dv = allocate('float32', outData.length);
+    // From the pool without a zero-fill: the kernel overwrites all three.
+    const dq = allocateOverwritten('float32', outData.length);
+    const dk = allocateOverwritten('float32', outData.length);
+    const dv = allocateOverwritten('float32', outData.length);
     attentionBackward(dq, dk, dv, asFloat32(grad), qData, kData, vData, outData, logSumExp, params);
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });

@@ -10,7 +10,7 @@
  * closure and read any layout through an odometer: the general path (pow, masks) and the
  * oracle the fast loops are tested against.
  */
-import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
+import { allocate, allocateOverwritten, Tensor, type DType, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, shapesEqual, type Shape } from '../shape.ts';
 import { coalesceAxes } from './strided.ts';
 import { elementwise } from '../../kernels/index.ts';
@@ -42,7 +42,7 @@ export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div';
 export function arithmetic(op: ArithmeticOp, a: Tensor, b: Tensor): Tensor {
   const shape = outputShape(op, a, b);
   const size = numel(shape);
-  const out = allocate(resultDtype(a, b), size);
+  const out = allocateOverwritten(resultDtype(a, b), size); // every element is written below
   if (size === 0) return new Tensor(out, shape);
   const layout = coalesceAxes(shape, broadcastStrides(a.shape, a.strides, shape), broadcastStrides(b.shape, b.strides, shape));
   // The output is contiguous, so its strides over the coalesced shape are too.

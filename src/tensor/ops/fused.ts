@@ -12,7 +12,7 @@
 import { biasGeluBackward, biasGeluForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
-import { allocate, Tensor, type DType, type Storage } from '../tensor.ts';
+import { allocate, allocateOverwritten, Tensor, type DType, type Storage } from '../tensor.ts';
 import { readDense } from './strided.ts';
 
 /**
@@ -33,12 +33,12 @@ export function biasGelu(x: Tensor, bias: Tensor): Tensor {
   const dtype: DType = x.dtype === 'float64' || bias.dtype === 'float64' ? 'float64' : 'float32';
   const input = readDense(x);
   const biasData = readDense(bias);
-  const out = allocate(dtype, x.size);
+  const out = allocateOverwritten(dtype, x.size); // written whole by the kernel
   biasGeluForward(out, input, biasData, N, C);
 
   return attachGrad(new Tensor(out, x.shape), 'biasGelu', [x, bias], (grad, needs) => {
     const g = readDense(grad);
-    const dx = needs[0] ? allocate(grad.dtype, x.size) : null;
+    const dx = needs[0] ? allocateOverwritten(grad.dtype, x.size) : null; // written, not accumulated
     const dbias = needs[1] ? new Float64Array(C) : null;
     biasGeluBackward(dx, dbias, g, input, biasData, N, C);
     let biasGrad: Tensor | null = null;

@@ -10,7 +10,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
-import { allocate, Tensor, type Storage } from '../tensor.ts';
+import { allocate, allocateOverwritten, Tensor, type Storage } from '../tensor.ts';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel } from '../shape.ts';
 import { resultDtype } from './broadcast.ts';
 import { matmul as dispatchMatmul } from '../../kernels/index.ts';
@@ -254,7 +254,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const outStrides = resultStrides(runShape, m * n, runShape);
 
   const kernel = activeKernel;
-  const out = allocate(resultDtype(a, b), numel(outShape));
+  // The kernel writes every element of a non-accumulating product (K = 0 writes nothing: zeros).
+  const out = k > 0 ? allocateOverwritten(resultDtype(a, b), numel(outShape)) : allocate(resultDtype(a, b), numel(outShape));
   runBatched(
     kernel,
     runShape,
@@ -276,16 +277,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     let gradB: Tensor | null = null;
     if (needs[0]) {
       // dA (M×K) = dC (M×N) · op(B)ᵀ; summed over the batch dims where A was broadcast.
-      const dA = allocate(a.dtype, a.size);
       const dAStrides = resultStrides(left.batchShape, m * k, runShape);
-      runBatched(kernel, runShape, m, k, n, gradOperand, { data: right.data, offset: right.offset, strides: rightStrides, trans: !right.trans }, dA, dAStrides, sumsOverBatch(dAStrides, runShape));
+      const sumsA = sumsOverBatch(dAStrides, runShape);
+      const dA = !sumsA && n > 0 ? allocateOverwritten(a.dtype, a.size) : allocate(a.dtype, a.size);
+      runBatched(kernel, runShape, m, k, n, gradOperand, { data: right.data, offset: right.offset, strides: rightStrides, trans: !right.trans }, dA, dAStrides, sumsA);
       gradA = new Tensor(dA, a.shape);
     }
     if (needs[1]) {
       // dB (K×N) = op(A)ᵀ (K×M) · dC (M×N); summed over the batch dims where B was broadcast.
-      const dB = allocate(b.dtype, b.size);
       const dBStrides = resultStrides(right.batchShape, k * n, runShape);
-      runBatched(kernel, runShape, k, n, m, { data: left.data, offset: left.offset, strides: leftStrides, trans: !left.trans }, gradOperand, dB, dBStrides, sumsOverBatch(dBStrides, runShape));
+      const sumsB = sumsOverBatch(dBStrides, runShape);
+      const dB = !sumsB && m > 0 ? allocateOverwritten(b.dtype, b.size) : allocate(b.dtype, b.size);
+      runBatched(kernel, runShape, k, n, m, { data: left.data, offset: left.offset, strides: leftStrides, trans: !left.trans }, gradOperand, dB, dBStrides, sumsB);
       gradB = new Tensor(dB, b.shape);
     }
     return [gradA, gradB];
