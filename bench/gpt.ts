@@ -221,7 +221,7 @@ function qkvTrainer(model: GPT): (batch: Batch) => number {
   model.train();
   return (batch) => {
     const loss = model.forward(batch.ids, { targets: batch.targets }).loss!;
-    loss.backward();
+    loss.backward({ releaseActivations: true }); // nothing of the forward but the loss is read after it
     const value = loss.item();
     clipGradNorm(params, TRAIN_DEFAULTS.gradClip);
     optimizer.step();

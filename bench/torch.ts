@@ -101,7 +101,7 @@ function qkvTrain(spec: Spec): TrainResult {
   for (const [i, batch] of batches.entries()) {
     const started = performance.now();
     const loss = model.forward(batch.ids, { targets: batch.targets }).loss!;
-    loss.backward();
+    loss.backward({ releaseActivations: true }); // the step reads only the loss afterwards: activations go back to the pool
     clipGradNorm(params, grad_clip);
     optimizer.step();
     optimizer.zeroGrad();
