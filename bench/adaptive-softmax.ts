@@ -28,7 +28,7 @@ import { Rng } from '../src/tensor/random.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
 import { frequencySortTokenizer } from '../src/tokenizers/frequency-sort.ts';
 import { loadGpt2Tokenizer } from '../src/tokenizers/gpt2.ts';
-import { TokenDataset } from '../src/train/data.ts';
+import { TokenDataset, unigramCrossEntropy } from '../src/train/data.ts';
 import { evaluateLoss } from '../src/train/trainer.ts';
 import { BenchReport, timeMedianMs } from './report.ts';
 
@@ -179,6 +179,9 @@ function trainingRows(report: BenchReport, ranked: Int32Array, steps: number): v
   const pplBaseline = 'held-out perplexity full softmax';
   report.row({ name: pplBaseline, shape: evalShape, value: Math.exp(fullLoss), unit: 'ppl' });
   report.row({ name: 'held-out perplexity adaptive softmax', shape: evalShape, value: Math.exp(adaptiveLoss), unit: 'ppl', ratio: Math.exp(adaptiveLoss) / Math.exp(fullLoss), baseline: pplBaseline });
+  // How far the short run got: a unigram model of the training tokens is the first thing to beat.
+  const unigram = unigramCrossEntropy(dataset.train, dataset.validation, V);
+  report.row({ name: 'held-out perplexity unigram baseline', shape: `${dataset.validation.length} tokens`, value: Math.exp(unigram), unit: 'ppl' });
   console.error(`held-out loss: full ${fullLoss.toFixed(4)}, adaptive ${adaptiveLoss.toFixed(4)} nats/token (at initialisation ${initial.map((l) => l.toFixed(2)).join(' / ')})`);
 }
 
