@@ -126,3 +126,16 @@ test('shardBlockForwards: restore puts the class forward back; a cached call is 
   restore();
   assert.ok(!Object.hasOwn(block, 'forward'));
 });
+
+test('shardUnits: each GPT block is one contiguous flat range; the root holds the rest; every parameter in exactly one unit', () => {
+  const model = new GPT({ vocab_size: 19, n_layer: 3, n_embd: 16, n_head: 2, n_positions: 12 }, { rng: new Rng(1) });
+  const params = model.parameters();
+  const layout = flatLayout(params.map((p) => p.size));
+  const { root, blocks } = shardUnits(model, params, layout);
+  const perBlock = 4 * 16 + (16 * 48 + 48) + (16 * 16 + 16) + (16 * 64 + 64) + (64 * 16 + 16); // ln_1, ln_2, c_attn, attn c_proj, c_fc, mlp c_proj
+  assert.deepEqual(blocks.map((unit) => unit.elements), [perBlock, perBlock, perBlock]);
+  blocks.forEach((unit) => assert.equal(unit.ranges.length, 1));
+  assert.equal(root.elements, 19 * 16 + 12 * 16 + 2 * 16); // wte, wpe, ln_f
+  const all = [...root.params, ...blocks.flatMap((unit) => unit.params)].sort((a, b) => a - b);
+  assert.deepEqual(all, params.map((_, i) => i));
+});

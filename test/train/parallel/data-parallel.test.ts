@@ -10,7 +10,7 @@ import { Rng } from '../../../src/tensor/random.ts';
 import { TokenDataset } from '../../../src/train/data.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig } from '../../../src/train/trainer.ts';
 import { flatLayout } from '../../../src/train/parallel/flat-layout.ts';
-import { shardRange } from '../../../src/train/parallel/collective.ts';
+import { bucketsWithin, shardRange } from '../../../src/train/parallel/collective.ts';
 import { trainParallel } from '../../../src/train/parallel/launch.ts';
 import { shardUnits } from '../../../src/train/parallel/fsdp-shards.ts';
 
@@ -46,6 +46,10 @@ test('flatLayout: buckets of whole parameters; a parameter larger than a bucket 
   assert.deepEqual(layout.buckets, [[0, 3], [3, 7], [7, 12], [12, 17], [17, 19]]);
   assert.equal(layout.bucketCapacity, 5);
   assert.deepEqual([0, 1, 2].map((r) => shardRange(10, r, 3)), [[0, 3], [3, 6], [6, 10]]);
+  // One FSDP unit's flat range (parameters 1–2 and half of 3 would be [3, 18)): the buckets cut to it.
+  assert.deepEqual(bucketsWithin(layout, [3, 18]), [[3, 7], [7, 12], [12, 17], [17, 18]]);
+  assert.deepEqual(bucketsWithin(layout, [5, 5]), []);
+  assert.throws(() => bucketsWithin(layout, [4, 20]), /range \[4, 20\) is outside the flat vector of 19/);
 });
 
 test('DDP: 2 workers on batch B give the weights of 1 worker on batch 2B; FSDP gives the same as DDP', async () => {
