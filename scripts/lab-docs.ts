@@ -29,6 +29,9 @@ for (const experiment of selected) {
   const result = await experiment.run(params, { seed, onProgress: () => {} });
   const seconds = (Date.now() - started) / 1000;
   writeFileAtomic(join(outDir, `${experiment.name}.svg`), plotSvg(result.plot));
+  // Figures beside the plot (heads: what each head attends to), where an experiment returns them.
+  const figures = (result as { figures?: Array<{ name: string; title: string; svg: string }> }).figures ?? [];
+  for (const figure of figures) writeFileAtomic(join(outDir, `${experiment.name}-${figure.name}.svg`), figure.svg);
   const command = `qkv lab ${experiment.name}${quick ? ' --quick' : ''} --seed ${seed}`;
   const page = [
     `# lab: ${experiment.name}`,
@@ -41,6 +44,7 @@ for (const experiment of selected) {
     '',
     formatMarkdownTable(result),
     '',
+    ...figures.flatMap((figure) => [`![${figure.title}](${experiment.name}-${figure.name}.svg)`, '']),
     `Reproduce: \`${command}\` (${seconds.toFixed(1)} s on the machine that wrote this page).`,
     '',
   ].join('\n');

@@ -9,6 +9,7 @@
  * @example
  *   writeFileAtomic('attention.svg', renderAttentionSvg(collectAttentionMaps(model, tokenizer, text)));
  */
+import { QkvValueError } from '../tensor/errors.ts';
 import { ATTENTION_COLOR_STOPS, attentionColorHex, checkDrawable, formatWeight, visibleText, type AttentionMap, type AttentionMaps } from './attention-maps.ts';
 
 export interface SvgOptions {
@@ -153,6 +154,69 @@ export function renderAttentionSvg(maps: AttentionMaps, options: SvgOptions = {}
     const y = HEADER_PX + layers.indexOf(map.layer) * (geometry.heightPx + PANEL_GAP_PX);
     parts.push(attentionPanelSvg(maps, map, geometry, { x, y }));
   }
+  parts.push('</svg>', '');
+  return parts.join('\n');
+}
+
+/** One panel of a rectangular weight grid: `weights[i][j]` for row i, column j, in [0, 1]. */
+export interface WeightGridPanel {
+  title: string;
+  weights: number[][];
+}
+
+export interface WeightGrid {
+  title: string;
+  rowLabels: string[];
+  columnLabels: string[];
+  panels: WeightGridPanel[];
+  /** Under the colour scale: what a row and a column are. */
+  caption: string;
+}
+
+/**
+ * Panels of rectangular weights side by side (one row of panels), in the colour scale of the
+ * attention maps: for attention that is not a T × T self-attention (a query over slots, say).
+ * Each cell has a `<title>` tooltip with its row, column and weight.
+ */
+export function renderWeightGridSvg(grid: WeightGrid, cellSizePx = 22): string {
+  const rows = grid.rowLabels.length;
+  const columns = grid.columnLabels.length;
+  for (const panel of grid.panels) {
+    if (panel.weights.length !== rows || panel.weights.some((row) => row.length !== columns)) {
+      throw new QkvValueError(`renderWeightGridSvg: panel "${panel.title}" must be ${rows} × ${columns} (row × column labels)`);
+    }
+  }
+  const fontSizePx = 11;
+  const left = Math.ceil(Math.max(1, ...grid.rowLabels.map((l) => [...l].length)) * fontSizePx * GLYPH_WIDTH_EM) + 8;
+  const top = Math.ceil(Math.max(1, ...grid.columnLabels.map((l) => [...l].length)) * fontSizePx * GLYPH_WIDTH_EM) + PANEL_TITLE_PX + 8;
+  const panelWidth = left + columns * cellSizePx + PANEL_GAP_PX;
+  const panelHeight = top + rows * cellSizePx + 2;
+  const widthPx = Math.max(560, PANEL_GAP_PX + grid.panels.length * panelWidth);
+  const heightPx = HEADER_PX + panelHeight + PANEL_GAP_PX;
+  const parts = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${widthPx}" height="${heightPx}" viewBox="0 0 ${widthPx} ${heightPx}" font-family="${FONT_FAMILY}">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="${PANEL_GAP_PX}" y="22" font-size="14" font-weight="bold" fill="#111">${escapeXml(grid.title)}</text>`,
+    colorScaleSvg(PANEL_GAP_PX, 34, 200).replace('attention weight (row i: query, column j: key; rows sum to 1)', escapeXml(grid.caption)),
+  ];
+  grid.panels.forEach((panel, p) => {
+    const x0 = PANEL_GAP_PX + p * panelWidth;
+    const y0 = HEADER_PX;
+    parts.push(`<g class="panel" data-panel="${p}">`, `<text class="panel-title" x="${x0 + left}" y="${y0 + 13}" font-size="12" font-weight="bold" fill="#222">${escapeXml(panel.title)}</text>`);
+    parts.push(`<g font-size="${fontSizePx}" fill="#333">`);
+    grid.columnLabels.forEach((label, j) => {
+      parts.push(`<text class="key-label" transform="translate(${x0 + left + j * cellSizePx + cellSizePx / 2} ${y0 + top - 3}) rotate(-90)" dominant-baseline="middle">${escapeXml(label)}</text>`);
+    });
+    grid.rowLabels.forEach((label, i) => {
+      parts.push(`<text class="query-label" x="${x0 + left - 3}" y="${y0 + top + i * cellSizePx + cellSizePx / 2}" text-anchor="end" dominant-baseline="middle">${escapeXml(label)}</text>`);
+    });
+    parts.push('</g>', `<g class="cells" shape-rendering="crispEdges">`);
+    panel.weights.forEach((row, i) => row.forEach((weight, j) => {
+      parts.push(`<rect data-i="${i}" data-j="${j}" x="${x0 + left + j * cellSizePx}" y="${y0 + top + i * cellSizePx}" width="${cellSizePx}" height="${cellSizePx}" fill="${attentionColorHex(weight)}"><title>${escapeXml(`${panel.title}: ${grid.rowLabels[i]} → ${grid.columnLabels[j]}: ${formatWeight(weight)}`)}</title></rect>`);
+    }));
+    parts.push('</g>', `<rect x="${x0 + left - 0.5}" y="${y0 + top - 0.5}" width="${columns * cellSizePx + 1}" height="${rows * cellSizePx + 1}" fill="none" stroke="#888" stroke-width="1"/>`, '</g>');
+  });
   parts.push('</svg>', '');
   return parts.join('\n');
 }

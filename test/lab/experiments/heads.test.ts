@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { headsExperiment } from '../../../src/lab/experiments/heads.ts';
+import { headsExperiment, type HeadsResult } from '../../../src/lab/experiments/heads.ts';
+import { renderWeightGridSvg } from '../../../src/lab/heatmap-svg.ts';
 import { resolveParams } from '../../../src/lab/experiment.ts';
 import { recallBatch } from '../../../src/lab/experiments/recall-task.ts';
 import { Rng } from '../../../src/tensor/random.ts';
@@ -30,4 +31,20 @@ test('recallBatch: targets are the values of the asked keys; successor asks for 
     assert.ok(keys.includes(a), 'distractor present');
     assert.equal(successor.targets[b], successor.slotValues[b * 4 + keys.indexOf((a + 1) % 10)]);
   }
+});
+
+test('heads figure: one panel per head, each row the weights of the trained reader over the slots (asked slots first), summing to 1', async () => {
+  const result = (await headsExperiment.run(resolveParams(headsExperiment, { quick: true, overrides: { heads: '1,2', steps: 20 } }), { seed: 0, onProgress: () => {} })) as HeadsResult;
+  assert.deepEqual(result.figures.map((f) => f.name), ['attention-1-heads', 'attention-2-heads']);
+  const svg = result.figures[1].svg;
+  assert.ok(svg.startsWith('<?xml') && svg.includes('<svg'));
+  assert.equal((svg.match(/class="panel"/g) ?? []).length, 2, 'two heads, two panels');
+  // 8 examples × 8 slots per panel; each row's weights (read back from the tooltips) sum to 1.
+  const weights = [...svg.matchAll(/head 1: [^<]*: ([0-9.]+)<\/title>/g)].map((m) => Number(m[1]));
+  assert.equal(weights.length, 64);
+  for (let row = 0; row < 8; row++) {
+    const sum = weights.slice(row * 8, row * 8 + 8).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 0.01, `row ${row} sums to ${sum}`);
+  }
+  assert.throws(() => renderWeightGridSvg({ title: 't', rowLabels: ['r'], columnLabels: ['a', 'b'], panels: [{ title: 'p', weights: [[1]] }], caption: '' }), /panel "p" must be 1 × 2/);
 });
