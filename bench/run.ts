@@ -19,6 +19,7 @@ const benches: Bench[] = [
   { name: 'seq2seq', run: async (report) => (await import('./seq2seq.ts')).run(report) },
   { name: 'compress', run: async (report) => (await import('./compress.ts')).run(report) },
   { name: 'bert', run: async (report) => (await import('./bert.ts')).run(report) },
+  { name: 'parallel', run: async (report) => (await import('./parallel.ts')).run(report) },
 ];
 
 const args = process.argv.slice(2);
