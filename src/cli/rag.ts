@@ -15,6 +15,7 @@ import { loadBertEmbedder } from '../rag/bert-embedder.ts';
 import { makeBrownEval, writeBrownEval, BROWN_EVAL_DEFAULTS } from '../rag/brown-eval.ts';
 import { indexDocuments } from '../rag/build-index.ts';
 import { trainContrastive } from '../rag/contrastive.ts';
+import { createLsaBert } from '../rag/lsa-init.ts';
 import type { Embedder } from '../rag/embedder.ts';
 import { evaluateRetrieval, readLabelledQueries } from '../rag/evaluate.ts';
 import { currentGenerationDir, readManifest } from '../rag/index-folder.ts';
@@ -59,6 +60,7 @@ interface RetrievalFlags {
   mode?: SearchMode;
   k: number;
   filter?: string[];
+  perDocument?: boolean;
   json?: boolean;
 }
 
@@ -68,6 +70,7 @@ function addRetrievalOptions(command: Command, defaultK: number): Command {
     .option('--mode <mode>', `${SEARCH_MODES.join(' | ')} (default hybrid, or bm25 for an index without vectors)`, choice('--mode', SEARCH_MODES))
     .option('--k <n>', 'passages retrieved', integerOption('--k', 1), defaultK)
     .option('--filter <key=value>', 'only chunks whose metadata matches (repeatable; `source=PATH` works too)', collect)
+    .option('--per-document', 'one result per source document (its best chunk), in every mode')
     .option('--embed-model <dir>', 'BERT folder for queries (default: the one the index was built with)')
     .option('--database-url <url>', 'PostgreSQL URL for a postgres index (default DATABASE_URL)')
     .option('--json', 'print JSON');
@@ -126,7 +129,7 @@ export function registerRagCommands(program: Command): void {
     .action(async (query: string, flags: RetrievalFlags) => {
       const retriever = await openRetriever(flags);
       try {
-        const hits = await retriever.search(query, { mode: flags.mode, k: flags.k, filter: parseFilters(flags.filter) });
+        const hits = await retriever.search(query, { mode: flags.mode, k: flags.k, filter: parseFilters(flags.filter), perDocument: flags.perDocument });
         if (flags.json) {
           console.log(JSON.stringify(hits.map((hit, i) => ({ rank: i + 1, score: hit.score, id: hit.chunk.id, source: hit.chunk.source, start: hit.chunk.start, end: hit.chunk.end, text: hit.chunk.text }))));
           return;
@@ -174,7 +177,7 @@ export function registerRagCommands(program: Command): void {
       const queries = readLabelledQueries(flags.queries);
       const retriever = await openRetriever(flags);
       try {
-        const { mode, metrics, queriesPerSecond } = await evaluateRetrieval(retriever, queries, { mode: flags.mode, k: flags.k });
+        const { mode, metrics, queriesPerSecond } = await evaluateRetrieval(retriever, queries, { mode: flags.mode, k: flags.k, perDocument: flags.perDocument });
         if (flags.json) {
           console.log(JSON.stringify({ mode, ...metrics, queries_per_second: queriesPerSecond }));
           return;
@@ -206,18 +209,19 @@ export function registerRagCommands(program: Command): void {
     .requiredOption('--data <paths...>', 'documents to train on (files or folders, as for `rag index`)')
     .requiredOption('--out <dir>', 'BERT folder to write (config.json, model.safetensors, tokenizer.json)')
     .option('--init <dir>', 'start from this BERT folder (else a new model and WordPiece vocabulary)')
-    .option('--steps <n>', 'optimiser steps', integerOption('--steps', 1), 300)
+    .option('--steps <n>', 'optimiser steps', integerOption('--steps', 0), 300)
     .option('--batch-size <n>', 'pairs per batch (in-batch negatives)', integerOption('--batch-size', 2), 32)
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 5e-4)
     .option('--temperature <t>', 'softmax temperature', numberOption('--temperature', 1e-4), 0.05)
     .option('--max-length <n>', 'tokens per passage', integerOption('--max-length', 8), 96)
-    .option('--vocab-size <n>', 'WordPiece vocabulary for a new model', integerOption('--vocab-size', 100), 6000)
-    .option('--hidden-size <n>', 'width of a new model', integerOption('--hidden-size', 8), 128)
-    .option('--layers <n>', 'layers of a new model', integerOption('--layers', 1), 2)
+    .option('--vocab-size <n>', 'WordPiece vocabulary for a new model', integerOption('--vocab-size', 100), 30000)
+    .option('--hidden-size <n>', 'width of a new model', integerOption('--hidden-size', 8), 256)
+    .option('--layers <n>', 'layers of a new model', integerOption('--layers', 1), 1)
     .option('--heads <n>', 'attention heads of a new model', integerOption('--heads', 1), 4)
+    .option('--no-lsa', 'start a new model from random word embeddings instead of LSA over the documents')
     .option('--seed <n>', 'seed', integerOption('--seed', 0), 0)
     .option('--json', 'print the summary as JSON')
-    .action((flags: { data: string[]; out: string; init?: string; steps: number; batchSize: number; lr: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; seed: number; json?: boolean }) => {
+    .action((flags: { data: string[]; out: string; init?: string; steps: number; batchSize: number; lr: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; lsa: boolean; seed: number; json?: boolean }) => {
       const { documents, problems } = loadDocuments(flags.data);
       for (const problem of problems) process.stderr.write(`skipped ${problem.path}: ${problem.reason}\n`);
       const texts = documents.map((document) => document.text);
@@ -227,12 +231,20 @@ export function registerRagCommands(program: Command): void {
         const loaded = loadBert(flags.init);
         model = bertBody(loaded.model);
         tokenizer = loaded.tokenizer;
+      } else if (flags.lsa) {
+        // Word vectors from document co-occurrence (src/rag/lsa-init.ts): topic similarity from the start.
+        ({ model, tokenizer } = createLsaBert(texts, { vocabSize: flags.vocabSize, hiddenSize: flags.hiddenSize, layers: flags.layers, heads: flags.heads, maxPositions: Math.max(256, flags.maxLength), seed: flags.seed }));
       } else {
         tokenizer = trainWordPiece(texts, { vocabSize: flags.vocabSize });
         model = new BertModel(
           { vocab_size: tokenizer.vocabSize, hidden_size: flags.hiddenSize, num_hidden_layers: flags.layers, num_attention_heads: flags.heads, intermediate_size: 4 * flags.hiddenSize, max_position_embeddings: Math.max(128, flags.maxLength) },
           { rng: new Rng(flags.seed) }, // the pooler gets no gradient, but BertModel folders carry one
         );
+      }
+      if (flags.steps === 0) {
+        saveBert(flags.out, model, tokenizer);
+        console.log(flags.json ? JSON.stringify({ steps: 0, out: flags.out }) : `no contrastive steps; saved ${flags.out}`);
+        return;
       }
       const progress = createProgress({ total: flags.steps, fields: ['loss'], silent: Boolean(flags.json) });
       const summary = trainContrastive({

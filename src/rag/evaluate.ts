@@ -40,11 +40,11 @@ export interface RetrievalEvaluation {
   queriesPerSecond: number;
 }
 
-export async function evaluateRetrieval(retriever: Retriever, queries: readonly LabelledQuery[], options: { mode?: SearchMode; k?: number } = {}): Promise<RetrievalEvaluation> {
+export async function evaluateRetrieval(retriever: Retriever, queries: readonly LabelledQuery[], options: { mode?: SearchMode; k?: number; perDocument?: boolean } = {}): Promise<RetrievalEvaluation> {
   const k = Math.max(10, options.k ?? 10); // recall@10 and nDCG@10 need 10 results
   const mode = options.mode ?? (retriever.manifest.embedder === null ? 'bm25' : 'hybrid');
   const started = performance.now();
-  const results = await retriever.searchMany(queries.map((query) => query.query), { mode, k });
+  const results = await retriever.searchMany(queries.map((query) => query.query), { mode, k, perDocument: options.perDocument });
   const seconds = (performance.now() - started) / 1000;
   const metrics = retrievalMetrics(queries.map((query, i) => ({ relevant: query.relevant, retrieved: results[i].map((hit) => hit.chunk.source) })));
   return { mode, k, metrics, queriesPerSecond: queries.length / Math.max(seconds, 1e-9) };

@@ -33,8 +33,14 @@ export interface SearchOptions {
   /** Chunks returned (default 10). */
   k?: number;
   filter?: MetadataFilter;
-  /** Hybrid: results taken from each ranking before fusing (default max(50, 5k)). */
+  /** Hybrid: results taken from each ranking before fusing (default max(50, 5k); per document max(400, 40k)). */
   candidates?: number;
+  /**
+   * One result per source document: its best chunk (highest score; in hybrid, documents are
+   * fused by their ranks in each ranking). For questions whose answer is a document, where ten
+   * neighbouring chunks of one document would fill the ten slots. Applies to every mode alike.
+   */
+  perDocument?: boolean;
 }
 
 export interface OpenOptions extends StoreOptions {
@@ -91,14 +97,18 @@ export class Retriever {
     const mode = options.mode ?? (this.store === null ? 'bm25' : 'hybrid');
     const k = options.k ?? 10;
     if (!SEARCH_MODES.includes(mode)) throw new QkvStoreError(`index ${this.dir}`, `unknown search mode ${JSON.stringify(mode)}; expected ${SEARCH_MODES.join(', ')}`);
-    const candidates = mode === 'hybrid' ? (options.candidates ?? Math.max(50, 5 * k)) : k;
+    const perDocument = options.perDocument ?? false;
+    const candidates = mode === 'hybrid' || perDocument ? (options.candidates ?? (perDocument ? Math.max(400, 40 * k) : Math.max(50, 5 * k))) : k;
     const dense = mode === 'bm25' ? null : await this.denseSearch(queries, candidates, options.filter);
     const lexical = mode === 'dense' ? null : queries.map((query) => this.bm25Search(query, candidates, options.filter));
     return queries.map((_, q) => {
-      if (mode === 'dense') return dense![q].slice(0, k);
-      if (mode === 'bm25') return lexical![q].slice(0, k);
-      const fused = reciprocalRankFusion([dense![q].map((hit) => hit.chunk.id), lexical![q].map((hit) => hit.chunk.id)]);
-      return fused.slice(0, k).map((hit) => ({ chunk: this.chunks.get(hit.id)!, score: hit.score }));
+      const rankings = [dense?.[q], lexical?.[q]].filter((ranking) => ranking !== undefined).map((ranking) => (perDocument ? bestPerDocument(ranking) : ranking));
+      if (mode !== 'hybrid') return rankings[0].slice(0, k);
+      const keyOf = (hit: RetrievedChunk): string => (perDocument ? hit.chunk.source : hit.chunk.id);
+      const best = new Map<string, RetrievedChunk>();
+      for (const ranking of rankings) for (const hit of ranking) if (!best.has(keyOf(hit))) best.set(keyOf(hit), hit); // dense's chunk first
+      const fused = reciprocalRankFusion(rankings.map((ranking) => ranking.map(keyOf)));
+      return fused.slice(0, k).map((hit) => ({ chunk: best.get(hit.id)!.chunk, score: hit.score }));
     });
   }
 
@@ -125,4 +135,10 @@ export class Retriever {
   async close(): Promise<void> {
     await this.store?.close();
   }
+}
+
+/** The first (best) hit of each source, in rank order. */
+function bestPerDocument(ranking: readonly RetrievedChunk[]): RetrievedChunk[] {
+  const seen = new Set<string>();
+  return ranking.filter((hit) => !seen.has(hit.chunk.source) && seen.add(hit.chunk.source) !== undefined);
 }
