@@ -11,6 +11,7 @@
 import type { CausalLM, DecodingCache } from '../models/causal-lm.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { noGrad } from '../tensor/autograd.ts';
+import { inferenceScope, type HeldStorage } from '../tensor/buffer-pool.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Rng } from '../tensor/random.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -37,15 +38,44 @@ function lastLogits(model: CausalLM, ids: readonly number[], cache?: DecodingCac
 }
 
 /**
- * A `step` function for `generateStream`: next-token logits given all ids so far, with or
- * without a KV cache.
+ * Every tensor storage and float array reachable from a decoding cache (a model's own kind:
+ * GPT's per-layer keys/values, or anything else), which must outlive the step that grew it.
  */
-export function modelStep(model: CausalLM, useCache = true): (ids: readonly number[]) => Float32Array {
+export function cacheStorages(cache: unknown): HeldStorage[] {
+  const found: HeldStorage[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    if (value instanceof Tensor) {
+      found.push(value);
+      return;
+    }
+    if (value instanceof Float32Array || value instanceof Float64Array) {
+      found.push(value);
+      return;
+    }
+    if (ArrayBuffer.isView(value)) return;
+    if (value instanceof Map) for (const entry of value.values()) visit(entry);
+    else for (const entry of Object.values(value)) visit(entry);
+  };
+  visit(cache);
+  return found;
+}
+
+/**
+ * A `step` function for `generateStream`: next-token logits given all ids so far, with or
+ * without a KV cache. Each step runs in an `inferenceScope` (unless `reuseBuffers` is false):
+ * its intermediate buffers go back to the pool for the next step, all but the cache's; the
+ * logits returned are a copy, so nothing else escapes.
+ */
+export function modelStep(model: CausalLM, useCache = true, reuseBuffers = true): (ids: readonly number[]) => Float32Array {
   const context = model.contextLength;
   let cache: DecodingCache | null = null;
   let cachedIds = 0;
+  const run = <T>(step: () => T): T => (reuseBuffers ? inferenceScope(step, () => (cache === null ? [] : cacheStorages(cache))) : noGrad(step));
   return (ids) =>
-    noGrad(() => {
+    run(() => {
       if (!useCache) return lastLogits(model, ids.slice(-context));
       const overflow = cache !== null && cache.length + (ids.length - cachedIds) > context;
       if (cache === null || cachedIds > ids.length || overflow) {

@@ -14,6 +14,7 @@
  * positions, KV cache, Transformer-XL memory) in `multi-head-attention.ts`, Bahdanau's
  * additive score in `additive-attention.ts`; both turn scores into weights here.
  */
+import { persistentAllocation } from '../tensor/buffer-pool.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { mapUnary } from '../tensor/ops/broadcast.ts';
 import { fusedAttention } from '../tensor/ops/attention.ts';
@@ -64,7 +65,7 @@ export function causalMask(queryLength: number, keyLength: number, queryOffset: 
   const key = `${queryLength},${keyLength},${queryOffset}`;
   let mask = causalMaskCache.get(key);
   if (mask === undefined) {
-    mask = Tensor.zeros([1, 1, queryLength, keyLength]);
+    mask = persistentAllocation(() => Tensor.zeros([1, 1, queryLength, keyLength])); // cached: never an inference scope's
     for (let i = 0; i < queryLength; i++) {
       for (let j = i + queryOffset + 1; j < keyLength; j++) mask.data[i * keyLength + j] = 1;
     }

@@ -19,6 +19,7 @@ import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { embedding } from '../tensor/ops/indexing.ts';
 import { concat } from '../tensor/ops/shape.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
+import { persistentAllocation } from '../tensor/buffer-pool.ts';
 import { Tensor, type DType } from '../tensor/tensor.ts';
 import { normal_ } from './init.ts';
 import { Module } from './module.ts';
@@ -80,8 +81,8 @@ function rotaryTable(length: number, headSize: number, theta: number, dtype: DTy
   if (cached !== undefined && cached.cos.shape[0] >= length) return cached;
   const rows = Math.max(length, 2 * (cached?.cos.shape[0] ?? 32));
   const half = headSize / 2;
-  const cos = Tensor.zeros([rows, half], { dtype });
-  const sin = Tensor.zeros([rows, half], { dtype });
+  // Kept across steps: never part of an inference scope's buffers.
+  const [cos, sin] = persistentAllocation(() => [Tensor.zeros([rows, half], { dtype }), Tensor.zeros([rows, half], { dtype })]);
   for (let i = 0; i < half; i++) {
     // HF Llama: inv_freq = 1 / θ^(arange(0, hs, 2) / hs)
     const inverseFrequency = 1 / Math.pow(theta, (2 * i) / headSize);

@@ -87,6 +87,24 @@ export function clearBufferPool(): void {
   pooledBytes = 0;
 }
 
+/**
+ * Runs `fn` with no recording scope: what it allocates is never handed back by an enclosing
+ * `inferenceScope` or backward. For caches that outlive the step that first fills them (a
+ * module-level table of RoPE angles or causal masks built during a decode step).
+ */
+export function persistentAllocation<T>(fn: () => T): T {
+  const previousScope = scopeRecording;
+  const previousRecording = recording;
+  scopeRecording = null;
+  recording = null;
+  try {
+    return fn();
+  } finally {
+    scopeRecording = previousScope;
+    recording = previousRecording;
+  }
+}
+
 /** Anything whose storage outlives an inference step: a tensor (its `.data`) or a raw array. */
 export type HeldStorage = { readonly data: Storage } | Storage;
 
