@@ -84,12 +84,27 @@ function loadAddon(): NativeAddon {
   const path = nativeAddonPath();
   try {
     if (!existsSync(path)) throw new Error(`${path} is missing (the native build was skipped or failed during npm ci; \`node scripts/build-native.mjs\` rebuilds it)`);
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const loaded = createRequire(import.meta.url)(path) as NativeAddon;
+    applySimdOverride(loaded);
+    addon = loaded;
     return addon;
   } catch (error) {
     loadError = error instanceof Error ? error : new Error(String(error));
     throw loadError;
   }
+}
+
+/**
+ * `QKV_SIMD=avx2|portable` runs the kernels on a narrower table than the CPU's widest, so the
+ * whole suite can run on the portable (compiler-vectorised, ARM) path on an x86 machine.
+ */
+function applySimdOverride(loaded: NativeAddon): void {
+  const wanted = process.env.QKV_SIMD;
+  if (wanted === undefined || wanted === '') return;
+  if (wanted !== 'avx512' && wanted !== 'avx2' && wanted !== 'portable') {
+    throw new Error(`QKV_SIMD must be avx512, avx2 or portable, got '${wanted}'`);
+  }
+  if (!loaded.selectIsa(wanted)) throw new Error(`QKV_SIMD=${wanted}: this CPU cannot run the ${wanted} kernels (it runs ${loaded.info().simd})`);
 }
 
 /** The native backend, loading the addon on first use; throws (and keeps throwing) when it cannot load. */
