@@ -7,6 +7,7 @@
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Experiment } from './experiment.ts';
 import { attentionKindExperiment } from './experiments/attention-kind.ts';
+import { calibrationExperiment } from './experiments/calibration.ts';
 import { embeddingsSumExperiment } from './experiments/embeddings-sum.ts';
 import { headsExperiment } from './experiments/heads.ts';
 import { loraRankExperiment } from './experiments/lora-rank.ts';
@@ -42,6 +43,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   quantizeExperiment,
   parallelExperiment,
   rewardHackingExperiment,
+  calibrationExperiment,
 ];
 
 export function findExperiment(name: string): Experiment {
