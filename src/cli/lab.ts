@@ -4,6 +4,8 @@
  *   qkv lab --list                       one line per experiment
  *   qkv lab scaling --quick --out lab/   prints the table, writes lab/scaling.svg and lab/scaling.html
  *   qkv lab scaling --dks 16,256 --seed 3 --json
+ *   qkv lab serve [--port 8787] [--host 127.0.0.1]   the lab as a web page (compute in the browser)
+ *   qkv lab serve --out dist/lab                     write that page as a static site instead
  *
  * Each experiment's own parameters are flags too (`--dks`, `--steps`, …, listed by
  * `qkv lab NAME --help-params`); `--param name=value` is the same thing spelled explicitly.
@@ -59,8 +61,32 @@ function describeParams(experiment: Experiment): string {
   return [`${experiment.name}: ${experiment.description}`, ...lines].join('\n');
 }
 
+interface ServeFlags {
+  port: number;
+  host: string;
+  out?: string;
+  site?: string;
+}
+
+/** `qkv lab serve`: the page (src/lab/web) served with cross-origin isolation, or written as a static site. */
+async function labServe(flags: ServeFlags): Promise<void> {
+  const { buildLabSite, readLabSite, staticHeadersFile } = await import('../lab/web/site.ts');
+  const site = flags.site !== undefined ? readLabSite(flags.site) : await buildLabSite();
+  if (flags.out !== undefined) {
+    mkdirSync(flags.out, { recursive: true });
+    for (const [name, body] of site) writeFileAtomic(join(flags.out, name), body);
+    writeFileAtomic(join(flags.out, '_headers'), staticHeadersFile());
+    console.log(`wrote the lab site to ${flags.out} (${site.size} files); serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (see ${join(flags.out, '_headers')}), or: qkv lab serve --site ${flags.out}`);
+    return;
+  }
+  const { serveLab } = await import('../lab/web/server.ts');
+  const server = await serveLab(site, { host: flags.host, port: flags.port });
+  console.log(`qkv lab: ${server.url} (the experiments run in your browser, on the wasm kernels; Ctrl-C stops)`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => void server.close().then(resolve)));
+}
+
 export function registerLabCommands(program: Command): void {
-  program
+  const lab = program
     .command('lab')
     .description('run an experiment behind a design choice (scaling, …): prints a table, writes NAME.svg and NAME.html')
     .argument('[name]', 'experiment name (see --list)')
@@ -114,5 +140,18 @@ export function registerLabCommands(program: Command): void {
       console.log(formatTable(result));
       for (const finding of result.findings) console.log(`- ${finding}`);
       console.log(`wrote ${svgPath} and ${htmlPath}`);
+    });
+  lab
+    .command('serve')
+    .description('the lab as a web page: pick an experiment, set its parameters, watch it train, on the wasm kernels in your browser')
+    .option('--port <n>', 'port (0: any free one)', integerOption('--port', 0), 8787)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--out <dir>', 'write the site as static files to this folder instead of serving')
+    .option('--site <dir>', 'serve (or copy) a site written earlier with --out, without bundling')
+    .action((flags: ServeFlags, command: Command) => {
+      // `lab` itself has --out (the experiments' folder) and parses it before dispatching here.
+      const parent = command.parent!;
+      const out = flags.out ?? (parent.getOptionValueSource('out') === 'cli' ? String(parent.opts().out) : undefined);
+      return labServe({ ...flags, out });
     });
 }
