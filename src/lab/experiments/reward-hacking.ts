@@ -190,7 +190,7 @@ export const rewardHackingExperiment: Experiment = {
       },
       findings: [
         `The proxy ranks ${(proxyRun.accuracy * 100).toFixed(0)}% of its held-out preference pairs right, yet optimising it overshoots: gold peaks at ${(peak[4] as number).toFixed(2)} at n = ${peak[0]} (KL ${(peak[1] as number).toFixed(2)}) and is ${(last[4] as number).toFixed(2)} at n = ${last[0]} (KL ${(last[1] as number).toFixed(2)}), while the proxy keeps rising.`,
-        `The gap between the calibrated proxy and gold grows from ${(rows[0][5] as number).toFixed(2)} to ${(last[5] as number).toFixed(2)}: the picks carry ${(last[6] as number).toFixed(1)} a's, past the gold rule's cap of ${cap}. A reward model trained on gold labels instead picks gold ${(last[7] as number).toFixed(2)} at n = ${last[0]}.`,
+        `The gap between the calibrated proxy and gold grows from ${(rows[0][5] as number).toFixed(2)} to ${(last[5] as number).toFixed(2)}: the picks carry ${(last[6] as number).toFixed(1)} a's, past the gold rule's cap of ${cap}. A reward model trained on the gold labels themselves, with as few examples past the cap, over-optimises too: its picks' gold peaks at ${Math.max(...rows.map((row) => row[7] as number)).toFixed(2)} and is ${(last[7] as number).toFixed(2)} at n = ${last[0]}.`,
       ],
     };
   },
