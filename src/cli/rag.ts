@@ -209,9 +209,9 @@ export function registerRagCommands(program: Command): void {
     .requiredOption('--data <paths...>', 'documents to train on (files or folders, as for `rag index`)')
     .requiredOption('--out <dir>', 'BERT folder to write (config.json, model.safetensors, tokenizer.json)')
     .option('--init <dir>', 'start from this BERT folder (else a new model and WordPiece vocabulary)')
-    .option('--steps <n>', 'optimiser steps', integerOption('--steps', 0), 300)
+    .option('--steps <n>', 'optimiser steps (default 150 from LSA, 300 from random weights or --init)', integerOption('--steps', 0))
     .option('--batch-size <n>', 'pairs per batch (in-batch negatives)', integerOption('--batch-size', 2), 32)
-    .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 5e-4)
+    .option('--lr <rate>', 'peak learning rate (default 5e-5 from LSA, which a larger rate undoes; else 5e-4)', numberOption('--lr', 0))
     .option('--temperature <t>', 'softmax temperature', numberOption('--temperature', 1e-4), 0.05)
     .option('--max-length <n>', 'tokens per passage', integerOption('--max-length', 8), 96)
     .option('--vocab-size <n>', 'WordPiece vocabulary for a new model', integerOption('--vocab-size', 100), 30000)
@@ -221,7 +221,7 @@ export function registerRagCommands(program: Command): void {
     .option('--no-lsa', 'start a new model from random word embeddings instead of LSA over the documents')
     .option('--seed <n>', 'seed', integerOption('--seed', 0), 0)
     .option('--json', 'print the summary as JSON')
-    .action((flags: { data: string[]; out: string; init?: string; steps: number; batchSize: number; lr: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; lsa: boolean; seed: number; json?: boolean }) => {
+    .action((flags: { data: string[]; out: string; init?: string; steps?: number; batchSize: number; lr?: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; lsa: boolean; seed: number; json?: boolean }) => {
       const { documents, problems } = loadDocuments(flags.data);
       for (const problem of problems) process.stderr.write(`skipped ${problem.path}: ${problem.reason}\n`);
       const texts = documents.map((document) => document.text);
@@ -241,14 +241,17 @@ export function registerRagCommands(program: Command): void {
           { rng: new Rng(flags.seed) }, // the pooler gets no gradient, but BertModel folders carry one
         );
       }
-      if (flags.steps === 0) {
+      const fromLsa = flags.init === undefined && flags.lsa;
+      const steps = flags.steps ?? (fromLsa ? 150 : 300);
+      const lr = flags.lr ?? (fromLsa ? 5e-5 : 5e-4);
+      if (steps === 0) {
         saveBert(flags.out, model, tokenizer);
         console.log(flags.json ? JSON.stringify({ steps: 0, out: flags.out }) : `no contrastive steps; saved ${flags.out}`);
         return;
       }
-      const progress = createProgress({ total: flags.steps, fields: ['loss'], silent: Boolean(flags.json) });
+      const progress = createProgress({ total: steps, fields: ['loss'], silent: Boolean(flags.json) });
       const summary = trainContrastive({
-        model, tokenizer, documents: texts, steps: flags.steps, batchSize: flags.batchSize, lr: flags.lr, temperature: flags.temperature, maxLength: flags.maxLength, seed: flags.seed,
+        model, tokenizer, documents: texts, steps, batchSize: flags.batchSize, lr, temperature: flags.temperature, maxLength: flags.maxLength, seed: flags.seed,
         onStep: (step, loss) => progress.update(step, { loss: loss.toFixed(3) }),
       });
       progress.stop();
