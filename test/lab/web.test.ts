@@ -60,6 +60,11 @@ describe('qkv lab serve', () => {
       assert.equal(kernels.threads, 2);
       assert.equal(kernels.threadsRunning, true, 'the kernel helper threads did not start');
       assert.equal(kernels.crossOriginIsolated, true, 'the worker is not cross-origin isolated');
+      // The helper threads really compute in the page: a split matmul, right against float64.
+      const check = kernels.threadCheck as { workerChunks: number; maxRelativeError: number; milliseconds: number };
+      assert.ok(check.workerChunks > 0, `no matmul chunk ran on a helper thread: ${JSON.stringify(check)}`);
+      assert.ok(check.maxRelativeError < 1e-4, `thread check error ${check.maxRelativeError}`);
+      t.diagnostic(`thread check in the page: ${JSON.stringify(check)}`);
 
       await page.selectOption('#experiment', 'tiny-gpt');
       await page.check('#quick');

@@ -70,7 +70,8 @@ function showParams(): void {
 
 function describeKernels(kernels: KernelStatus): string {
   const where = kernels.backend === 'wasm' ? `wasm (${kernels.simd}) on ${kernels.threads} thread${kernels.threads === 1 ? '' : 's'}${kernels.threadsRunning ? '' : ', helpers not started'}` : `${kernels.backend} kernels (${kernels.fallbackReason})`;
-  return `compute: ${where} · cross-origin isolated: ${kernels.crossOriginIsolated ? 'yes' : 'no'}`;
+  const check = kernels.threadCheck === null ? '' : ` · thread check: 256² matmul in ${kernels.threadCheck.milliseconds.toFixed(1)} ms, ${kernels.threadCheck.workerChunks} chunks on helper threads`;
+  return `compute: ${where} · cross-origin isolated: ${kernels.crossOriginIsolated ? 'yes' : 'no'}${check}`;
 }
 
 function drawLive(): void {

@@ -1,5 +1,6 @@
 /** The messages between the lab page and its compute worker (./page-main.ts ↔ ./worker-main.ts). */
 import type { ParamSpec } from '../experiment.ts';
+import type { ThreadCheck } from './thread-check.ts';
 
 /**
  * Experiments that need the terminal: they read or write model folders on disk, or start
@@ -26,6 +27,8 @@ export interface KernelStatus {
   fallbackReason: string | null;
   /** Kernel chunks run by the helper threads so far. */
   workerChunks: number;
+  /** One split matmul at start-up, checked against float64 (./thread-check.ts); null off wasm. */
+  threadCheck: ThreadCheck | null;
 }
 
 export type ToWorker =

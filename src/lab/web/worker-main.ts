@@ -16,6 +16,7 @@ import { plotSvg } from '../plot-svg.ts';
 import { EXPERIMENTS } from '../registry.ts';
 import { provideBrownText } from './brown-text-browser.ts';
 import { TERMINAL_ONLY, type ExperimentInfo, type FromWorker, type KernelStatus, type ToWorker } from './protocol.ts';
+import { checkWasmThreads } from './thread-check.ts';
 import { tinyGptExperiment } from './tiny-gpt.ts';
 
 interface WorkerScope {
@@ -51,6 +52,7 @@ async function init(threads: number | undefined): Promise<void> {
     crossOriginIsolated: scope.crossOriginIsolated === true,
     fallbackReason: info.fallbackReason ?? null,
     workerChunks: wasmWorkerChunks(),
+    threadCheck: info.backend === 'wasm' ? checkWasmThreads() : null,
   };
   const list: ExperimentInfo[] = experiments.map((experiment) => ({
     name: experiment.name,
