@@ -2,12 +2,15 @@
  * Quantising a whole causal LM, and quantised model folders.
  *
  * `quantizeModel` replaces every Linear / Conv1D whose in_features is a multiple of the block
- * size by a `QuantizedLinear` (embeddings, norms, biases and GPT-2's tied LM head stay float32:
- * the head is the token embedding, which the embedding lookup also reads).
+ * size by a `QuantizedLinear`; norms and biases stay float32. A tied LM head (GPT-2, tied Llama)
+ * gains a quantised copy of the token embedding, `tied_lm_head`, for the logits (the V×C matmul
+ * that reads the whole table every token); the float table stays for the embedding lookup, which
+ * gathers T rows (memory: +V·C·34/32 bytes at Q8_0 beside the V·C·4 float table).
  *
  * A quantised folder is the model's Hugging Face folder with two differences:
  *   config.json         gains `quantization_config: { quant_method: "qkv", format, modules }`
- *                       (modules: layer path → "linear" | "conv1d")
+ *                       (modules: layer path → "linear" | "conv1d"; `tied_lm_head` is the
+ *                       quantised tied head, (vocab, width), beside the float embedding)
  *   model.safetensors   holds `<layer>.qweight` as U8 (rows, rowBytes), the packed ggml blocks,
  *                       instead of `<layer>.weight`; everything else as before
  * `loadCausalLM` recognises it, so `qkv generate` and `qkv eval` read it like any other folder.
@@ -36,11 +39,27 @@ import { QkvValueError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { isQuantFormat, QUANT_FORMAT_INFO, QUANT_FORMATS, quantizedRowBytes, type QuantFormat } from './formats.ts';
+import { isQuantFormat, QUANT_FORMAT_INFO, QUANT_FORMATS, quantizeMatrix, quantizedRowBytes, type QuantFormat } from './formats.ts';
 import { QuantizedLinear, type QuantizedLayerKind } from './quantized-linear.ts';
 
 /** `quantization_config.quant_method` of a qkv-quantised folder. */
 export const QKV_QUANT_METHOD = 'qkv';
+
+/** Module path of the quantised tied LM head (GPT.tied_lm_head, Llama.tied_lm_head). */
+export const TIED_LM_HEAD = 'tied_lm_head';
+
+/** The (vocab, width) token embedding a tied head projects on, or null (untied Llama, adaptive GPT, other models). */
+function tiedEmbedding(model: CausalLM): Tensor | null {
+  if (model instanceof GPT) return model.adaptive_head === null ? model.transformer.wte.weight : null;
+  if (model instanceof Llama) return model.lm_head === null ? model.model.embed_tokens.weight : null;
+  return null;
+}
+
+/** Sets the tied head of a GPT or tied Llama (already checked to have one). */
+function setTiedHead(model: CausalLM, head: QuantizedLinear): void {
+  if (model instanceof GPT || model instanceof Llama) model.setTiedLmHead(head);
+  else throw new QkvValueError(`quantizeModel: ${model.constructor.name} has no tied LM head`);
+}
 
 export interface QuantizeReport {
   format: QuantFormat;
@@ -66,7 +85,7 @@ export function modelSizeBytes(model: CausalLM): number {
  *
  * @example const report = quantizeModel(model, 'q4_0'); // report.sizeBytesAfter / report.sizeBytesBefore ≈ 0.3
  */
-export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeReport {
+export function quantizeModel(model: CausalLM, format: QuantFormat, options: { tiedHead?: boolean } = {}): QuantizeReport {
   if (!isQuantFormat(format)) throw new QkvValueError(`quantizeModel: format must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const sizeBytesBefore = modelSizeBytes(model);
   const modules: Record<string, QuantizedLayerKind> = {};
@@ -81,6 +100,16 @@ export function quantizeModel(model: CausalLM, format: QuantFormat): QuantizeRep
     const quantized = module instanceof Linear ? QuantizedLinear.fromLinear(module, format) : QuantizedLinear.fromConv1D(module, format);
     model.setSubmodule(name, quantized);
     modules[name] = quantized.kind;
+  }
+  const embedding = options.tiedHead === false ? null : tiedEmbedding(model);
+  if (embedding !== null) {
+    const [V, C] = embedding.shape;
+    if (C % blockSize !== 0) skipped.push(TIED_LM_HEAD);
+    else {
+      // (V, C) is already the (out, in) row layout the head needs: logits = h·Eᵀ
+      setTiedHead(model, new QuantizedLinear(quantizeMatrix(format, embedding.contiguousData(), V, C), null, 'linear'));
+      modules[TIED_LM_HEAD] = 'linear';
+    }
   }
   return { format, modules, skipped, sizeBytesBefore, sizeBytesAfter: modelSizeBytes(model) };
 }
@@ -168,15 +197,20 @@ export function loadQuantizedCausalLM(dir: string): LoadedCausalLM {
     if (entry === undefined || entry.dtype !== 'U8' || entry.shape.length !== 2) {
       throw new QkvFormatError(weightsPath, `missing, or not a U8 (rows, rowBytes) tensor, for the ${format} layer "${name}"`, `tensor "${key}"`);
     }
-    const original = model.getSubmodule(name) as Linear | Conv1D;
-    const cols = original.inFeatures;
-    const rows = original.outFeatures;
+    const isTiedHead = name === TIED_LM_HEAD;
+    const embedding = isTiedHead ? tiedEmbedding(model) : null;
+    if (isTiedHead && embedding === null) throw new QkvFormatError(configPath, `"${name}" is listed but the model has no tied LM head`, 'quantization_config.modules');
+    const original = isTiedHead ? null : model.getSubmodule(name) as Linear | Conv1D;
+    const rows = original?.outFeatures ?? embedding!.shape[0];
+    const cols = original?.inFeatures ?? embedding!.shape[1];
     const rowBytes = quantizedRowBytes(format, cols, name);
     if (entry.shape[0] !== rows || entry.shape[1] !== rowBytes) {
       throw new QkvFormatError(weightsPath, `shape (${entry.shape.join(',')}) but ${format} (${rows}, ${cols}) needs (${rows},${rowBytes})`, `tensor "${key}"`);
     }
     const bias = tensors.get(`${name}.bias`) ?? null;
-    model.setSubmodule(name, new QuantizedLinear({ format, rows, cols, data: entry.data }, bias, kind));
+    const layer = new QuantizedLinear({ format, rows, cols, data: entry.data }, bias, kind);
+    if (isTiedHead) setTiedHead(model, layer);
+    else model.setSubmodule(name, layer);
   }
   model.loadStateDict(tensors);
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));

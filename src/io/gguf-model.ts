@@ -16,6 +16,9 @@
  * @example
  * exportGguf('model-q8_0.gguf', model, tokenizer, { type: 'q8_0' });
  * const { model: back, tokenizer: tok } = loadGgufModel('model-q8_0.gguf'); // Q8_0 layers stay packed
+ *
+ * A packed token embedding is dequantised for the lookup and kept packed as the tied logits
+ * head (`tied_lm_head`), and written back block for block.
  */
 import { Conv1D } from '../nn/conv1d.ts';
 import { Linear } from '../nn/linear.ts';
@@ -66,6 +69,13 @@ function matrixOfLayer(module: Module, name: string): Matrix {
 function matrixOfTensor(tensor: Tensor): Matrix {
   const [rows, cols] = tensor.shape;
   return { rows, cols, values: () => Float32Array.from(tensor.contiguousData()) };
+}
+
+/** The token embedding, with the tied head's packed bytes when it has them (written as they are in that format). */
+function embeddingMatrix(weight: Tensor, tiedHead: Module | null): Matrix {
+  const matrix = matrixOfTensor(weight);
+  if (!(tiedHead instanceof QuantizedLinear)) return matrix;
+  return { ...matrix, packed: { format: tiedHead.qweight.format, data: tiedHead.qweight.data } };
 }
 
 /** Rows of each head reordered from rotate-half pairs to interleaved pairs (or back, with `inverse`). */
@@ -145,7 +155,7 @@ function gpt2Contents(model: GPT, type: GgmlTypeName): { metadata: Record<string
   if (c.position !== 'learned') throw new QkvValueError(`exportGguf: llama.cpp's gpt2 has learned positions only; this GPT uses position "${c.position}"`);
   const t = model.transformer;
   const tensors: GgufTensorToWrite[] = [
-    weightTensor('token_embd.weight', matrixOfTensor(t.wte.weight), type),
+    weightTensor('token_embd.weight', embeddingMatrix(t.wte.weight, model.tied_lm_head), type),
     weightTensor('position_embd.weight', matrixOfTensor(t.wpe!.weight), 'F32'),
   ];
   t.h.forEach((block, i) => {
@@ -183,7 +193,7 @@ function llamaContents(model: Llama, type: GgmlTypeName): { metadata: Record<str
   const NH = c.num_attention_heads;
   const NKV = c.num_key_value_heads;
   const C = c.hidden_size;
-  const tensors: GgufTensorToWrite[] = [weightTensor('token_embd.weight', matrixOfTensor(model.model.embed_tokens.weight), type)];
+  const tensors: GgufTensorToWrite[] = [weightTensor('token_embd.weight', embeddingMatrix(model.model.embed_tokens.weight, model.tied_lm_head), type)];
   model.model.layers.forEach((layer, i) => {
     const p = `model.layers.${i}`;
     const a = layer.self_attn;
@@ -309,6 +319,15 @@ class GgufTensors {
   }
 }
 
+/**
+ * A packed Q8_0 / Q4_0 token embedding also becomes the tied logits head on the same bytes, so
+ * the V×C projection reads the blocks (the float table stays for the token lookup).
+ */
+function setTiedHeadFromEmbedding(model: GPT | Llama, tensors: GgufTensors, vocab: number, C: number): void {
+  const head = tensors.layer('token_embd.weight', vocab, C, null, 'linear');
+  if (head instanceof QuantizedLinear) model.setTiedLmHead(head);
+}
+
 /** Puts a float (out, in) matrix or a quantised layer at `path`. */
 function setLayer(model: CausalLM, path: string, value: QuantizedLinear | Tensor, state: Map<string, Tensor>, conv1d: boolean): void {
   if (value instanceof QuantizedLinear) model.setSubmodule(path, value);
@@ -359,6 +378,7 @@ export function loadGgufModel(path: string): LoadedGgufModel {
     state.set('transformer.ln_f.weight', tensors.vector('output_norm.weight', C));
     state.set('transformer.ln_f.bias', tensors.vector('output_norm.bias', C));
     model.loadStateDict(state);
+    setTiedHeadFromEmbedding(model, tensors, vocab, C);
     return { model, tokenizer, metadata };
   }
   if (arch === 'llama') {
@@ -390,6 +410,7 @@ export function loadGgufModel(path: string): LoadedGgufModel {
     state.set('model.norm.weight', tensors.vector('output_norm.weight', C));
     if (!tied) setLayer(model, 'lm_head', tensors.layer('output.weight', vocab, C, null, 'linear'), state, false);
     model.loadStateDict(state);
+    if (tied) setTiedHeadFromEmbedding(model, tensors, vocab, C);
     return { model, tokenizer, metadata };
   }
   throw new QkvFormatError(path, `${JSON.stringify(arch)} is not supported (qkv reads gpt2 and llama)`, 'metadata "general.architecture"');

@@ -34,6 +34,25 @@ import type { CausalLM } from './causal-lm.ts';
 import { GPT_OUTPUT_LAYERS, adaptiveOutput, buildAdaptiveHead, checkAdaptiveConfig, lastPositionLogProbs, type GPTOutputLayer } from './gpt-adaptive.ts';
 import type { AdaptiveLogSoftmaxWithLoss } from '../nn/adaptive-softmax.ts';
 
+/**
+ * The tied logits projection h·Eᵀ held in another form, e.g. a Q8_0 copy of the embedding E
+ * (src/compress/quantized-linear.ts): (*, C) → (*, V), no bias, inference only. The float
+ * embedding table stays for the token lookup (a gather of T rows), so the head only replaces the
+ * V×C matmul that reads the whole table every token.
+ */
+export interface TiedLogitsHead extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  forward(x: Tensor): Tensor;
+}
+
+/** Checks a head's shape against (V, C); shared by GPT and Llama. */
+export function checkTiedLogitsHead(owner: string, head: TiedLogitsHead, vocab: number, width: number): void {
+  if (head.outFeatures !== vocab || head.inFeatures !== width) {
+    throw new QkvShapeError(`${owner}: tied logits head must be (${vocab}, ${width}) (vocab, width), got (${head.outFeatures}, ${head.inFeatures})`);
+  }
+}
+
 /** GPT-2's `config.json` fields, with the defaults chosen for a small model trained here. */
 export interface GPTConfig {
   /** Tokens in the vocabulary (GPT-2: 50257). */
@@ -273,6 +292,11 @@ export class GPT extends Module implements CausalLM {
   readonly transformer: GPTTransformer;
   /** The adaptive softmax head (output 'adaptive' only; declared after `transformer`, so full models draw the same weights). */
   readonly adaptive_head: AdaptiveLogSoftmaxWithLoss | null;
+  /**
+   * A quantised stand-in for the tied h·wteᵀ (set by quantizeModel or a quantised GGUF), or null
+   * (float models: the logits are the matmul on wte). No parameters, so the state dict is unchanged.
+   */
+  tied_lm_head: TiedLogitsHead | null;
 
   get vocabSize(): number {
     return this.config.vocab_size;
@@ -286,6 +310,22 @@ export class GPT extends Module implements CausalLM {
     this.config = resolveGPTConfig(config);
     this.transformer = new GPTTransformer(this.config, options.rng ?? defaultRng);
     this.adaptive_head = this.config.output === 'adaptive' ? buildAdaptiveHead(this.config, options.rng ?? defaultRng) : null;
+    this.tied_lm_head = null;
+  }
+
+  /** Computes the full-softmax logits with `head` instead of h·wteᵀ (null: back to the float matmul). */
+  setTiedLmHead(head: TiedLogitsHead | null): void {
+    if (head !== null) {
+      if (this.adaptive_head !== null) throw new QkvValueError("GPT: output 'adaptive' has no tied head to replace");
+      checkTiedLogitsHead('GPT', head, this.config.vocab_size, this.config.n_embd);
+    }
+    this.tied_lm_head = head;
+  }
+
+  /** x (*, C) → logits (*, V) through the tied head. */
+  private tiedLogits(x: Tensor): Tensor {
+    if (this.tied_lm_head !== null) return this.tied_lm_head.forward(x);
+    return matmul(x, this.transformer.wte.weight.transpose(0, 1)); // (*, C) · (C, V) → (*, V)
   }
 
   /**
@@ -295,7 +335,7 @@ export class GPT extends Module implements CausalLM {
   forward(ids: Tensor, options: ForwardOptions & { targets?: IndexLike } = {}): { logits: Tensor; loss?: Tensor } {
     const x = this.hiddenStates(ids, options); // (B, T, C)
     if (this.adaptive_head !== null) return adaptiveOutput(this.adaptive_head, x, options.targets);
-    const logits = matmul(x, this.transformer.wte.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
+    const logits = this.tiedLogits(x); // (B, T, C) → (B, T, V)
     if (options.targets === undefined) return { logits };
     const loss = crossEntropy(logits, options.targets); // over (B, T), ignoring -100
     return { logits, loss };
@@ -332,7 +372,7 @@ export class GPT extends Module implements CausalLM {
     if (this.adaptive_head !== null) return lastPositionLogProbs(this.adaptive_head, x);
     const [B, T, C] = x.shape;
     const last = x.narrow(1, T - 1, 1).reshape([B, C]); // (B, C)
-    return logSoftmax(matmul(last, this.transformer.wte.weight.transpose(0, 1)), 1); // (B, V)
+    return logSoftmax(this.tiedLogits(last), 1); // (B, C) → (B, V)
   }
 
   /** Each layer's attention weights from the last forward with `returnAttention` (B, NH, T, Tk). */

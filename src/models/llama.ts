@@ -27,7 +27,7 @@ import { Module } from '../nn/module.ts';
 import { MultiHeadAttention, type LayerCache } from '../nn/multi-head-attention.ts';
 import { RMSNorm } from '../nn/norm.ts';
 import type { CausalLM } from './causal-lm.ts';
-import { KVCache } from './gpt.ts';
+import { KVCache, checkTiedLogitsHead, type TiedLogitsHead } from './gpt.ts';
 
 /** `LlamaConfig`'s `config.json` fields, with the defaults chosen for a small model trained here. */
 export interface LlamaConfig {
@@ -233,6 +233,8 @@ export class Llama extends Module implements CausalLM {
   readonly config: LlamaConfig;
   readonly model: LlamaModel;
   readonly lm_head: Linear | null;
+  /** Tied models only: a quantised stand-in for h·embed_tokensᵀ (see GPT's), or null. */
+  tied_lm_head: TiedLogitsHead | null;
 
   get vocabSize(): number {
     return this.config.vocab_size;
@@ -247,6 +249,16 @@ export class Llama extends Module implements CausalLM {
     const rng = options.rng ?? defaultRng;
     this.model = new LlamaModel(this.config, rng);
     this.lm_head = this.config.tie_word_embeddings ? null : projection(this.config.hidden_size, this.config.vocab_size, this.config, rng);
+    this.tied_lm_head = null;
+  }
+
+  /** Tied models: computes the logits with `head` instead of h·embed_tokensᵀ (null: the float matmul). */
+  setTiedLmHead(head: TiedLogitsHead | null): void {
+    if (head !== null) {
+      if (this.lm_head !== null) throw new QkvValueError('Llama: tie_word_embeddings is false; quantise lm_head itself instead');
+      checkTiedLogitsHead('Llama', head, this.config.vocab_size, this.config.hidden_size);
+    }
+    this.tied_lm_head = head;
   }
 
   /**
@@ -266,9 +278,11 @@ export class Llama extends Module implements CausalLM {
       x = layer.forward(x, options.cache?.layers[index], options.returnAttention);
     }
     x = norm.forward(x);
-    const logits = this.lm_head === null
-      ? matmul(x, embed_tokens.weight.transpose(0, 1)) // (B, T, C) · (C, V) → (B, T, V)
-      : this.lm_head.forward(x); // (B, T, V)
+    const logits = this.lm_head !== null
+      ? this.lm_head.forward(x) // (B, T, V)
+      : this.tied_lm_head !== null
+        ? this.tied_lm_head.forward(x) // (B, T, C) → (B, T, V)
+        : matmul(x, embed_tokens.weight.transpose(0, 1)); // (B, T, C) · (C, V) → (B, T, V)
     if (options.targets === undefined) return { logits };
     return { logits, loss: crossEntropy(logits, options.targets) };
   }

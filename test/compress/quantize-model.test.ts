@@ -25,7 +25,7 @@ test('quantizeModel replaces every Linear/Conv1D of a GPT and a Llama; the folde
   const tokenizer = trainCharTokenizer('abcdefgh ');
   const gpt = new GPT({ vocab_size: tokenizer.vocabSize, n_layer: 2, n_embd: 64, n_head: 2, n_positions: 16 }, { rng: new Rng(1) });
   const llama = new Llama({ vocab_size: tokenizer.vocabSize, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16 }, { rng: new Rng(2) });
-  for (const [name, model, expectedLayers] of [['gpt', gpt, 8], ['llama', llama, 8]] as const) {
+  for (const [name, model, expectedLayers] of [['gpt', gpt, 9], ['llama', llama, 8]] as const) {
     const before = logitsOf(model);
     const report = quantizeModel(model, 'q8_0');
     assert.equal(Object.keys(report.modules).length, expectedLayers, `${name}: ${JSON.stringify(report.modules)}`);
