@@ -9,6 +9,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setKernelBackend } from '../../src/kernels/index.ts';
+import { resolveParams } from '../../src/lab/experiment.ts';
+import { scalingExperiment } from '../../src/lab/experiments/scaling.ts';
 import { serveLab, type LabServer } from '../../src/lab/web/server.ts';
 import { buildLabSite, ISOLATION_HEADERS, type LabSite } from '../../src/lab/web/site.ts';
 import { CHROMIUM_MISSING, chromiumInstalled, launchChromium } from './fixtures.ts';
@@ -95,7 +98,20 @@ describe('qkv lab serve', () => {
       const dir = mkdtempSync(join(tmpdir(), 'qkv-lab-web-'));
       const screenshot = join(dir, 'lab-tiny-gpt.png');
       await page.screenshot({ path: screenshot, fullPage: true });
-      t.diagnostic(`screenshot: ${screenshot}; held-out ${held[0].toFixed(3)} → ${held.at(-1)!.toFixed(3)}`);
+
+      // A library experiment in the page gives the terminal's numbers: scaling --quick, wasm both sides.
+      await page.selectOption('#experiment', 'scaling');
+      await page.check('#quick');
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes((globalThis as unknown as { qkvLab: { status: string } }).qkvLab.status), null, { timeout: 90_000 });
+      setKernelBackend('wasm');
+      const inNode = await scalingExperiment.run(resolveParams(scalingExperiment, { quick: true }), { seed: 0, onProgress: () => {} });
+      const inPage = await page.$$eval('#findings li', (items) => items.map((item) => (item as { textContent: string | null }).textContent ?? ''));
+      assert.deepEqual(inPage, inNode.findings);
+      assert.match(await page.innerHTML('#plot'), /<svg/);
+
+      await page.screenshot({ path: join(dir, 'lab-scaling.png'), fullPage: true });
+      t.diagnostic(`screenshots: ${screenshot}, lab-scaling.png beside it; held-out ${held[0].toFixed(3)} → ${held.at(-1)!.toFixed(3)}`);
     } finally {
       await browser.close();
     }
