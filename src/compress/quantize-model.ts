@@ -83,7 +83,8 @@ export function modelSizeBytes(model: CausalLM): number {
 /**
  * Replaces the model's Linear and Conv1D layers by quantised ones, in place; returns what was done.
  *
- * @example const report = quantizeModel(model, 'q4_0'); // report.sizeBytesAfter / report.sizeBytesBefore ≈ 0.3
+ * @example const report = quantizeModel(model, 'q4_0'); // the layers shrink to ≈ 0.3; the float embedding stays beside the packed head
+ * @example quantizeModel(model, 'q8_0', { tiedHead: false }); // logits stay h·Eᵀ in float32
  */
 export function quantizeModel(model: CausalLM, format: QuantFormat, options: { tiedHead?: boolean } = {}): QuantizeReport {
   if (!isQuantFormat(format)) throw new QkvValueError(`quantizeModel: format must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);

@@ -127,6 +127,11 @@ test('float models are unchanged: no tied head, logits bit-identical to h·Eᵀ;
   quantizeModel(untied, 'q8_0');
   assert.ok(untied.lm_head instanceof QuantizedLinear, 'untied Llama: lm_head itself is quantised');
   assert.equal(untied.tied_lm_head, null);
+  const optedOut = newGpt();
+  const floatLogits = logitsOf(optedOut);
+  assert.equal(quantizeModel(optedOut, 'q8_0', { tiedHead: false }).modules[TIED_LM_HEAD], undefined);
+  assert.equal(optedOut.tied_lm_head, null, 'tiedHead: false keeps the float head');
+  assert.notDeepEqual(logitsOf(optedOut), floatLogits, 'the blocks are quantised all the same');
   assert.throws(() => newGpt().setTiedLmHead(new CaptureHead(64, V + 1)), /tied logits head must be \(\d+, 64\)/);
 });
 
