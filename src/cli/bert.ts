@@ -18,7 +18,7 @@ import { Rng } from '../tensor/random.ts';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.ts';
 import { CLASSIFY_TRAIN_DEFAULTS, fineTuneClassifier } from '../train/classify.ts';
 import { saveBagOfWords, trainBagOfWords } from '../train/classify-bow.ts';
-import { holdOut, labelSet, readLabelledFile, type LabelledExample } from '../train/classify-data.ts';
+import { evenlySpaced, holdOut, labelSet, readLabelledFile, type LabelledExample } from '../train/classify-data.ts';
 import { loadClassifier } from '../train/classify-load.ts';
 import { splitDocuments } from '../train/mlm.ts';
 import { PRETRAIN_DEFAULTS, pretrainBert } from '../train/mlm-pretrain.ts';
@@ -337,9 +337,8 @@ function registerCalibrate(program: Command): void {
     if (seeds.some((s) => !Number.isInteger(s))) throw new InvalidArgumentError(`--seeds must be integers, got "${flags.seeds}"`);
     const read = (path: string) => readLabelledFile(path, { textColumn: flags.textColumn, labelColumn: flags.labelColumn });
     const all = read(flags.data);
-    // A fixed spread of the file (every k-th example), so runs compare.
-    const step = Math.max(1, Math.floor(all.length / flags.limit));
-    const test = all.filter((_, i) => i % step === 0).slice(0, flags.limit);
+    // A fixed spread over the whole file, so runs compare.
+    const test = evenlySpaced(all, flags.limit);
     const labels = [...labelWords.keys()];
     const { model, tokenizer } = loadCausalLM(flags.model);
     const total = seeds.length * flags.orders;

@@ -180,6 +180,18 @@ export class ClassificationDataset {
   }
 }
 
+/**
+ * `count` examples spread evenly over the whole list (item ⌊i·n/count⌋ for i < count), in file
+ * order; all of them when count ≥ n. Taking every ⌊n/count⌋-th and cutting at count would keep
+ * only the front of the file when n/count is not a whole number (525 lines, 200 wanted: the first
+ * 400 lines), and files sorted by label would lose whole labels.
+ */
+export function evenlySpaced<T>(examples: readonly T[], count: number): T[] {
+  if (!Number.isInteger(count) || count < 1) throw new QkvValueError(`evenlySpaced: count must be a positive integer, got ${count}`);
+  if (count >= examples.length) return [...examples];
+  return Array.from({ length: count }, (_, i) => examples[Math.floor((i * examples.length) / count)]);
+}
+
 /** Splits off every k-th example (k = round(1 / fraction)) as validation: deterministic and spread over the file. */
 export function holdOut<T>(examples: readonly T[], fraction: number): { train: T[]; validation: T[] } {
   if (!(fraction > 0 && fraction < 1)) throw new QkvValueError(`holdOut: fraction must be in (0, 1), got ${fraction}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdOut, labelIds, parseCsv, readLabelledFile } from '../../src/train/classify-data.ts';
+import { evenlySpaced, holdOut, labelIds, parseCsv, readLabelledFile } from '../../src/train/classify-data.ts';
 import { BagOfWordsClassifier, buildVocabulary } from '../../src/train/classify-bow.ts';
 
 test('CSV (RFC 4180): quoted commas, doubled quotes, newlines inside quotes, CRLF', () => {
@@ -36,4 +36,18 @@ test('bag-of-words features are log(1 + count), L2-normalised, over the most fre
   const norm = Math.hypot(Math.log(3), Math.log(2));
   assert.ok(Math.abs(features[0] - Math.log(3) / norm) < 1e-6 && Math.abs(features[1] - Math.log(2) / norm) < 1e-6);
   assert.deepEqual(features.slice(2), [0, 0]);
+});
+
+test('evenlySpaced spreads a sample over the whole file (qkv calibrate --limit kept only the front of a 525-line file)', () => {
+  const lines = Array.from({ length: 525 }, (_, i) => i);
+  const sample = evenlySpaced(lines, 200);
+  assert.equal(sample.length, 200);
+  assert.equal(sample[0], 0);
+  assert.ok(sample[199] >= 520, `last sampled line ${sample[199]}`);
+  // Labels sorted in the file (400 of one, 125 of the other) keep their share.
+  const labels = lines.map((i) => (i < 400 ? 'informative' : 'imaginative'));
+  const share = evenlySpaced(labels, 200).filter((label) => label === 'imaginative').length / 200;
+  assert.ok(Math.abs(share - 125 / 525) < 0.01, `imaginative share ${share}`);
+  assert.deepEqual(evenlySpaced([1, 2, 3], 10), [1, 2, 3]);
+  assert.throws(() => evenlySpaced(lines, 0), /count must be a positive integer/);
 });
