@@ -241,7 +241,9 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
         const batch = dataset.sampleBatch('train', config.batchSize, config.blockSize, dataRng);
         const out = model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets });
         const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps); // micro-batches sum to the mean
-        scaled.backward();
+        // Nothing of this step's graph is read after backward but the loss itself, so its
+        // activations go back to the buffer pool for the next step.
+        scaled.backward({ releaseActivations: true });
         loss += scaled.item();
       }
       const gradNorm = clipGradNorm(optimizer.paramGroups.flatMap((group) => group.params), config.gradClip > 0 ? config.gradClip : Infinity);
