@@ -167,6 +167,14 @@ def train(spec):
 def decode(spec):
     model, load_ms = load_model(spec)
     model.eval()
+    with torch.no_grad():
+        # A few tokens decoded and discarded first, as on the qkv side (WARMUP_TOKENS in torch.ts).
+        warm_ids = list(spec["prompt_ids"])
+        warm_caches = [{} for _ in model.h]
+        logits = model(torch.tensor([warm_ids]), warm_caches, 0)
+        for _ in range(3):
+            warm_ids.append(int(torch.argmax(logits[0, -1])))
+            logits = model(torch.tensor([[warm_ids[-1]]]), warm_caches, len(warm_ids) - 1)
     ids = list(spec["prompt_ids"])
     caches = [{} for _ in model.h]
     with torch.no_grad():
