@@ -127,12 +127,17 @@ export function registerLabCommands(program: Command): void {
       const svgPath = join(flags.out, `${experiment.name}.svg`);
       const htmlPath = join(flags.out, `${experiment.name}.html`);
       writeFileAtomic(svgPath, plotSvg(result.plot));
+      const figurePaths = (result.figures ?? []).map((figure) => {
+        const path = join(flags.out, `${experiment.name}-${figure.name}.svg`);
+        writeFileAtomic(path, figure.svg);
+        return path;
+      });
       writeFileAtomic(htmlPath, reportHtml(experiment, params, result, flags.seed));
       if (flags.json) {
         console.log(JSON.stringify({
           experiment: experiment.name, params, seed: flags.seed, seconds,
           columns: result.columns, rows: result.rows.map((row) => row.map((cell) => (typeof cell === 'number' && !Number.isFinite(cell) ? formatCell(cell) : cell))),
-          series: result.plot.series, findings: result.findings, files: { svg: svgPath, html: htmlPath },
+          series: result.plot.series, findings: result.findings, files: { svg: svgPath, html: htmlPath, figures: figurePaths },
         }));
         return;
       }

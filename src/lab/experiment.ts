@@ -42,12 +42,22 @@ export interface PlotSpec {
   categories?: string[];
 }
 
+/** A further picture an experiment draws beside its plot (e.g. what each head attends to). */
+export interface LabFigure {
+  /** File-name part: written as NAME-FIGURE.svg. */
+  name: string;
+  title: string;
+  svg: string;
+}
+
 export interface ExperimentResult {
   columns: string[];
   rows: Array<Array<string | number>>;
   plot: PlotSpec;
   /** What the numbers say, in one or two sentences computed from them. */
   findings: string[];
+  /** Further figures, shown in the report and written beside the plot. */
+  figures?: LabFigure[];
 }
 
 export interface RunContext {

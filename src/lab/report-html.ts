@@ -34,6 +34,7 @@ td:first-child, th:first-child { text-align: left; }
 <h2>Findings</h2>
 <ul class="findings">${findings}</ul>
 <figure>${plotSvg(result.plot)}</figure>
+${(result.figures ?? []).map((figure) => `<figure>${figure.svg}<figcaption>${escapeXml(figure.title)}</figcaption></figure>`).join('\n')}
 <h2>Table</h2>
 <table>
 <thead><tr>${header}</tr></thead>

@@ -14,16 +14,12 @@ import { noGrad } from '../../tensor/autograd.ts';
 import { Rng } from '../../tensor/random.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { renderWeightGridSvg, type WeightGridPanel } from '../heatmap-svg.ts';
-import { numberListParam, numberParam, type Experiment, type ExperimentResult } from '../experiment.ts';
+import { numberListParam, numberParam, type Experiment, type ExperimentResult, type LabFigure } from '../experiment.ts';
 import { DotReader } from './attention-kind.ts';
 import { RecallModel, recallBatch, tailMean, trainRecall, type RecallBatch, type RecallTask } from './recall-task.ts';
 
 /** A figure beside the plot (an SVG document), for the docs and the HTML report. */
-export interface LabFigure {
-  name: string;
-  title: string;
-  svg: string;
-}
+export type { LabFigure };
 
 /** The result of `heads`: the table and plot, and per trained model a figure of what each head attends to. */
 export interface HeadsResult extends ExperimentResult {
