@@ -24,6 +24,7 @@ import { trainParallel, type ParallelTrainSummary } from '../src/train/parallel/
 import type { ParallelStrategy } from '../src/train/parallel/protocol.ts';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../src/train/trainer.ts';
 import { BenchReport } from './report.ts';
+import { maxWeightDifference } from '../src/nn/weight-difference.ts';
 
 const WORKERS = 2;
 const MiB = 2 ** 20;
@@ -31,17 +32,6 @@ const MiB = 2 ** 20;
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
-}
-
-function maxWeightDifference(a: GPT, b: GPT): number {
-  const other = b.stateDict();
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(a.stateDict())) {
-    const x = tensor.toFloat32Array();
-    const y = other[name].toFloat32Array();
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  }
-  return worst;
 }
 
 export async function run(report: BenchReport, steps = 6): Promise<void> {

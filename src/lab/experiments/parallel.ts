@@ -22,18 +22,7 @@ import { evaluateLoss, TRAIN_DEFAULTS, trainLanguageModel, type MetricsRecord, t
 import { QkvValueError } from '../../tensor/errors.ts';
 import { listParam, numberListParam, numberParam, type Experiment, type ExperimentResult } from '../experiment.ts';
 import { brownSplit } from './brown-text.ts';
-
-/** Largest |a − b| over every weight of two models with the same config. */
-export function maxWeightDifference(a: GPT, b: GPT): number {
-  const other = b.stateDict();
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(a.stateDict())) {
-    const x = tensor.toFloat32Array();
-    const y = other[name].toFloat32Array();
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  }
-  return worst;
-}
+import { maxWeightDifference } from '../../nn/weight-difference.ts';
 
 const MIB = 1024 * 1024;
 

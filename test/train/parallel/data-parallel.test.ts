@@ -13,6 +13,7 @@ import { flatLayout } from '../../../src/train/parallel/flat-layout.ts';
 import { bucketsWithin, shardRange } from '../../../src/train/parallel/collective.ts';
 import { trainParallel } from '../../../src/train/parallel/launch.ts';
 import { shardUnits } from '../../../src/train/parallel/fsdp-shards.ts';
+import { maxWeightDifference } from '../../../src/nn/weight-difference.ts';
 
 const text = readFileSync(new URL('../../../data/brown.txt', import.meta.url), 'utf8').slice(0, 40_000);
 const tokenizer = trainCharTokenizer(text);
@@ -23,20 +24,9 @@ const config: TrainConfig = { ...TRAIN_DEFAULTS, steps: 4, batchSize: 2, blockSi
 // Small buckets, so gradients cross several buckets and big parameters are split between them.
 const bucketElements = 700;
 
-function maxAbsDiff(a: GPT, b: GPT): number {
-  const expected = b.stateDict();
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(a.stateDict())) {
-    const x = tensor.toFloat32Array();
-    const y = expected[name].toFloat32Array();
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  }
-  return worst;
-}
-
 /** How far training moved the weights (so "same weights" is not trivially true). */
 function movedFromInit(a: GPT): number {
-  return maxAbsDiff(a, new GPT(modelConfig, { rng: new Rng(1) }));
+  return maxWeightDifference(a, new GPT(modelConfig, { rng: new Rng(1) }));
 }
 
 test('flatLayout: buckets of whole parameters; a parameter larger than a bucket is split (hand-worked)', () => {
@@ -62,14 +52,14 @@ test('DDP: 2 workers on batch B give the weights of 1 worker on batch 2B; FSDP g
   const fsdpRun = await trainParallel({ model: fsdp, dataset, config, workers: 2, strategy: 'fsdp', outDir: null, saveModel: () => {}, bucketElements });
 
   const moved = movedFromInit(single);
-  const ddpDiff = maxAbsDiff(ddp, single);
-  const fsdpDiff = maxAbsDiff(fsdp, ddp);
+  const ddpDiff = maxWeightDifference(ddp, single);
+  const fsdpDiff = maxWeightDifference(fsdp, ddp);
   console.log(`moved ${moved.toExponential(2)}; DDP vs single ${ddpDiff.toExponential(2)}; FSDP vs DDP ${fsdpDiff.toExponential(2)}`);
   assert.ok(moved > 1e-2, `training moved the weights by ${moved}`);
   // The comparison can fail: one worker on batch B alone (half the global batch) lands elsewhere.
   const halfBatch = new GPT(modelConfig, { rng: new Rng(1) });
   await trainLanguageModel({ model: halfBatch, dataset, config, outDir: null, saveModel: () => {} });
-  assert.ok(maxAbsDiff(halfBatch, single) > 1e-3, `batch B and batch 2B runs agree to ${maxAbsDiff(halfBatch, single)}`);
+  assert.ok(maxWeightDifference(halfBatch, single) > 1e-3, `batch B and batch 2B runs agree to ${maxWeightDifference(halfBatch, single)}`);
   assert.ok(ddpDiff < 5e-5, `DDP differs from the single worker by ${ddpDiff}`);
   assert.ok(fsdpDiff < 5e-5, `FSDP differs from DDP by ${fsdpDiff}`);
   assert.deepEqual(ddpRun.history.map((r) => r.step), [1, 2, 3, 4]);
@@ -103,7 +93,7 @@ test('FSDP checkpoint is one ordinary model folder that resumes with another wor
   assert.equal(stopped.steps, 2);
   const { model: resumed } = loadGPT(dir); // an ordinary folder: the single-process loader reads it
   await trainParallel({ model: resumed, dataset, config, workers: 1, strategy: 'ddp', outDir: dir, saveModel: (d) => saveGPT(d, resumed, tokenizer), resume: true, bucketElements });
-  const diff = maxAbsDiff(resumed, straight);
+  const diff = maxWeightDifference(resumed, straight);
   console.log(`FSDP×2 (2 steps) → DDP×1 (2 steps) vs DDP×1 (4 steps): ${diff.toExponential(2)}`);
   assert.ok(diff < 5e-5, `resumed run differs by ${diff}`);
 });

@@ -11,23 +11,13 @@ import { loadTrainerState } from '../../../src/train/checkpoint.ts';
 import { TokenDataset } from '../../../src/train/data.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig } from '../../../src/train/trainer.ts';
 import { trainParallel } from '../../../src/train/parallel/launch.ts';
+import { maxWeightDifference } from '../../../src/nn/weight-difference.ts';
 
 const text = readFileSync(new URL('../../../data/brown.txt', import.meta.url), 'utf8').slice(0, 40_000);
 const tokenizer = trainCharTokenizer(text);
 const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.1);
 const config: TrainConfig = { ...TRAIN_DEFAULTS, steps: 3, batchSize: 2, blockSize: 16, warmupSteps: 1, evalInterval: 100, evalBatches: 1, gradClip: 1, seed: 5, learningRate: 1e-2, minLearningRate: 1e-3 };
 const bucketElements = 2000;
-
-function maxAbsDiff(a: GPT, b: GPT): number {
-  const expected = b.stateDict();
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(a.stateDict())) {
-    const x = tensor.toFloat32Array();
-    const y = expected[name].toFloat32Array();
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  }
-  return worst;
-}
 
 test('FSDP writes a checkpoint mid-run on checkpointInterval; it resumes with 3 workers to the weights of an uninterrupted run', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-fsdp-mid-'));
@@ -55,10 +45,10 @@ test('FSDP writes a checkpoint mid-run on checkpointInterval; it resumes with 3 
   assert.equal(loadTrainerState(atStep2).global_step, 2);
   const { model: resumed } = loadGPT(atStep2); // an ordinary folder
   // Really the step-2 state, not the end's: its weights are two steps short of the uninterrupted run's.
-  assert.ok(maxAbsDiff(resumed, straight) > 1e-3, `the step-2 checkpoint is ${maxAbsDiff(resumed, straight)} from the final weights`);
+  assert.ok(maxWeightDifference(resumed, straight) > 1e-3, `the step-2 checkpoint is ${maxWeightDifference(resumed, straight)} from the final weights`);
   await trainParallel({ model: resumed, dataset, config: { ...run4, batchSize: 2 }, workers: 3, strategy: 'fsdp', outDir: atStep2, saveModel: (d) => saveGPT(d, resumed, tokenizer), resume: true, bucketElements });
-  const diff = maxAbsDiff(resumed, straight);
-  const uninterrupted = maxAbsDiff(first, straight);
+  const diff = maxWeightDifference(resumed, straight);
+  const uninterrupted = maxWeightDifference(first, straight);
   console.log(`FSDP×2 to its step-2 checkpoint → FSDP×3 (2 steps) vs one process (4 steps): ${diff.toExponential(2)}; FSDP×2 (4 steps) vs one process: ${uninterrupted.toExponential(2)}`);
   assert.ok(diff < 5e-5, `resumed run differs by ${diff}`);
   assert.ok(uninterrupted < 5e-5, `FSDP×2 differs by ${uninterrupted}`);

@@ -10,23 +10,13 @@ import { shardRange } from '../../../src/train/parallel/collective.ts';
 import { flatLayout } from '../../../src/train/parallel/flat-layout.ts';
 import { shardUnits } from '../../../src/train/parallel/fsdp-shards.ts';
 import { trainParallel } from '../../../src/train/parallel/launch.ts';
+import { maxWeightDifference } from '../../../src/nn/weight-difference.ts';
 
 const text = readFileSync(new URL('../../../data/brown.txt', import.meta.url), 'utf8').slice(0, 40_000);
 const tokenizer = trainCharTokenizer(text);
 const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.1);
 const config: TrainConfig = { ...TRAIN_DEFAULTS, steps: 3, batchSize: 2, blockSize: 16, warmupSteps: 1, evalInterval: 100, evalBatches: 1, gradClip: 1, seed: 5, learningRate: 1e-2, minLearningRate: 1e-3 };
 const bucketElements = 2000;
-
-function maxAbsDiff(a: GPT, b: GPT): number {
-  const expected = b.stateDict();
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(a.stateDict())) {
-    const x = tensor.toFloat32Array();
-    const y = expected[name].toFloat32Array();
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  }
-  return worst;
-}
 
 test('FSDP per block (8 blocks, dropout, 2 micro-batches) trains the weights DDP trains, at under 0.6x its peak bytes per worker', async () => {
   // Blocks dominate (12·C² each) and the root is small, as in a model whose optimiser state dominates.
@@ -36,8 +26,8 @@ test('FSDP per block (8 blocks, dropout, 2 micro-batches) trains the weights DDP
   const ddpRun = await trainParallel({ model: ddp, dataset, config: accumulating, workers: 2, strategy: 'ddp', outDir: null, saveModel: () => {}, bucketElements });
   const fsdp = new GPT(modelConfig, { rng: new Rng(2) });
   const fsdpRun = await trainParallel({ model: fsdp, dataset, config: accumulating, workers: 2, strategy: 'fsdp', outDir: null, saveModel: () => {}, bucketElements });
-  const moved = maxAbsDiff(fsdp, new GPT(modelConfig, { rng: new Rng(2) }));
-  const diff = maxAbsDiff(fsdp, ddp);
+  const moved = maxWeightDifference(fsdp, new GPT(modelConfig, { rng: new Rng(2) }));
+  const diff = maxWeightDifference(fsdp, ddp);
   console.log(`moved ${moved.toExponential(2)}; FSDP (per block) vs DDP ${diff.toExponential(2)}`);
   assert.ok(moved > 1e-2, `training moved the weights by ${moved}`);
   // Dropout is on: equal weights need the recomputed backward to replay the forward's masks.
