@@ -110,8 +110,9 @@ export const positionsExperiment: Experiment = {
     };
     const runs: PositionRun[] = [];
     schemes.forEach((scheme, index) => {
-      runs.push(trainPositions(scheme, options));
-      onProgress(index + 1, schemes.length, { scheme });
+      const run = trainPositions(scheme, options);
+      runs.push(run);
+      onProgress(index + 1, schemes.length, { scheme, accuracy: run.accuracy, 'extrapolated accuracy': run.extrapolated });
     });
     const series: Series[] = [
       { name: `accuracy at T = ${options.length}`, points: runs.map((run, i) => [i, run.accuracy]) },

@@ -137,7 +137,7 @@ export const samplingExperiment: Experiment = {
     const starts = ['the', 'he', 'it', 'in', 'a', 'she', 'we', 'this'].map((word) => model.words.indexOf(word)).filter((id) => id > 0);
     const measures = SAMPLING_SETTINGS.map((setting, index) => {
       const measure = measureSetting(model, setting, { samples: numberParam(params, 'samples'), length: numberParam(params, 'length'), starts, seed: seed + index });
-      onProgress(index + 1, SAMPLING_SETTINGS.length, { setting: setting.label });
+      onProgress(index + 1, SAMPLING_SETTINGS.length, { setting: setting.label, entropy: measure.entropy, 'distinct-2': measure.distinct2 });
       return measure;
     });
     const get = (label: string) => measures.find((m) => m.label === label)!;

@@ -119,12 +119,16 @@ export const scalingExperiment: Experiment = {
     const rows: ExperimentResult['rows'] = [];
     const entropySeries: Series[] = [{ name: 'scaled entropy', points: [] }, { name: 'unscaled entropy', points: [] }];
     for (const dk of dks) {
+      const entropy: Record<string, number> = {};
       for (const scaled of [true, false]) {
         const point = measureSaturation(dk, scaled, { keys, queries, rng: new Rng(seed * 1000 + dk) });
         rows.push([scaled ? 'scaled' : 'unscaled', dk, point.entropy, point.maxWeight, point.gradNorm, '']);
         entropySeries[scaled ? 0 : 1].points.push([dk, point.entropy]);
-        onProgress(++done, total);
+        entropy[scaled ? 'scaled entropy' : 'unscaled entropy'] = point.entropy;
       }
+      // Numbers, so a live view (the lab's web page) can plot them as they come.
+      done += 2;
+      onProgress(done, total, entropy);
     }
     const trainDk = numberParam(params, 'train-dk');
     const finals: Record<string, number> = {};
@@ -133,7 +137,7 @@ export const scalingExperiment: Experiment = {
       const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
       finals[recipe] = tail.reduce((a, b) => a + b, 0) / tail.length;
       rows.push([`train ${recipe}`, trainDk, '', '', '', finals[recipe]]);
-      onProgress(++done, total, { recipe });
+      onProgress(++done, total, { recipe, 'final train loss': finals[recipe] });
     }
     const uniform = Math.log(keys);
     const largest = dks[dks.length - 1];

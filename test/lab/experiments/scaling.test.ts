@@ -6,8 +6,11 @@ import { Rng } from '../../../src/tensor/random.ts';
 
 test('scaling --quick: unscaled softmax entropy collapses and its score gradient shrinks as d_k grows; scaled stays near uniform', async () => {
   const params = resolveParams(scalingExperiment, { quick: true, overrides: { steps: 25 } });
-  const result = await scalingExperiment.run(params, { seed: 0, onProgress: () => {} });
+  const progress: Array<Record<string, string | number> | undefined> = [];
+  const result = await scalingExperiment.run(params, { seed: 0, onProgress: (_done, _total, fields) => progress.push(fields) });
   const row = (variant: string, dk: number) => result.rows.find((r) => r[0] === variant && r[1] === dk)!;
+  // The progress reports carry the numbers as they come (the web page plots them live).
+  assert.deepEqual(progress.slice(0, 4).map((fields) => fields?.['unscaled entropy']), [16, 64, 256, 1024].map((dk) => row('unscaled', dk)[2]));
   const uniform = Math.log(32);
   assert.ok((row('scaled', 1024)[2] as number) > 0.8 * uniform, 'scaled entropy stays near ln T');
   assert.ok((row('unscaled', 1024)[2] as number) < 0.3, 'unscaled entropy collapses');
