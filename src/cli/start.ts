@@ -24,7 +24,7 @@ export const DEFAULT_CORPUS = fileURLToPath(new URL('../../data/brown.txt', impo
 export const START_VOCAB_SIZE = 1024;
 
 export const START_TRAINING: Partial<TrainConfig> = {
-  steps: 2200,
+  steps: 2800,
   batchSize: 16,
   blockSize: 64,
   learningRate: 2e-3,
