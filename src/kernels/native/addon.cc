@@ -38,6 +38,8 @@ static int defaultThreads() {
   return cores == 0 ? 1 : static_cast<int>(cores);
 }
 
+std::mutex& kernelCallMutex() { return callMutex; }
+
 ThreadPool& kernelPool() {
   if (!pool) pool.reset(new ThreadPool(defaultThreads()));
   return *pool;

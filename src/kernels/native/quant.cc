@@ -27,6 +27,7 @@
 #include "quant-x86.h"
 
 ThreadPool& kernelPool();            // addon.cc
+std::mutex& kernelCallMutex();       // addon.cc
 const KernelTable& kernelTable();    // dispatch.cc
 
 namespace {
@@ -74,8 +75,8 @@ const double PARALLEL_MIN_MACS = 1 << 16;
 // Columns per task at least: a task's weight rows are read once, for every activation row.
 const long MIN_COLUMNS_PER_TASK = 8;
 
-// One quantised call at a time: the activation scratch below is shared.
-std::mutex quantMutex;
+// The activation scratch below is shared: calls hold kernelCallMutex() (addon.cc), the lock every
+// other kernel takes, so a quantised call never shares the pool with a float one or with setThreads.
 std::vector<int8_t> codeScratch;
 std::vector<float> scaleScratch, groupSumScratch;
 
@@ -119,7 +120,7 @@ void Qmatmul(const Napi::CallbackInfo& info) {
   const uint8_t* w = static_cast<const uint8_t*>(arrayArg(info, 3, "w", napi_uint8_array, "Uint8Array", (size_t)(N * rowBytes)));
   if (M == 0 || N == 0) return;
 
-  std::lock_guard<std::mutex> serialised(quantMutex);
+  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   codeScratch.resize(M * K);
   scaleScratch.resize(M * (K / 32));
   const bool grouped = format == QUANT_Q4_G128;

@@ -5,6 +5,7 @@
 // a[i·rsA + p·csA], (p, j) of B at b[p·rsB + j·csB], so a transposed operand is swapped strides,
 // handled once while packing. C is row-major with row stride ldc.
 #pragma once
+#include <mutex>
 #include "isa.h"
 #include "pool.h"
 
@@ -23,6 +24,9 @@ struct Gemm {
 const KernelTable& kernelTable();
 /** The process's pool (addon.cc owns it; QKV_THREADS / setThreads size it). */
 ThreadPool& kernelPool();
+// Held by every kernel call for its whole length (addon.cc, quant.cc): worker_threads that load the
+// addon share one pool and its buffers, and setThreads replaces the pool under it.
+std::mutex& kernelCallMutex();
 
 /** Creates slots 0..threads-1's packing buffers now (before tasks use them concurrently). */
 void prepareWorkspaces(int threads);
