@@ -16,26 +16,13 @@ import { QkvValueError } from '../../tensor/errors.ts';
 import { Rng } from '../../tensor/random.ts';
 import { Tensor } from '../../tensor/tensor.ts';
 import { trainCharTokenizer } from '../../tokenizers/char.ts';
+import { TokenDataset } from '../../train/data.ts';
 import { numberParam, stringParam, type Experiment, type ExperimentResult } from '../experiment.ts';
 
 export const SAMPLE_PASTE = [
   'the cat sat on the mat. the dog sat on the log. the cat saw the dog.',
   'a cat and a dog sat on a mat and a log. the dog saw the cat on the mat.',
 ].join('\n').repeat(4);
-
-/** B windows of T + 1 consecutive ids from `ids`: inputs (B, T) and next-character targets (B·T). */
-function windows(ids: readonly number[], batch: number, context: number, rng: Rng): { inputs: Tensor; targets: Int32Array } {
-  const inputs = Tensor.zeros([batch, context]); // (B, T)
-  const targets = new Int32Array(batch * context); // (B·T)
-  for (let b = 0; b < batch; b++) {
-    const start = rng.randint(ids.length - context);
-    for (let t = 0; t < context; t++) {
-      inputs.data[b * context + t] = ids[start + t];
-      targets[b * context + t] = ids[start + t + 1];
-    }
-  }
-  return { inputs, targets };
-}
 
 export const tinyGptExperiment: Experiment = {
   name: 'tiny-gpt',
@@ -62,21 +49,21 @@ export const tinyGptExperiment: Experiment = {
       throw new QkvValueError(`lab tiny-gpt: --text has ${text.length} characters; with context ${context} it needs more than ${Math.ceil((context + 1) / 0.1)} (the last tenth is held out)`);
     }
     const tokenizer = trainCharTokenizer(text);
-    const trainIds = tokenizer.encodeIds(text.slice(0, split));
-    const heldIds = tokenizer.encodeIds(text.slice(split));
+    // One id per character, so the dataset's last tenth of ids is the text's last tenth.
+    const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.1);
     const model = new GPT(
       { vocab_size: tokenizer.vocabSize, n_positions: context, n_embd: numberParam(params, 'embd'), n_layer: numberParam(params, 'layers'), n_head: numberParam(params, 'heads'), embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 },
       { rng: new Rng(seed) },
     );
     const optimizer = new Adam(model.parameters(), { lr: numberParam(params, 'lr') });
     const data = new Rng(seed + 1);
-    const heldBatch = windows(heldIds, 8, context, new Rng(seed + 2)); // the same held-out windows every time
-    const heldLoss = () => noGrad(() => model.forward(heldBatch.inputs, { targets: heldBatch.targets }).loss!.item());
+    const heldBatch = dataset.sampleBatch('validation', 8, context, new Rng(seed + 2)); // the same held-out windows every time
+    const heldLoss = () => noGrad(() => model.forward(heldBatch.ids, { targets: heldBatch.targets }).loss!.item());
     const trainSeries: Array<[number, number]> = [];
     const heldSeries: Array<[number, number]> = [[0, heldLoss()]];
     for (let step = 1; step <= steps; step++) {
-      const { inputs, targets } = windows(trainIds, batch, context, data);
-      const { loss } = model.forward(inputs, { targets });
+      const { ids, targets } = dataset.sampleBatch('train', batch, context, data);
+      const { loss } = model.forward(ids, { targets });
       optimizer.zeroGrad();
       loss!.backward();
       optimizer.step();
