@@ -48,25 +48,11 @@ ThreadPool& kernelPool() {
 // Row kernels below this many elements stay on one thread (~10 µs of work: a wake-up costs more).
 static const long PARALLEL_MIN_ELEMENTS = 1 << 15;
 
-// A split loop gets up to this many tasks per thread, none under PARALLEL_MIN_TASK_ELEMENTS: on
-// a busy machine a worker can lose its core mid-loop, and with one task per thread the caller
-// would then wait a whole time slice for that worker's half; with several it claims the rest.
-static const int TASKS_PER_THREAD = 4;
-static const long PARALLEL_MIN_TASK_ELEMENTS = 1 << 13;
-
-/** Tasks a loop of `rows` rows of C values splits into (1: run inline). */
-static int rowTaskCount(long rows, long C) {
-  const int threads = kernelPool().threads();
-  if (threads <= 1 || rows * C < PARALLEL_MIN_ELEMENTS) return 1;
-  const long bySize = std::max<long>(threads, rows * C / PARALLEL_MIN_TASK_ELEMENTS);
-  return static_cast<int>(std::min<long>({rows, (long)threads * TASKS_PER_THREAD, bySize}));
-}
-
 /** f(r0, r1, task) over `tasks` contiguous row ranges; returns how many tasks ran. */
 template <typename F>
 static int splitRows(long rows, long C, F&& f) {
   ThreadPool& p = kernelPool();
-  const int tasks = rowTaskCount(rows, C);
+  const int tasks = (p.threads() > 1 && rows * C >= PARALLEL_MIN_ELEMENTS) ? static_cast<int>(std::min<long>(p.threads(), rows)) : 1;
   parallelFor(p, tasks, [&](int t, int) { f(rows * t / tasks, rows * (t + 1) / tasks, t); });
   return tasks;
 }
@@ -210,7 +196,7 @@ static void GeluForward(const Napi::CallbackInfo& info) {
   if (bias == nullptr) {
     const long n = N * C;
     ThreadPool& p = kernelPool();
-    const int tasks = rowTaskCount(n, 1);
+    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
     parallelFor(p, tasks, [&](int t, int) {
       const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
       kt.geluForward(i1 - i0, x + i0, nullptr, i1 - i0, y + i0);
@@ -237,14 +223,15 @@ static void GeluBackward(const Napi::CallbackInfo& info) {
     if (dx == nullptr) return;
     const long n = N * C;
     ThreadPool& p = kernelPool();
-    const int tasks = rowTaskCount(n, 1);
+    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
     parallelFor(p, tasks, [&](int t, int) {
       const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
       kt.geluBackward(i1 - i0, x + i0, nullptr, i1 - i0, g + i0, dx + i0, nullptr);
     });
     return;
   }
-  const int maxTasks = rowTaskCount(N, C);
+  ThreadPool& p = kernelPool();
+  const int maxTasks = std::max(1, p.threads());
   Partials partials(maxTasks, C, dbias != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.geluBackward((r1 - r0) * C, x + r0 * C, bias, C, g + r0 * C, dx == nullptr ? nullptr : dx + r0 * C, partials.of(t));
@@ -280,7 +267,7 @@ static void LayerNormBackward(const Napi::CallbackInfo& info) {
   const double *mean = args.f64(6, "mean", N), *rstd = args.f64(7, "rstd", N);
   if (N == 0 || C == 0) return;
   const KernelTable& kt = kernelTable();
-  const int maxTasks = rowTaskCount(N, C);
+  const int maxTasks = std::max(1, kernelPool().threads());
   Partials dw(maxTasks, C, dweight != nullptr), db(maxTasks, C, dbias != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.layerNormBackward(r1 - r0, C, dout + r0 * C, inp + r0 * C, w, mean + r0, rstd + r0, dinp == nullptr ? nullptr : dinp + r0 * C, dw.of(t), db.of(t));
@@ -314,7 +301,7 @@ static void RmsNormBackward(const Napi::CallbackInfo& info) {
   const double* rrms = args.f64(5, "rrms", N);
   if (N == 0 || C == 0) return;
   const KernelTable& kt = kernelTable();
-  const int maxTasks = rowTaskCount(N, C);
+  const int maxTasks = std::max(1, kernelPool().threads());
   Partials dw(maxTasks, C, dweight != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.rmsNormBackward(r1 - r0, C, dout + r0 * C, inp + r0 * C, w, rrms + r0, dinp == nullptr ? nullptr : dinp + r0 * C, dw.of(t));
@@ -501,7 +488,7 @@ static void ColumnSums(const Napi::CallbackInfo& info) {
 template <typename F>
 static void splitRange(long n, long minElements, F&& f) {
   ThreadPool& p = kernelPool();
-  const int tasks = (p.threads() > 1 && n >= minElements) ? rowTaskCount(n, PARALLEL_MIN_ELEMENTS / minElements) : 1;
+  const int tasks = (p.threads() > 1 && n >= minElements) ? p.threads() : 1;
   parallelFor(p, tasks, [&](int t, int) { f(n * t / tasks, n * (t + 1) / tasks); });
 }
 
@@ -607,7 +594,7 @@ static Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
   const float* a = args.f32(0, "a", n == 0 ? 0 : offset + n);
   const KernelTable& kt = kernelTable();
   ThreadPool& p = kernelPool();
-  const int tasks = rowTaskCount(n, 1);
+  const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
   std::vector<double> partials(tasks, 0.0);
   parallelFor(p, tasks, [&](int t, int) {
     const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;

@@ -79,12 +79,6 @@ static void rows(const StridedOp& s, long first, long last) {
 // Below this many elements one thread wins (~4 µs of work).
 static const long PARALLEL_MIN_ELEMENTS = 1 << 16;
 
-// Up to 4 tasks a thread, none under 8192 values: a worker that loses its core mid-copy leaves
-// the rest of its share to be claimed by the caller (see rowTaskCount in addon.cc).
-static long taskCount(long size, long most, int threads) {
-  return std::min<long>({most, threads * 4L, std::max<long>(threads, size >> 13)});
-}
-
 void stridedElementwise(const StridedOp& s) {
   long outer = 1, size = 1;
   for (int axis = 0; axis < s.rank; axis++) size *= s.dims[axis];
@@ -95,7 +89,7 @@ void stridedElementwise(const StridedOp& s) {
   if (pool.threads() == 1 || size < PARALLEL_MIN_ELEMENTS || outer < 2) {
     // One long row (a dense pair) splits along the row instead.
     if (outer == 1 && pool.threads() > 1 && size >= PARALLEL_MIN_ELEMENTS) {
-      const int tasks = (int)taskCount(size, size, pool.threads());
+      const int tasks = pool.threads();
       parallelFor(pool, tasks, [&](int t, int) {
         const long i0 = size * t / tasks, i1 = size * (t + 1) / tasks;
         StridedOp part = s;
@@ -110,6 +104,6 @@ void stridedElementwise(const StridedOp& s) {
     run(s, 0, outer);
     return;
   }
-  const int tasks = (int)taskCount(size, outer, pool.threads());
+  const int tasks = (int)std::min<long>(outer, pool.threads());
   parallelFor(pool, tasks, [&](int t, int) { run(s, outer * t / tasks, outer * (t + 1) / tasks); });
 }
