@@ -47,10 +47,12 @@ export interface BrownEvalSet {
   queries: LabelledQuery[];
   /** Mean fraction of a query's words that occur in its relevant document. */
   sharedWordFraction: number;
+  /** The sentences queries were made from (in query order), kept out of `documents`: what a trainer must never see. */
+  heldOutSentences: string[];
 }
 
 /** Function words dropped from queries (a short list: the Brown Corpus's most frequent). */
-const STOPWORDS = new Set(
+export const STOPWORDS = new Set(
   ('the of and to a in that is was he for it with as his on be at by i had this not are but from or have an they which one you were her all she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'
   ).split(' '),
 );
@@ -67,6 +69,7 @@ export function makeBrownEval(options: BrownEvalOptions): BrownEvalSet {
   const chosen = new Set(Array.from(rng.permutation(corpus.length)).slice(0, count));
   const documents: BrownEvalSet['documents'] = [];
   const queries: LabelledQuery[] = [];
+  const heldOutSentences: string[] = [];
   let sharedTotal = 0;
   for (const [index, sentences] of corpus.entries()) {
     const name = `brown-${String(index).padStart(3, '0')}.txt`;
@@ -80,22 +83,45 @@ export function makeBrownEval(options: BrownEvalOptions): BrownEvalSet {
     for (const candidate of order) {
       if (bm25Terms(sentences[candidate]).length < 12) continue;
       const rest = new Set(sentences.filter((_, i) => i !== candidate).flatMap(bm25Terms));
-      const words = [...new Set(bm25Terms(sentences[candidate]).filter((word) => word.length >= 3 && !STOPWORDS.has(word) && !/^\d+$/.test(word)))];
-      const novel = words.filter((word) => !rest.has(word));
-      const shared = words.filter((word) => rest.has(word));
-      const sharedAllowed = Math.floor(maxShared * queryWords);
-      const picked = [...shuffle(novel, rng).slice(0, queryWords - Math.min(sharedAllowed, shared.length)), ...shuffle(shared, rng).slice(0, sharedAllowed)];
-      const sharedCount = picked.filter((word) => rest.has(word)).length;
-      if (picked.length < 4 || sharedCount > maxShared * picked.length) continue;
+      const rewritten = rewriteSentenceAsQuery(sentences[candidate], rest, rng, { queryWords, maxSharedFraction: maxShared });
+      if (rewritten === null) continue;
       heldOut = candidate;
-      query = shuffle(picked, rng);
-      sharedTotal += sharedCount / picked.length;
+      query = rewritten.words;
+      sharedTotal += rewritten.sharedFraction;
       break;
     }
     documents.push({ name, text: paragraphsOf(sentences.filter((_, i) => i !== heldOut)) });
-    if (heldOut >= 0) queries.push({ query: query.join(' '), relevant: [name] }); // else still indexed, unlabelled
+    if (heldOut >= 0) {
+      queries.push({ query: query.join(' '), relevant: [name] });
+      heldOutSentences.push(sentences[heldOut]);
+    } // else still indexed, unlabelled
   }
-  return { documents, queries, sharedWordFraction: queries.length === 0 ? 0 : sharedTotal / queries.length };
+  return { documents, queries, sharedWordFraction: queries.length === 0 ? 0 : sharedTotal / queries.length, heldOutSentences };
+}
+
+/**
+ * The eval's rewrite of one sentence into a query: up to `queryWords` of its content words (3+
+ * letters, no stopwords or numbers), at most `maxSharedFraction` of them found in `rest` (the
+ * terms of the passage it must find), shuffled; null when fewer than 4 words qualify. Shared with
+ * the embedder's training pairs (./contrastive.ts), so it trains on queries made the same way.
+ * Consumes `rng` in a fixed order (the shipped query file depends on it).
+ */
+export function rewriteSentenceAsQuery(
+  sentence: string,
+  rest: ReadonlySet<string>,
+  rng: Rng,
+  options: { queryWords?: number; maxSharedFraction?: number } = {},
+): { words: string[]; sharedFraction: number } | null {
+  const queryWords = options.queryWords ?? BROWN_EVAL_DEFAULTS.queryWords;
+  const maxShared = options.maxSharedFraction ?? BROWN_EVAL_DEFAULTS.maxSharedFraction;
+  const words = [...new Set(bm25Terms(sentence).filter((word) => word.length >= 3 && !STOPWORDS.has(word) && !/^\d+$/.test(word)))];
+  const novel = words.filter((word) => !rest.has(word));
+  const shared = words.filter((word) => rest.has(word));
+  const sharedAllowed = Math.floor(maxShared * queryWords);
+  const picked = [...shuffle(novel, rng).slice(0, queryWords - Math.min(sharedAllowed, shared.length)), ...shuffle(shared, rng).slice(0, sharedAllowed)];
+  const sharedCount = picked.filter((word) => rest.has(word)).length;
+  if (picked.length < 4 || sharedCount > maxShared * picked.length) return null;
+  return { words: shuffle(picked, rng), sharedFraction: sharedCount / picked.length };
 }
 
 function paragraphsOf(sentences: readonly string[]): string {
