@@ -25,7 +25,8 @@ import { GPT, GPT_ROPE_THETA } from '../models/gpt.ts';
 import { Llama } from '../models/llama.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { OnnxGraphBuilder } from './onnx-graph.ts';
+import { MICROSOFT_DOMAIN, OnnxGraphBuilder } from './onnx-graph.ts';
+import { isOnnxPackedFormat, toMatMulNBits } from './onnx-quant.ts';
 
 const B = 'batch_size';
 const T = 'sequence_length';
@@ -59,15 +60,35 @@ function biasOf(module: Module): Tensor | null {
 
 /** Graph pieces shared by the decoder and the encoder (./onnx-encoder.ts): layers on named weights. */
 export class GraphLayers {
-  constructor(readonly g: OnnxGraphBuilder) {}
+  /**
+   * @param packQuantized Q8_0 / Q4_0 layers become MatMulNBits on their packed blocks (./onnx-quant.ts)
+   *   instead of float32 MatMuls on the dequantised weights.
+   */
+  constructor(readonly g: OnnxGraphBuilder, readonly packQuantized = false) {}
 
-  /** x · W (+ b) with W an initialiser named `${name}.weight`. */
+  /** x · W (+ b) with W an initialiser named `${name}.weight` (or `${name}.qweight` + `.scales`, packed). */
   linear(x: string, module: Module, name: string): string {
+    if (this.packQuantized && module instanceof QuantizedLinear && isOnnxPackedFormat(module.format)) return this.packedLinear(x, module, name);
     const { values, inFeatures, outFeatures } = inOut(module, name);
     const weight = this.g.initializer(`${name}.weight`, values, [inFeatures, outFeatures]);
     const product = this.g.op('MatMul', [x, weight]);
     const bias = biasOf(module);
     return bias === null ? product : this.g.op('Add', [product, this.g.initializer(`${name}.bias`, Float32Array.from(bias.contiguousData()), [outFeatures])]);
+  }
+
+  /** x (…, K) · Wᵀ (+ b) by com.microsoft.MatMulNBits on W's packed (N, K) blocks → (…, N). */
+  private packedLinear(x: string, module: QuantizedLinear, name: string): string {
+    const w = toMatMulNBits(module.qweight);
+    const blocksPerRow = w.K / w.blockSize;
+    const inputs = [
+      x,
+      this.g.bytesInitializer(`${name}.qweight`, w.B, [w.N, blocksPerRow, w.blobBytes]),
+      this.g.initializer(`${name}.scales`, w.scales, [w.N, blocksPerRow]),
+    ];
+    // accuracy_level 0: float32 arithmetic on the dequantised blocks (no int8 activations)
+    const product = this.g.node('MatMulNBits', inputs, { K: w.K, N: w.N, bits: w.bits, block_size: w.blockSize, accuracy_level: 0 }, 1, MICROSOFT_DOMAIN)[0];
+    const bias = biasOf(module);
+    return bias === null ? product : this.g.op('Add', [product, this.g.initializer(`${name}.bias`, Float32Array.from(bias.contiguousData()), [w.N])]);
   }
 
   vector(name: string, tensor: Tensor): string {
@@ -100,8 +121,8 @@ class DecoderGraph extends GraphLayers {
   /** (B, 1, T, S) additive score bias: 0 where allowed, MASKED_SCORE elsewhere. */
   readonly scoreBias: string;
 
-  constructor(name: string) {
-    super(new OnnxGraphBuilder(name));
+  constructor(name: string, packQuantized: boolean) {
+    super(new OnnxGraphBuilder(name), packQuantized);
     const g = this.g;
     this.inputIds = g.input('input_ids', 'int64', [B, T]);
     this.attentionMask = g.input('attention_mask', 'int64', [B, S]);
@@ -181,12 +202,17 @@ class DecoderGraph extends GraphLayers {
   }
 }
 
-function gptGraph(model: GPT): Uint8Array {
+/** The quantised tied head when it is exported packed, else null (the float h·Eᵀ). */
+function packedTiedHead(d: DecoderGraph, head: unknown): QuantizedLinear | null {
+  return d.packQuantized && head instanceof QuantizedLinear && isOnnxPackedFormat(head.format) ? head : null;
+}
+
+function gptGraph(model: GPT, packQuantized: boolean): Uint8Array {
   const c = model.config;
   if (c.position !== 'learned' && c.position !== 'rope' && c.position !== 'none') {
     throw new QkvValueError(`exportOnnx: GPT position "${c.position}" is not exported (learned, rope, none are)`);
   }
-  const d = new DecoderGraph('qkv-gpt2');
+  const d = new DecoderGraph('qkv-gpt2', packQuantized);
   const g = d.g;
   const t = model.transformer;
   const wte = d.g.initializer('transformer.wte.weight', Float32Array.from(t.wte.weight.contiguousData()), [c.vocab_size, c.n_embd]);
@@ -217,12 +243,14 @@ function gptGraph(model: GPT): Uint8Array {
     x = g.op('Add', [x, d.linear(hidden, block.mlp.c_proj, `${p}.mlp.c_proj`)]);
   });
   const final = d.layerNorm(x, 'transformer.ln_f', t.ln_f.weight!, t.ln_f.bias!, c.layer_norm_epsilon);
+  const head = packedTiedHead(d, model.tied_lm_head);
+  if (head !== null) return d.logits(d.linear(final, head, 'lm_head'), c.vocab_size);
   return d.logits(g.op('MatMul', [final, g.op('Transpose', [wte], { perm: [1, 0] })]), c.vocab_size); // tied head: h·wteᵀ
 }
 
-function llamaGraph(model: Llama): Uint8Array {
+function llamaGraph(model: Llama, packQuantized: boolean): Uint8Array {
   const c = model.config;
-  const d = new DecoderGraph('qkv-llama');
+  const d = new DecoderGraph('qkv-llama', packQuantized);
   const g = d.g;
   const NH = c.num_attention_heads;
   const NHkv = c.num_key_value_heads;
@@ -244,17 +272,22 @@ function llamaGraph(model: Llama): Uint8Array {
     x = g.op('Add', [x, d.linear(g.op('Mul', [swish, d.linear(normed2, layer.mlp.up_proj, `${p}.mlp.up_proj`)]), layer.mlp.down_proj, `${p}.mlp.down_proj`)]);
   });
   const final = d.rmsNorm(x, d.vector('model.norm.weight', model.model.norm.weight!), c.rms_norm_eps);
-  const logits = model.lm_head === null ? g.op('MatMul', [final, g.op('Transpose', [embed], { perm: [1, 0] })]) : d.linear(final, model.lm_head, 'lm_head');
+  const tied = packedTiedHead(d, model.tied_lm_head);
+  const logits = tied !== null ? d.linear(final, tied, 'lm_head') : model.lm_head === null ? g.op('MatMul', [final, g.op('Transpose', [embed], { perm: [1, 0] })]) : d.linear(final, model.lm_head, 'lm_head');
   return d.logits(logits, c.vocab_size);
 }
 
 /**
- * The ONNX bytes of a GPT or Llama forward with KV cache.
+ * The ONNX bytes of a GPT or Llama forward with KV cache. With `packQuantized`, the model's
+ * Q8_0 / Q4_0 layers (after `quantizeModel`), the tied head included, stay packed as MatMulNBits;
+ * otherwise quantised layers are written dequantised, as float32.
  *
  * @example writeFileAtomic('model.onnx', exportOnnxModel(model));
+ * @example quantizeModel(model, 'q4_0'); writeFileAtomic('model_q4.onnx', exportOnnxModel(model, { packQuantized: true }));
  */
-export function exportOnnxModel(model: GPT | Llama): Uint8Array {
-  if (model instanceof GPT) return gptGraph(model);
-  if (model instanceof Llama) return llamaGraph(model);
+export function exportOnnxModel(model: GPT | Llama, options: { packQuantized?: boolean } = {}): Uint8Array {
+  const pack = options.packQuantized ?? false;
+  if (model instanceof GPT) return gptGraph(model, pack);
+  if (model instanceof Llama) return llamaGraph(model, pack);
   throw new QkvValueError(`exportOnnx: no ONNX graph for ${(model as object).constructor.name} (GPT, Llama)`);
 }

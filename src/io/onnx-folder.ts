@@ -4,7 +4,10 @@
  *   config.json              the model's Hugging Face config (model_type gpt2 or llama)
  *   generation_config.json   bos / eos ids
  *   tokenizer.json           the tokenizer; tokenizer_config.json beside it
- *   onnx/model.onnx          the forward graph with KV cache (./onnx-decoder.ts)
+ *   onnx/model.onnx          the forward graph with KV cache (./onnx-decoder.ts), or with
+ *                            `quant`: onnx/model_quantized.onnx (q8, Q8_0 blocks) or
+ *                            onnx/model_q4.onnx (q4, Q4_0 blocks), the files Transformers.js
+ *                            opens for `dtype: 'q8'` / `'q4'`, weights packed as MatMulNBits
  *
  * Each file is written atomically, the graph first and config.json last, so an interrupted
  * export never leaves a folder that looks complete, and never replaces a good file with half
@@ -24,6 +27,7 @@ import { GPT } from '../models/gpt.ts';
 import { gptConfigToJson } from '../models/gpt-folder.ts';
 import { Llama } from '../models/llama.ts';
 import { llamaConfigToJson } from '../models/llama-folder.ts';
+import { quantizeModel } from '../compress/quantize-model.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -38,12 +42,25 @@ function isBert(model: unknown): model is AnyBert {
 /** Where Transformers.js looks for the fp32 graph. */
 export const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
 
+/** Weight-only quantised graphs, by Transformers.js dtype: the qkv format and the file it opens. */
+export const ONNX_QUANT = {
+  q8: { format: 'q8_0', file: join('onnx', 'model_quantized.onnx') },
+  q4: { format: 'q4_0', file: join('onnx', 'model_q4.onnx') },
+} as const;
+export type OnnxQuant = keyof typeof ONNX_QUANT;
+
 /**
  * Writes the folder; returns the files written and their total size. A BERT gets its encoder
  * graph (hidden states, for Transformers.js `feature-extraction`) and a BertTokenizer config.
+ * With `quant` (GPT / Llama), the model is quantised IN PLACE (`quantizeModel`, tied head
+ * included) and the packed graph is written, so the caller's model is the one the file holds.
  */
-export function exportOnnxFolder(dir: string, model: CausalLM | AnyBert, tokenizer: Tokenizer): { files: string[]; sizeBytes: number } {
+export function exportOnnxFolder(dir: string, model: CausalLM | AnyBert, tokenizer: Tokenizer, options: { quant?: OnnxQuant } = {}): { files: string[]; sizeBytes: number } {
   if (!(model instanceof GPT || model instanceof Llama || isBert(model))) throw new QkvValueError(`exportOnnxFolder: no ONNX graph for ${(model as object).constructor.name} (GPT, Llama, BERT)`);
+  const quant = options.quant === undefined ? null : ONNX_QUANT[options.quant];
+  if (options.quant !== undefined && quant === undefined) throw new QkvValueError(`exportOnnxFolder: quant must be one of ${Object.keys(ONNX_QUANT).join(', ')}, got ${JSON.stringify(options.quant)}`);
+  if (quant !== null && isBert(model)) throw new QkvValueError('exportOnnxFolder: quantised ONNX is for GPT and Llama (the BERT graph is float32)');
+  if (quant !== null) quantizeModel(model as CausalLM, quant.format);
   const eos = tokenizer.tokenToId('<|endoftext|>');
   const ids = eos === undefined ? {} : { bos_token_id: eos, eos_token_id: eos };
   mkdirSync(join(dir, 'onnx'), { recursive: true });
@@ -53,7 +70,8 @@ export function exportOnnxFolder(dir: string, model: CausalLM | AnyBert, tokeniz
     writeFileAtomic(path, data);
     files.push(path);
   };
-  write(ONNX_MODEL_FILE, isBert(model) ? exportBertOnnx(model) : exportOnnxModel(model));
+  if (isBert(model)) write(ONNX_MODEL_FILE, exportBertOnnx(model));
+  else write(quant === null ? ONNX_MODEL_FILE : quant.file, exportOnnxModel(model as GPT | Llama, { packQuantized: quant !== null }));
   write('tokenizer.json', formatJson(tokenizerToJson(tokenizer), 'tokenizer.json'));
   if (isBert(model)) {
     write('tokenizer_config.json', formatJson({ tokenizer_class: 'BertTokenizer', model_max_length: model.config.max_position_embeddings, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', mask_token: '[MASK]', unk_token: '[UNK]' }, 'tokenizer_config.json'));

@@ -12,17 +12,22 @@
  */
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import onnxProto from 'onnx-proto';
+import { QkvValueError } from '../tensor/errors.ts';
 
 // onnx-proto is CommonJS (protobufjs static code): its namespace arrives on the default export
 const { onnx } = onnxProto as unknown as { onnx: typeof OnnxTypes };
 
 export const ONNX_OPSET = 17;
 
-export type OnnxElementType = 'float' | 'int64' | 'bool';
+/** Domain of ONNX Runtime's contrib operators (MatMulNBits), opset version 1. */
+export const MICROSOFT_DOMAIN = 'com.microsoft';
+
+export type OnnxElementType = 'float' | 'int64' | 'bool' | 'uint8';
 const ELEMENT_TYPE: Record<OnnxElementType, number> = {
   float: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
+  uint8: onnx.TensorProto.DataType.UINT8,
 };
 
 /** A dimension: a number, or a name ONNX Runtime binds at run time (`batch_size`, `sequence_length`). */
@@ -53,6 +58,7 @@ export class OnnxGraphBuilder {
   private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
   private counter = 0;
   private readonly constants = new Map<string, string>();
+  private readonly domains = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -81,6 +87,13 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** A uint8 initialiser (packed quantised weights), stored as raw bytes. */
+  bytesInitializer(name: string, bytes: Uint8Array, dims: readonly number[]): string {
+    if (bytes.length !== dims.reduce((a, b) => a * b, 1)) throw new QkvValueError(`OnnxGraphBuilder: "${name}" has ${bytes.length} bytes for dims [${dims.join(', ')}]`);
+    this.initializers.push({ name, dims: [...dims], dataType: ELEMENT_TYPE.uint8, rawData: Uint8Array.from(bytes) });
+    return name;
+  }
+
   /** A shared scalar or 1-D constant (one initialiser per distinct value). */
   constant(values: number[], type: OnnxElementType = 'float', dims: readonly number[] = [values.length]): string {
     const key = `${type}:${dims.join('x')}:${values.join(',')}`;
@@ -93,10 +106,12 @@ export class OnnxGraphBuilder {
   }
 
   /** Adds one node; returns its output names (`outputs` of them). */
-  node(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputs = 1): string[] {
+  node(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputs = 1, domain = ''): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(opType));
+    if (domain !== '') this.domains.add(domain);
     this.nodes.push({
       opType,
+      ...(domain === '' ? {} : { domain }),
       input: inputs,
       output: names,
       name: this.fresh(`${opType}_node`),
@@ -114,7 +129,7 @@ export class OnnxGraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: producer,
-      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      opsetImport: [{ domain: '', version: ONNX_OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
     });
     return onnx.ModelProto.encode(model).finish();
