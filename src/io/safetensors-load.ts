@@ -20,6 +20,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { QkvFormatError } from './errors.ts';
 import { decodeBfloat16Into, decodeFloat16Into } from './half.ts';
 import { DTYPES, HEADER_LENGTH_BYTES, LITTLE_ENDIAN_HOST, swapBytes, type SafetensorsMetadata } from './safetensors-format.ts';
+import { adoptMappedEntries, mmapByDefault } from './safetensors-mmap.ts';
 import { parseSafetensorsHeader, readFully, readHeaderLength, type HeaderEntry } from './safetensors.ts';
 
 /** A validated header, with where the data buffer starts in the file. */
@@ -66,12 +67,20 @@ export interface LoadIntoOptions {
   rename?: (fileName: string) => string | null;
   /** Bytes read at a time when values are converted on the way in (default 8 MiB; tests make it small). */
   chunkBytes?: number;
+  /**
+   * Memory-map the file and use its aligned F32 tensors in place as the targets' storage
+   * (`./safetensors-mmap.ts`; targets must be `stateDict()` views, others are read). Default:
+   * on the native backend unless `QKV_MMAP=0`.
+   */
+  mmap?: boolean;
 }
 
 export interface LoadIntoResult {
   metadata: SafetensorsMetadata;
   /** File tensors that `rename` skipped. */
   skipped: string[];
+  /** Target names whose storage is now a view on the memory-mapped file (empty when nothing was mapped). */
+  mapped: string[];
 }
 
 /**
@@ -116,8 +125,10 @@ export function loadSafetensorsInto(path: string, targets: ReadonlyMap<string, T
 
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     plan.sort((a, b) => a.entry.begin - b.entry.begin); // read the file front to back
-    for (const { entry, target } of plan) readEntryInto(fd, index, entry, target, chunkBytes);
-    return { metadata: index.metadata, skipped };
+    const toRead = options.mmap ?? mmapByDefault() ? adoptMappedEntries(path, index.dataStart, fstatSync(fd).size, plan) : plan;
+    for (const { entry, target } of toRead) readEntryInto(fd, index, entry, target, chunkBytes);
+    const mapped = plan.filter((planned) => !toRead.includes(planned)).map(({ entry }) => rename(entry.name)!);
+    return { metadata: index.metadata, skipped, mapped };
   } finally {
     closeSync(fd);
   }

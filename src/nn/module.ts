@@ -33,6 +33,7 @@
 import { QkvStateDictError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { shapesEqual } from '../tensor/shape.ts';
 import { Tensor, type DType } from '../tensor/tensor.ts';
+import { stateView } from './adopt-storage.ts';
 import { Buffer, Parameter } from './parameter.ts';
 
 /** Parameter and buffer name → tensor, in module order (`wte.weight`, `h.0.ln_1.weight`, …). */
@@ -319,7 +320,7 @@ export class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, tensor] of this.stateEntries()) out[name] = tensor.detach();
+    for (const [name, tensor] of this.stateEntries()) out[name] = stateView(tensor);
     return out;
   }
 

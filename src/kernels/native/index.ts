@@ -47,6 +47,7 @@ interface NativeAddon {
   elementwise(op: number, out: Float32Array, a: Float32Array, b: Float32Array | null, layout: Float64Array): void;
   exp(y: Float32Array, x: Float32Array): void;
   rowSums(out: Float32Array, a: Float32Array, offset: number, rows: number, C: number, scale: number): void;
+  axisSums(out: Float32Array, a: Float32Array, offset: number, outer: number, C: number, inner: number, scale: number): void;
   rowMax(values: Float32Array, indices: Float32Array, a: Float32Array, offset: number, rows: number, C: number): void;
   sumOfSquares(a: Float32Array, offset: number, n: number): number;
   unaryForward(op: number, y: Float32Array, x: Float32Array, n: number, slope: number): void;
@@ -56,6 +57,8 @@ interface NativeAddon {
   info(): NativeInfo;
   setThreads(threads: number): void;
   selectIsa(isa: NativeSimd): boolean;
+  /** mmap.cc; absent from an addon built before it. */
+  mapFile?(path: string): ArrayBuffer;
 }
 
 export type NativeSimd = 'avx512' | 'avx2' | 'portable';
@@ -132,6 +135,29 @@ export function expNative(y: Float32Array, x: Float32Array): void {
   loadAddon().exp(y, x);
 }
 
+/**
+ * A copy-on-write memory map of the whole file (mmap.cc): reading it pages the file in lazily,
+ * writing it changes private copies only, never the file. Null where it cannot be mapped here
+ * (no addon, an addon without mmap.cc, Windows, an empty file, V8 refusing external memory), so
+ * callers fall back to reading.
+ *
+ * @example const bytes = mapFile('gpt/model.safetensors'); // ArrayBuffer | null
+ */
+export function mapFile(path: string): ArrayBuffer | null {
+  let native: NativeAddon;
+  try {
+    native = loadAddon();
+  } catch {
+    return null;
+  }
+  if (native.mapFile === undefined) return null;
+  try {
+    return native.mapFile(path);
+  } catch {
+    return null;
+  }
+}
+
 let backend: KernelBackend | undefined;
 
 function nativeBackendOf(native: NativeAddon): KernelBackend {
@@ -166,6 +192,7 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     columnSums: (out, a, offset, rows, cols, scale) => native.columnSums(out, a, offset, rows, cols, scale),
     elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
     rowSums: (out, a, offset, rows, C, scale) => native.rowSums(out, a, offset, rows, C, scale),
+    axisSums: (out, a, offset, outer, C, inner, scale) => native.axisSums(out, a, offset, outer, C, inner, scale),
     rowMax: (values, indices, a, offset, rows, C) => native.rowMax(values, indices, a, offset, rows, C),
     sumOfSquares: (a, offset, n) => native.sumOfSquares(a, offset, n),
     unaryForward: (op, y, x, n, slope) => native.unaryForward(UNARY_CODES[op], y, x, n, slope),
