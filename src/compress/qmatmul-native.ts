@@ -28,7 +28,8 @@ interface QuantAddon {
 /** Which dot product the native kernel runs: it follows the float kernels' ISA (selectNativeSimd). */
 export type QuantKernelPath = 'avx512vnni' | 'avx2' | 'portable';
 
-const FORMAT_CODES: Record<QuantFormat, number> = { q8_0: 0, q4_0: 1, q4_g128: 2 };
+/** The kernels' format codes (native and wasm alike). */
+export const FORMAT_CODES: Record<QuantFormat, number> = { q8_0: 0, q4_0: 1, q4_g128: 2 };
 
 export type NativeQmatmul = (out: Float32Array, x: Float32Array, M: number, weight: QuantizedMatrix) => void;
 

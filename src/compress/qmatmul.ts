@@ -11,12 +11,15 @@
  *
  * `qmatmul` runs the native kernel (./qmatmul-native.ts: x quantised to 8 bits per block of 32,
  * int8·int8 dots with AVX-512 VNNI / AVX2, threaded) when float32 work runs on the native
- * backend, else `qmatmulTypeScript` below: float x times the codes on one thread, exact to
- * float rounding. Both are tested against ./qmatmul-reference.ts.
+ * backend, the wasm SIMD kernel (src/kernels/wasm/qmatmul.ts: the same x rounding, i8x16 dots,
+ * threaded) on the wasm backend, else `qmatmulTypeScript` below: float x times the codes on one
+ * thread, exact to float rounding. All are tested against ./qmatmul-reference.ts.
  */
 import { QkvShapeError } from '../tensor/errors.ts';
 import { float16Values, type QuantizedMatrix } from './formats.ts';
-import { nativeQmatmul } from './qmatmul-native.ts';
+import { currentBackend } from '../kernels/index.ts';
+import { qmatmulWasm } from '../kernels/wasm/qmatmul.ts';
+import { FORMAT_CODES, nativeQmatmul } from './qmatmul-native.ts';
 
 /** Per-block sums of x: (M, K/blockSize). */
 function blockSums(x: Float32Array, M: number, K: number, blockSize: number): Float32Array {
@@ -137,8 +140,15 @@ export function qmatmulTypeScript(x: Float32Array, M: number, weight: QuantizedM
   return out;
 }
 
+/** Which kernel `qmatmul` runs now: it follows the float32 backend. */
+export function qmatmulKernel(): 'native' | 'wasm' | 'typescript' {
+  if (nativeQmatmul() !== null) return 'native';
+  return currentBackend().name === 'wasm' ? 'wasm' : 'typescript';
+}
+
 /**
- * out (M, N) = x (M, K) · Wᵀ on W's packed blocks: native when the native backend runs, else TypeScript.
+ * out (M, N) = x (M, K) · Wᵀ on W's packed blocks: native or wasm SIMD when that backend runs,
+ * else TypeScript.
  *
  * @example
  * const w = quantizeMatrix('q8_0', weights, N, K);
@@ -146,9 +156,10 @@ export function qmatmulTypeScript(x: Float32Array, M: number, weight: QuantizedM
  */
 export function qmatmul(x: Float32Array, M: number, weight: QuantizedMatrix): Float32Array {
   const native = nativeQmatmul();
-  if (native === null) return qmatmulTypeScript(x, M, weight);
+  if (native === null && currentBackend().name !== 'wasm') return qmatmulTypeScript(x, M, weight);
   checkShapes(x, M, weight);
   const out = new Float32Array(M * weight.rows);
-  native(out, x, M, weight);
+  if (native !== null) native(out, x, M, weight);
+  else qmatmulWasm(out, x, M, FORMAT_CODES[weight.format], weight.data, weight.rows, weight.cols);
   return out;
 }

@@ -10,3 +10,4 @@ export * from './crossentropy';
 export * from './rmsnorm';
 export * from './embedding';
 export * from './bias-gelu';
+export * from './quant';

@@ -46,6 +46,10 @@ export interface KernelExports {
     dq: number, dk: number, dv: number, keyPad: number,
     causal: number, scaleBits: number, scratch: number, work: number,
   ): void;
+  /** x (M, K) → int8 codes and float32 scales per block of 32 (+ Σx per group of 128 when groupSums ≠ 0); ../assembly/quant.ts. */
+  quantizeActivations(M: number, K: number, x: number, codes: number, scales: number, groupSums: number): void;
+  /** out[m, n] = x̂[m]·Ŵ[n], n in [n0, n1), W packed in format 0 = q8_0, 1 = q4_0, 2 = q4_g128. */
+  qmatmulColumns(format: number, M: number, N: number, K: number, n0: number, n1: number, codes: number, scales: number, groupSums: number, w: number, out: number): void;
   /** y = exp(x) over n floats (the vector exp the fused kernels share). */
   vexp(n: number, x: number, y: number): void;
   /** y = tanh GELU of x; saved = exp(2u) too, unless saved is 0. */

@@ -39,6 +39,8 @@ const DESCRIPTORS = 16;
  *   scratchBase, scratchBytes (thread slot s uses scratchBase + s·scratchBytes).
  * - OP_ATTENTION_BACKWARD: T, hs, NH, head0, count, q, k, v, out, dout, lse, dq, dk, dv, keyPad,
  *   causal, scaleBits, scratchBase, scratchBytes.
+ * - OP_QMATMUL: format, M, N, K, n0, n1, codes, scales, groupSums, w, out (columns [n0, n1) of a
+ *   quantised matmul on activations already quantised; ../assembly/quant.ts).
  */
 export const DESCRIPTOR_WORDS = 20;
 export const OP_SGEMM = 0;
@@ -46,6 +48,7 @@ export const OP_SGEMM_PACKED_B = 1;
 export const OP_PACK_B = 2;
 export const OP_ATTENTION_FORWARD = 3;
 export const OP_ATTENTION_BACKWARD = 4;
+export const OP_QMATMUL = 5;
 
 /**
  * Runs one descriptor. One source text for both sides: the workers are eval'd from a string, and
@@ -80,6 +83,10 @@ const RUN_DESCRIPTOR_SOURCE = `function runDescriptor(kernels, desc, d, work, sl
         desc[d + 6], desc[d + 7], desc[d + 8], desc[d + 9], desc[d + 10], desc[d + 11],
         desc[d + 12], desc[d + 13], desc[d + 14], desc[d + 15],
         desc[d + 16], desc[d + 17], desc[d + 18] + slot * desc[d + 19], work);
+      return;
+    case ${OP_QMATMUL}:
+      kernels.qmatmulColumns(desc[d + 1], desc[d + 2], desc[d + 3], desc[d + 4], desc[d + 5], desc[d + 6],
+        desc[d + 7], desc[d + 8], desc[d + 9], desc[d + 10], desc[d + 11]);
       return;
     default:
       throw new Error('qkv kernels: unknown chunk op ' + desc[d]);
