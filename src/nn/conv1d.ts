@@ -6,10 +6,10 @@
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { biasGelu } from '../tensor/ops/fused.ts';
-import { matmul } from '../tensor/ops/matmul.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { normal_ } from './init.ts';
+import { linearMatmul } from './linear16.ts';
 import { Module } from './module.ts';
 import { Parameter } from './parameter.ts';
 
@@ -37,7 +37,7 @@ export class Conv1D extends Module {
   /** x (*, in_features) → (*, out_features). */
   forward(x: Tensor): Tensor {
     this.checkInput(x);
-    return matmul(x, this.weight).add(this.bias);
+    return linearMatmul(x, this.weight, 'in-out').add(this.bias);
   }
 
   /**
@@ -47,7 +47,7 @@ export class Conv1D extends Module {
    */
   forwardGelu(x: Tensor): Tensor {
     this.checkInput(x);
-    return biasGelu(matmul(x, this.weight), this.bias);
+    return biasGelu(linearMatmul(x, this.weight, 'in-out'), this.bias);
   }
 
   private checkInput(x: Tensor): void {

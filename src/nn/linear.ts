@@ -13,10 +13,10 @@
  * const qkv = proj.forward(x); // (B, T, 768) → (B, T, 2304)
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
-import { matmul } from '../tensor/ops/matmul.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { Tensor, type DType } from '../tensor/tensor.ts';
 import { fanInAndFanOut, kaimingUniform_, uniform_ } from './init.ts';
+import { linearMatmul } from './linear16.ts';
 import { Module } from './module.ts';
 import { Parameter } from './parameter.ts';
 
@@ -70,7 +70,7 @@ export class Linear extends Module {
         `Linear: expected input with last dimension ${this.inFeatures} (in_features), got ${formatShape(x.shape)}`,
       );
     }
-    const out = matmul(x, this.weight.transpose(0, 1)); // (*, in) · (in, out) → (*, out)
+    const out = linearMatmul(x, this.weight, 'out-in'); // (*, in) · (in, out) → (*, out); 16-bit under setLinearPrecision
     return this.bias === null ? out : out.add(this.bias);
   }
 }

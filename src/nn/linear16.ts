@@ -1,0 +1,139 @@
+/**
+ * 16-bit Linear / Conv1D products for mixed-precision training, as torch.autocast does on CPU:
+ * under bf16 or fp16 each layer's matmul takes 16-bit copies of its weight (cast from the fp32
+ * master on every forward, i.e. once per step per micro-batch) and of its input, multiplies with
+ * fp32 accumulation, and keeps for backward only the 16-bit copies (Uint16Array): the input a
+ * Linear holds until backward costs 2 bytes an element instead of 4.
+ *
+ * What is 16-bit: the saved input and the weight copy (storage), the operand values of the
+ * forward and backward products (rounded). What is not: the output and the incoming gradient
+ * (fp32), every non-matmul op, master weights, gradients and AdamW state.
+ *
+ * The products run on the fp32 kernels over operands widened from 16 bits in a transient
+ * scratch buffer (dropped after each call), so the widened copies never live across the step.
+ *
+ * @example
+ * withLinearPrecision('bf16', () => model.forward(ids, { targets }).loss!.backward());
+ */
+import { attachGrad } from '../tensor/autograd.ts';
+import { QkvValueError } from '../tensor/errors.ts';
+import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
+import { readDense } from '../tensor/ops/strided.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { decodeBfloat16Into, decodeFloat16Into, encodeFloat16 } from '../io/half.ts';
+import { PRECISIONS, type Precision } from '../train/precision.ts';
+
+let activePrecision: Precision = 'fp32';
+
+/** Bytes the Linear/Conv1D layers held for backward since the last reset (see {@link resetLinearSavedBytes}). */
+let savedBytes = 0;
+
+export function getLinearPrecision(): Precision {
+  return activePrecision;
+}
+
+/** Sets the precision of every Linear/Conv1D product from now on ('fp32' restores the plain matmul). */
+export function setLinearPrecision(precision: Precision): void {
+  if (!PRECISIONS.includes(precision)) throw new QkvValueError(`precision must be one of ${PRECISIONS.join(', ')}, got "${precision}"`);
+  activePrecision = precision;
+}
+
+/** Runs `fn` with the Linear precision set, restoring the previous one after. */
+export function withLinearPrecision<T>(precision: Precision, fn: () => T): T {
+  const previous = activePrecision;
+  setLinearPrecision(precision);
+  try {
+    return fn();
+  } finally {
+    activePrecision = previous;
+  }
+}
+
+/**
+ * Bytes of inputs (and 16-bit weight copies) that the Linear/Conv1D products kept for backward
+ * since the last reset: the activation memory this module changes, counted the same way in every
+ * precision (fp32 keeps the input's 4 bytes an element; the weight is the parameter itself).
+ */
+export function linearSavedBytes(): number {
+  return savedBytes;
+}
+
+export function resetLinearSavedBytes(): void {
+  savedBytes = 0;
+}
+
+/** Rounds float32 values to bfloat16 bit patterns, to nearest even; NaN stays a (quiet) NaN. */
+export function encodeBfloat16Fast(values: Float32Array): Uint16Array {
+  const aligned = values.byteOffset % 4 === 0 ? values : values.slice();
+  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length);
+  const out = new Uint16Array(words.length);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if ((w & 0x7fffffff) > 0x7f800000) out[i] = (w >>> 16) | 0x40; // NaN: keep the sign, quiet
+    else out[i] = (w + 0x7fff + ((w >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** `values` as 16-bit patterns of `precision`. */
+export function encode16(values: Float32Array, precision: 'bf16' | 'fp16'): Uint16Array {
+  return precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16(values);
+}
+
+/** 16-bit patterns widened to float32 into `out` (exact). */
+export function decode16Into(bits: Uint16Array, out: Float32Array, precision: 'bf16' | 'fp16'): Float32Array {
+  return precision === 'bf16' ? decodeBfloat16Into(bits, out) : decodeFloat16Into(bits, out);
+}
+
+/**
+ * The product a Linear or Conv1D layer computes, x (*, K) times its weight, in the active
+ * precision. `weightLayout` 'out-in' is Linear's (N, K) weight (y = x·Wᵀ), 'in-out' Conv1D's
+ * (K, N) (y = x·W). fp32 (or any float64 operand: gradient checks) is the plain matmul.
+ */
+export function linearMatmul(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in-out'): Tensor {
+  const precision = activePrecision;
+  const plain = precision === 'fp32' || x.dtype !== 'float32' || weight.dtype !== 'float32';
+  if (plain) {
+    savedBytes += x.size * x.data.BYTES_PER_ELEMENT;
+    return matmul(x, weightLayout === 'out-in' ? weight.transpose(0, 1) : weight);
+  }
+  return matmul16(x, weight, weightLayout, precision);
+}
+
+/** x (*, K) · W in 16-bit operands, fp32 accumulate; saves only the 16-bit copies for backward. */
+export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in-out', precision: 'bf16' | 'fp16'): Tensor {
+  const K = x.shape[x.ndim - 1];
+  const N = weightLayout === 'out-in' ? weight.shape[0] : weight.shape[1];
+  const M = K === 0 ? 0 : x.size / K;
+  const x16 = encode16(readDense(x) as Float32Array, precision); // (M, K), kept for backward
+  const w16 = encode16(readDense(weight) as Float32Array, precision); // (N, K) or (K, N), kept
+  savedBytes += x16.byteLength + w16.byteLength;
+  const kernel = getMatmulKernel();
+  const transW = weightLayout === 'out-in';
+
+  const out = new Float32Array(M * N);
+  kernel(decode16Into(x16, new Float32Array(x16.length), precision), decode16Into(w16, new Float32Array(w16.length), precision), out,
+    { batch: 1, m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
+
+  return attachGrad(new Tensor(out, [...x.shape.slice(0, -1), N]), 'linear16', [x, weight], (grad, needs) => {
+    const g = readDense(grad) as Float32Array; // (M, N), fp32
+    const wide = decode16Into(w16, new Float32Array(w16.length), precision);
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (needs[0]) {
+      const values = new Float32Array(M * K);
+      // dx = g·Wᵀ: 'out-in' W is (N, K) → g·W; 'in-out' W is (K, N) → g·Wᵀ.
+      kernel(g, wide, values, { batch: 1, m: M, n: K, k: N, transB: !transW });
+      dx = new Tensor(values, x.shape);
+    }
+    if (needs[1]) {
+      const xWide = decode16Into(x16, new Float32Array(x16.length), precision);
+      const values = new Float32Array(N * K);
+      // 'out-in': dW (N, K) = gᵀ·x;  'in-out': dW (K, N) = xᵀ·g.
+      if (transW) kernel(g, xWide, values, { batch: 1, m: N, n: K, k: M, transA: true });
+      else kernel(xWide, g, values, { batch: 1, m: K, n: N, k: M, transA: true });
+      dw = new Tensor(values, weight.shape);
+    }
+    return [dx, dw];
+  });
+}

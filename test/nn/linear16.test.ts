@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeBfloat16, encodeFloat16, fromBfloat16Bits, fromFloat16Bits } from '../../src/io/half.ts';
+import { Conv1D } from '../../src/nn/conv1d.ts';
+import { Linear } from '../../src/nn/linear.ts';
+import {
+  encodeBfloat16Fast, linearSavedBytes, resetLinearSavedBytes, withLinearPrecision,
+} from '../../src/nn/linear16.ts';
+import { loadNativeBackend, setNativeThreads } from '../../src/kernels/native/index.ts';
+import { Rng } from '../../src/tensor/random.ts';
+import { Tensor } from '../../src/tensor/tensor.ts';
+
+const PRECISIONS16 = ['bf16', 'fp16'] as const;
+const roundTo = (p: 'bf16' | 'fp16', v: number): number =>
+  p === 'bf16' ? fromBfloat16Bits(encodeBfloat16([v])[0]) : fromFloat16Bits(encodeFloat16([v])[0]);
+
+function randomArray(n: number, rng: Rng, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * scale);
+}
+
+/** Thread counts the native kernels can be run on here (none when the addon is absent). */
+function threadCounts(): number[] {
+  try {
+    loadNativeBackend();
+    return [1, 2];
+  } catch {
+    return [0];
+  }
+}
+
+test('encodeBfloat16Fast rounds exactly as io/half.ts does (ties to even, inf, NaN, subnormals)', () => {
+  const rng = new Rng(3);
+  const specials = [0, -0, 1, -1, 65504, 3.4e38, -3.4e38, 1e-40, -1e-42, Infinity, -Infinity, NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -9];
+  const values = Float32Array.from([...specials, ...randomArray(2000, rng, 100)]);
+  const fast = encodeBfloat16Fast(values);
+  const reference = encodeBfloat16(values);
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) assert.ok(Number.isNaN(fromBfloat16Bits(fast[i])), `NaN at ${i}`);
+    else assert.equal(fast[i], reference[i], `value ${values[i]}`);
+  }
+});
+
+// Awkward shapes: nothing a multiple of a tile, a 3-D input, a single row.
+const SHAPES: [number[], number][] = [[[7, 13], 5], [[2, 3, 17], 9], [[1, 31], 33]];
+
+for (const precision of PRECISIONS16) {
+  test(`${precision} Linear and Conv1D forward: the float64 product of the rounded operands, on 1 and 2 threads`, () => {
+    for (const threads of threadCounts()) {
+      if (threads > 0) setNativeThreads(threads);
+      const rng = new Rng(11);
+      for (const [xShape, N] of SHAPES) {
+        const K = xShape[xShape.length - 1];
+        const M = xShape.reduce((a, b) => a * b, 1) / K;
+        const x = Tensor.from(randomArray(M * K, rng), xShape);
+        for (const layer of [new Linear(K, N, { rng }), new Conv1D(K, N, { rng, std: 0.3 })]) {
+          const y = withLinearPrecision(precision, () => layer.forward(x));
+          const w = layer.weight.data;
+          const bias = layer.bias!.data;
+          const outIn = layer instanceof Linear;
+          const got = y.contiguousData();
+          assert.deepEqual(y.shape, [...xShape.slice(0, -1), N]);
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) {
+              let sum = 0;
+              let magnitude = 0;
+              for (let k = 0; k < K; k++) {
+                const term = roundTo(precision, x.data[m * K + k]) * roundTo(precision, outIn ? w[n * K + k] : w[k * N + n]);
+                sum += term;
+                magnitude += Math.abs(term);
+              }
+              const expected = sum + bias[n];
+              // fp32 accumulation of exact 16-bit products: a few fp32 ulps of Σ|terms|.
+              const tolerance = 1e-6 * (magnitude + Math.abs(bias[n])) * K + 1e-7;
+              assert.ok(Math.abs(got[m * N + n] - expected) <= tolerance,
+                `${layer.constructor.name} ${xShape}→${N} threads ${threads} [${m},${n}]: ${got[m * N + n]} vs ${expected}`);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  test(`${precision} Linear gradients match float64 central differences within the 16-bit tolerance`, () => {
+    const rng = new Rng(5);
+    const [B, K, N] = [6, 19, 7];
+    const layer = new Linear(K, N, { rng });
+    const xValues = randomArray(B * K, rng);
+    const r = randomArray(B * N, rng); // loss = Σ y·r, so dL/dy = r
+    const x = Tensor.from(xValues, [B, K], { requiresGrad: true });
+    const y = withLinearPrecision(precision, () => layer.forward(x));
+    y.mul(Tensor.from(r, [B, N])).sum().backward();
+
+    // The float64 function being approximated: the unrounded y = x·Wᵀ + b.
+    const w = Float64Array.from(layer.weight.data);
+    const bias = Float64Array.from(layer.bias!.data);
+    const loss = (xs: Float64Array, ws: Float64Array): number => {
+      let total = 0;
+      for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) {
+        let s = bias[n];
+        for (let k = 0; k < K; k++) s += xs[b * K + k] * ws[n * K + k];
+        total += s * r[b * N + n];
+      }
+      return total;
+    };
+    const h = 1e-6;
+    const differences = (values: Float64Array, other: (v: Float64Array) => number): Float64Array =>
+      Float64Array.from(values, (_, i) => {
+        const up = Float64Array.from(values); up[i] += h;
+        const down = Float64Array.from(values); down[i] -= h;
+        return (other(up) - other(down)) / (2 * h);
+      });
+    const xs = Float64Array.from(xValues);
+    const dxExpected = differences(xs, (v) => loss(v, w));
+    const dwExpected = differences(w, (v) => loss(xs, v));
+    // Each 16-bit operand carries a relative error ≤ 2^-9 (bf16) or 2^-12 (fp16); the gradients,
+    // sums of K or B such products, are within a few of those of their norm.
+    const tolerance = precision === 'bf16' ? 2 ** -6 : 2 ** -9;
+    for (const [name, got, expected] of [['dx', x.grad!.contiguousData(), dxExpected], ['dW', layer.weight.grad!.contiguousData(), dwExpected]] as const) {
+      let err = 0;
+      let norm = 0;
+      for (let i = 0; i < expected.length; i++) {
+        err += (got[i] - expected[i]) ** 2;
+        norm += expected[i] ** 2;
+      }
+      const relative = Math.sqrt(err / norm);
+      assert.ok(relative <= tolerance, `${precision} ${name}: relative error ${relative} > ${tolerance}`);
+      assert.ok(relative > 0, `${precision} ${name}: no rounding at all, so the 16-bit path did not run`);
+    }
+  });
+}
+
+test('fp32 Linear is the plain matmul bit for bit, and 16-bit precision halves the bytes kept for backward', () => {
+  const rng = new Rng(9);
+  const layer = new Conv1D(32, 48, { rng });
+  const x = Tensor.from(randomArray(4 * 10 * 32, rng), [4, 10, 32]);
+  resetLinearSavedBytes();
+  const plain = layer.forward(x).contiguousData();
+  const fp32Bytes = linearSavedBytes();
+  assert.equal(fp32Bytes, 4 * 10 * 32 * 4);
+  for (const precision of PRECISIONS16) {
+    resetLinearSavedBytes();
+    const rounded = withLinearPrecision(precision, () => layer.forward(x)).contiguousData();
+    // x copied at 2 bytes an element, plus the 16-bit weight copy.
+    assert.equal(linearSavedBytes(), 4 * 10 * 32 * 2 + 32 * 48 * 2);
+    assert.notDeepEqual(Array.from(rounded), Array.from(plain));
+  }
+  resetLinearSavedBytes();
+  assert.deepEqual(Array.from(withLinearPrecision('fp32', () => layer.forward(x)).contiguousData()), Array.from(plain));
+});
