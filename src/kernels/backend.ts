@@ -61,6 +61,9 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   /** out[c] = scale·Σ_r a[offset + r·cols + c] (a bias gradient), in float64, in row order. */
   columnSums(out: S, a: S, offset: number, rows: number, cols: number, scale: number): void;
 
+  /** out[o·inner + i] = scale·Σ_c a[offset + (o·C + c)·inner + i] (a middle-axis sum or mean), in float64. */
+  axisSums(out: S, a: S, offset: number, outer: number, C: number, inner: number, scale: number): void;
+
   /** out[r] = scale·Σ_c a[offset + r·C + c] (a last-axis sum or mean), in float64. */
   rowSums(out: S, a: S, offset: number, rows: number, C: number, scale: number): void;
   /** Row maxima over the last axis and their first index (NaN wins), C ≥ 1. */

@@ -226,6 +226,12 @@ export function columnSums(out: Storage, a: Storage, offset: number, rows: numbe
   backend.columnSums(out, a, offset, rows, cols, scale);
 }
 
+/** out[o·inner + i] = scale·Σ_c a[offset + (o·C + c)·inner + i] (a middle-axis sum): native for large float32 work. */
+export function axisSums(out: Storage, a: Storage, offset: number, outer: number, C: number, inner: number, scale: number): void {
+  const backend = outer * C * inner < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(out, a);
+  backend.axisSums(out, a, offset, outer, C, inner, scale);
+}
+
 /** y = op(x) over n values (`slope`: leakyRelu's); small or float64 work stays on the reference loop. */
 export function unaryForward(op: UnaryOp, y: Storage, x: Storage, n: number, slope: number): void {
   (n < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(y, x)).unaryForward(op, y, x, n, slope);

@@ -482,6 +482,39 @@ static void ColumnSums(const Napi::CallbackInfo& info) {
   });
 }
 
+// reference: axisSums in src/kernels/reference/reduce.ts. Each outer block is a columnSums over
+// (C, inner); many blocks split across threads by block, few wide ones by 16-float column blocks.
+static void AxisSums(const Napi::CallbackInfo& info) {
+  Args args{info, "axisSums"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(2, "offset"), outer = args.count(3, "outer"), C = args.count(4, "C"), inner = args.count(5, "inner");
+  float* out = args.f32(0, "out", outer * inner);
+  const long size = outer * C * inner;
+  const float* a = args.f32(1, "a", size == 0 ? 0 : offset + size);
+  const double scale = args.number(6);
+  if (outer == 0 || inner == 0) return;
+  const KernelTable& kt = kernelTable();
+  ThreadPool& p = kernelPool();
+  const int threads = (p.threads() > 1 && size >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
+  const float* base = a + offset;
+  if (outer >= threads) {
+    std::vector<double> totals(threads * inner);
+    parallelFor(p, threads, [&](int t, int) {
+      for (long o = outer * t / threads; o < outer * (t + 1) / threads; o++) {
+        kt.columnSums(C, inner, base + o * C * inner, inner, totals.data() + t * inner, out + o * inner, scale);
+      }
+    });
+    return;
+  }
+  const int tasks = inner >= 64 ? threads : 1;
+  std::vector<double> totals(inner);
+  parallelFor(p, tasks, [&](int t, int) {
+    const long c0 = std::min(inner, (inner * t / tasks) & ~15L), c1 = t + 1 == tasks ? inner : std::min(inner, (inner * (t + 1) / tasks) & ~15L);
+    if (c1 <= c0) return;
+    for (long o = 0; o < outer; o++) kt.columnSums(C, c1 - c0, base + o * C * inner + c0, inner, totals.data() + c0, out + o * inner + c0, scale);
+  });
+}
+
 // ---- unary ops and softmax ------------------------------------------------------------------
 
 /** f(i0, i1) over `tasks` contiguous ranges of n values, split when n ≥ minElements. */
@@ -652,7 +685,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
       {"elementwise", Elementwise}, {"columnSums", ColumnSums}, {"exp", Exp}, {"setThreads", SetThreads},
       {"unaryForward", UnaryForward}, {"unaryBackward", UnaryBackward}, {"softmaxForward", SoftmaxForward}, {"softmaxBackward", SoftmaxBackward},
-      {"rowSums", RowSums}, {"rowMax", RowMax},
+      {"rowSums", RowSums}, {"rowMax", RowMax}, {"axisSums", AxisSums},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));

@@ -10,7 +10,7 @@ import { attentionBackward, attentionForward } from './attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from './crossentropy.ts';
 import { embeddingGather, embeddingScatterAdd } from './embedding.ts';
 import { stridedElementwise } from './elementwise.ts';
-import { columnSums, rowMax, rowSums, sumOfSquares } from './reduce.ts';
+import { axisSums, columnSums, rowMax, rowSums, sumOfSquares } from './reduce.ts';
 import { matmulReference } from './matmul.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from './softmax.ts';
 import { unaryBackward, unaryForward } from './unary.ts';
@@ -35,6 +35,7 @@ export const referenceBackend: KernelBackend<Storage> = {
   embeddingGather,
   embeddingScatterAdd,
   columnSums,
+  axisSums,
   rowSums,
   rowMax,
   sumOfSquares,

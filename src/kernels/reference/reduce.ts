@@ -38,6 +38,26 @@ export function columnSums(out: Storage, a: Storage, offset: number, rows: numbe
 }
 
 /**
+ * Sums over the middle axis of a row-major (outer, C, inner) block: a reduction over any run of
+ * consecutive axes of a contiguous tensor (dim 1 of (B, C, L), the batch axes of (N, C, H, W) with
+ * outer = 1 are columnSums). out[o·inner + i] = scale·Σ_c a[offset + (o·C + c)·inner + i], in
+ * float64, in c order, rounded once (the native kernel sums in the same order: bit for bit).
+ */
+export function axisSums(out: Storage, a: Storage, offset: number, outer: number, C: number, inner: number, scale: number): void {
+  const totals = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    totals.fill(0);
+    let position = offset + o * C * inner;
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < inner; i++) totals[i] += a[position + i];
+      position += inner;
+    }
+    const base = o * inner;
+    for (let i = 0; i < inner; i++) out[base + i] = totals[i] * scale;
+  }
+}
+
+/**
  * Row sums of a row-major (rows, C) block: the last-axis reduction (sum, mean) of a contiguous
  * tensor. out[r] = scale·Σ_c a[offset + r·C + c], accumulated in float64, rounded once.
  */

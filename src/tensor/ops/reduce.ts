@@ -12,7 +12,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
-import { columnSums, rowMax, rowSums } from '../../kernels/index.ts';
+import { axisSums, columnSums, rowMax, rowSums } from '../../kernels/index.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { readDense, stridedOffsets } from './strided.ts';
@@ -153,6 +153,11 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
     // Reducing the leading axes (a bias gradient over (B*T, C)): whole rows added in cache order,
     // on the kernels (src/kernels/reference/reduce.ts is the loop; native for large float32).
     columnSums(out, data, x.offset, count, size, scale);
+  } else if (x.isContiguous() && consecutiveBlock(x.shape, plan.reduced) !== null) {
+    // One run of consecutive axes of a contiguous tensor (dim 1 of (B, C, L)): an (outer, C,
+    // inner) block summed over C, on the kernels (reference/reduce.ts axisSums is the loop).
+    const { outer: blocks, inner: width } = consecutiveBlock(x.shape, plan.reduced)!;
+    axisSums(out, data, x.offset, blocks, count, width, scale);
   } else if (innerStride !== null) {
     for (let o = 0; o < size; o++) {
       const base = outer[o];
@@ -170,6 +175,19 @@ function sumKernel(x: Tensor, plan: ReductionPlan, scale: number): Storage {
     }
   }
   return out;
+}
+
+/** (outer, inner) around the reduced axes when they are one consecutive run, else null. */
+function consecutiveBlock(shape: Shape, reduced: readonly boolean[]): { outer: number; inner: number } | null {
+  const first = reduced.indexOf(true);
+  const last = reduced.lastIndexOf(true);
+  if (first < 0) return null;
+  for (let axis = first; axis <= last; axis++) if (!reduced[axis]) return null;
+  let outer = 1;
+  let inner = 1;
+  for (let axis = 0; axis < first; axis++) outer *= shape[axis];
+  for (let axis = last + 1; axis < shape.length; axis++) inner *= shape[axis];
+  return { outer, inner };
 }
 
 function isLeadingPrefix(reduced: readonly boolean[]): boolean {
