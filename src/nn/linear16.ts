@@ -19,7 +19,7 @@ import { attachGrad } from '../tensor/autograd.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
 import { readDense } from '../tensor/ops/strided.ts';
-import { Tensor } from '../tensor/tensor.ts';
+import { allocateOverwritten, Tensor } from '../tensor/tensor.ts';
 import { decodeBfloat16Into, decodeFloat16Into, encodeFloat16 } from '../io/half.ts';
 import { PRECISIONS, type Precision } from '../train/precision.ts';
 
@@ -111,7 +111,7 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   const kernel = getMatmulKernel();
   const transW = weightLayout === 'out-in';
 
-  const out = new Float32Array(M * N);
+  const out = allocateOverwritten('float32', M * N) as Float32Array; // pooled: written whole by the kernel
   kernel(decode16Into(x16, new Float32Array(x16.length), precision), decode16Into(w16, new Float32Array(w16.length), precision), out,
     { batch: 1, m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
 
@@ -121,14 +121,14 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (needs[0]) {
-      const values = new Float32Array(M * K);
+      const values = allocateOverwritten('float32', M * K) as Float32Array;
       // dx = g·Wᵀ: 'out-in' W is (N, K) → g·W; 'in-out' W is (K, N) → g·Wᵀ.
       kernel(g, wide, values, { batch: 1, m: M, n: K, k: N, transB: !transW });
       dx = new Tensor(values, x.shape);
     }
     if (needs[1]) {
       const xWide = decode16Into(x16, new Float32Array(x16.length), precision);
-      const values = new Float32Array(N * K);
+      const values = allocateOverwritten('float32', N * K) as Float32Array;
       // 'out-in': dW (N, K) = gᵀ·x;  'in-out': dW (K, N) = xᵀ·g.
       if (transW) kernel(g, xWide, values, { batch: 1, m: N, n: K, k: M, transA: true });
       else kernel(xWide, g, values, { batch: 1, m: K, n: N, k: M, transA: true });

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { AdamW, LRScheduler, clipGradNorm, warmupCosineSchedule } from '../optim/index.ts';
 import { noGrad } from '../tensor/autograd.ts';
+import { withLinearPrecision } from '../nn/linear16.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { Rng, defaultRng } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { loadOptimizerState, saveOptimizerState, saveTrainerState, loadTrainerState, type TrainerState } from './checkpoint.ts';
 import type { TokenDataset } from './data.ts';
+import type { Precision } from './precision.ts';
 
 /**
  * What the loop needs of a model: a Module whose forward maps (B, T) ids and targets to a loss.
@@ -123,6 +125,8 @@ export interface TrainRun {
   hooks?: TrainHooks;
   /** Stop after this many steps of this call (tests of resume), leaving a checkpoint. */
   stopAfterSteps?: number;
+  /** bf16|fp16: Linear/Conv1D products on 16-bit copies, inputs kept 16-bit for backward (src/nn/linear16.ts); default fp32. */
+  precision?: Precision;
 }
 
 export function validateTrainConfig(config: TrainConfig, contextLength: number): void {
@@ -239,12 +243,15 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
       let loss = 0;
       for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
         const batch = dataset.sampleBatch('train', config.batchSize, config.blockSize, dataRng);
-        const out = model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets });
-        const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps); // micro-batches sum to the mean
-        // Nothing of this step's graph is read after backward but the loss itself, so its
-        // activations go back to the buffer pool for the next step.
-        scaled.backward({ releaseActivations: true });
-        loss += scaled.item();
+        // Backward runs inside too: its closures read the 16-bit copies forward kept either way.
+        loss += withLinearPrecision(run.precision ?? 'fp32', () => {
+          const out = model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets });
+          const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps); // micro-batches sum to the mean
+          // Nothing of this step's graph is read after backward but the loss itself, so its
+          // activations go back to the buffer pool for the next step.
+          scaled.backward({ releaseActivations: true });
+          return scaled.item();
+        });
       }
       const gradNorm = clipGradNorm(optimizer.paramGroups.flatMap((group) => group.params), config.gradClip > 0 ? config.gradClip : Infinity);
       const lr = optimizer.lr;
