@@ -9,6 +9,12 @@
  * medians over LOAD_RUNS children, the peak beside the file size, and the peak growth during
  * the load over the file size (the target: ≤ 1.5×).
  *
+ * Both loaders, side by side in one run: memory-mapped (the default on the native backend: F32
+ * tensors used in place on a copy-on-write mapping) and copying (`QKV_MMAP=0`: read into fresh
+ * storage). Mapping moves the page faults into the first forward pass, so each child also times
+ * its first decode token (a 1-token prompt through `modelStep`, KV cache on) and the peak RSS
+ * after it; compare load + first token between the two.
+ *
  * Alone: `node --import tsx bench/load.ts [--json]`, or `node --import tsx bench/run.ts --only load`.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,6 +37,10 @@ const MIB = 1024 * 1024;
 /** What one child process measured. */
 export interface LoadMeasurement {
   loadMs: number;
+  /** The first decode token after the load (where a mapped load pays its page faults). */
+  firstTokenMs: number;
+  /** Peak RSS once the first token is out. */
+  maxRssAfterTokenBytes: number;
   rssBeforeBytes: number;
   maxRssBytes: number;
   parameters: number;
@@ -44,22 +54,28 @@ export function writeGpt2Folder(dir: string): string {
 }
 
 /** Loads `dir` in a fresh Node process and returns what it measured. */
-export function measureLoadInChild(dir: string): LoadMeasurement {
+export function measureLoadInChild(dir: string, mmap = true): LoadMeasurement {
   const script = fileURLToPath(import.meta.url);
-  const output = execFileSync(process.execPath, ['--import', 'tsx', script, '--child', dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const env = { ...process.env, QKV_MMAP: mmap ? '1' : '0' };
+  const output = execFileSync(process.execPath, ['--import', 'tsx', script, '--child', dir], { encoding: 'utf8', maxBuffer: 1 << 20, env });
   return JSON.parse(output.trim().split('\n').pop()!) as LoadMeasurement;
 }
 
 async function childLoad(dir: string): Promise<void> {
   // Imported here, not at the top: the modules that import this file for writeGpt2Folder need no loader.
   const { loadCausalLM } = await import('../src/models/load.ts');
+  const { modelStep } = await import('../src/generate/lm.ts');
   const rssBeforeBytes = process.memoryUsage().rss;
   const started = performance.now();
   const { model } = loadCausalLM(dir);
   const loadMs = performance.now() - started;
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   const parameters = (model as GPT).numParameters();
-  console.log(JSON.stringify({ loadMs, rssBeforeBytes, maxRssBytes, parameters } satisfies LoadMeasurement));
+  const tokenStarted = performance.now();
+  modelStep(model)([50256]);
+  const firstTokenMs = performance.now() - tokenStarted;
+  const maxRssAfterTokenBytes = process.resourceUsage().maxRSS * 1024;
+  console.log(JSON.stringify({ loadMs, firstTokenMs, maxRssAfterTokenBytes, rssBeforeBytes, maxRssBytes, parameters } satisfies LoadMeasurement));
 }
 
 export async function run(report: BenchReport): Promise<void> {
@@ -69,17 +85,27 @@ export async function run(report: BenchReport): Promise<void> {
     writeGpt2Folder(dir);
     const fileBytes = statSync(join(dir, 'model.safetensors')).size;
     console.error(`bench load: wrote a GPT-2 124M folder (${(fileBytes / MIB).toFixed(0)} MiB of weights) in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
-    const runs = Array.from({ length: LOAD_RUNS }, () => measureLoadInChild(dir));
-    const loadMs = median(runs.map((r) => r.loadMs));
-    const peakBytes = median(runs.map((r) => r.maxRssBytes));
-    const growthBytes = median(runs.map((r) => r.maxRssBytes - r.rssBeforeBytes));
-    const shape = `${(runs[0].parameters / 1e6).toFixed(1)}M params`;
-    console.error(`bench load: load times ${runs.map((r) => r.loadMs.toFixed(0)).join(' ')} ms; peak RSS ${runs.map((r) => (r.maxRssBytes / MIB).toFixed(0)).join(' ')} MiB`);
-    report.row({ name: 'load gpt2-124M folder', shape, timeMs: loadMs, value: loadMs / 1000, unit: 's' });
-    report.row({ name: 'load gpt2-124M peak RSS', shape, value: peakBytes / MIB, unit: 'MiB' });
+    // Interleaved, so a change in machine load hits both loaders alike.
+    const mapped: LoadMeasurement[] = [];
+    const copied: LoadMeasurement[] = [];
+    for (let i = 0; i < LOAD_RUNS; i++) {
+      mapped.push(measureLoadInChild(dir, true));
+      copied.push(measureLoadInChild(dir, false));
+    }
+    const shape = `${(mapped[0].parameters / 1e6).toFixed(1)}M params`;
+    for (const [label, runs, suffix] of [['mapped', mapped, ''], ['copying', copied, ' (copying, QKV_MMAP=0)']] as const) {
+      const loadMs = median(runs.map((r) => r.loadMs));
+      const tokenMs = median(runs.map((r) => r.firstTokenMs));
+      console.error(`bench load (${label}): load ${runs.map((r) => r.loadMs.toFixed(0)).join(' ')} ms; first token ${runs.map((r) => r.firstTokenMs.toFixed(0)).join(' ')} ms; peak RSS at load ${runs.map((r) => (r.maxRssBytes / MIB).toFixed(0)).join(' ')} MiB, after the token ${runs.map((r) => (r.maxRssAfterTokenBytes / MIB).toFixed(0)).join(' ')} MiB`);
+      report.row({ name: `load gpt2-124M folder${suffix}`, shape, timeMs: loadMs, value: loadMs / 1000, unit: 's' });
+      report.row({ name: `load gpt2-124M first token after load${suffix}`, shape, timeMs: tokenMs, value: tokenMs / 1000, unit: 's' });
+      report.row({ name: `load gpt2-124M load + first token${suffix}`, shape, value: median(runs.map((r) => (r.loadMs + r.firstTokenMs) / 1000)), unit: 's' });
+      report.row({ name: `load gpt2-124M peak RSS${suffix}`, shape, value: median(runs.map((r) => r.maxRssBytes)) / MIB, unit: 'MiB' });
+      report.row({ name: `load gpt2-124M peak RSS after first token${suffix}`, shape, value: median(runs.map((r) => r.maxRssAfterTokenBytes)) / MIB, unit: 'MiB' });
+      const ratio = median(runs.map((r) => r.maxRssBytes - r.rssBeforeBytes)) / fileBytes;
+      report.row({ name: `load gpt2-124M RSS growth / file${suffix}`, shape, value: ratio, unit: 'x', ratio, baseline: 'load gpt2-124M file size' });
+    }
     report.row({ name: 'load gpt2-124M file size', shape, value: fileBytes / MIB, unit: 'MiB' });
-    const ratio = growthBytes / fileBytes;
-    report.row({ name: 'load gpt2-124M RSS growth / file', shape, value: ratio, unit: 'x', ratio, baseline: 'load gpt2-124M file size' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
