@@ -69,10 +69,15 @@ function registerQuantize(program: Command): void {
     });
 }
 
+/** ONNX's --quant values: float32, or Transformers.js's q8 / q4 files (MatMulNBits on Q8_0 / Q4_0 blocks). */
+const ONNX_QUANT_FLAGS = ['f32', 'q8', 'q4'] as const;
+type OnnxQuantFlag = (typeof ONNX_QUANT_FLAGS)[number];
+const EXPORT_QUANT_FLAGS = [...new Set([...GGUF_EXPORT_TYPES, ...ONNX_QUANT_FLAGS])];
+
 interface ExportFlags {
   model: string;
   format: 'gguf' | 'onnx';
-  quant: GgufExportType;
+  quant: GgufExportType | OnnxQuantFlag;
   out: string;
   json?: boolean;
 }
@@ -84,24 +89,28 @@ function registerExport(program: Command): void {
     .requiredOption('--model <dir>', 'model folder to read')
     .requiredOption('--format <name>', 'gguf or onnx', oneOf('--format', ['gguf', 'onnx'] as const))
     .requiredOption('--out <path>', 'gguf: the .gguf file; onnx: a folder (config.json, tokenizer.json, onnx/model.onnx)')
-    .option('--quant <type>', `GGUF weight type (${GGUF_EXPORT_TYPES.join(', ')})`, oneOf('--quant', GGUF_EXPORT_TYPES), 'f32')
+    .option('--quant <type>', `GGUF weight type (${GGUF_EXPORT_TYPES.join(', ')}); ONNX: f32, q8 (onnx/model_quantized.onnx) or q4 (onnx/model_q4.onnx)`, oneOf('--quant', EXPORT_QUANT_FLAGS), 'f32')
     .option('--json', 'print one JSON object: format, out, size_bytes')
     .action(async (flags: ExportFlags) => {
       let sizeBytes: number;
       if (flags.format === 'gguf') {
+        const type = flags.quant;
+        if (!(GGUF_EXPORT_TYPES as readonly string[]).includes(type)) throw new QkvValueError(`qkv export --format gguf: --quant must be one of ${GGUF_EXPORT_TYPES.join(', ')}, got "${type}"`);
         const { model, tokenizer } = loadCausalLM(flags.model);
-        sizeBytes = exportGguf(flags.out, model, tokenizer, { type: flags.quant });
+        sizeBytes = exportGguf(flags.out, model, tokenizer, { type: type as GgufExportType });
       } else {
-        if (flags.quant !== 'f32') throw new QkvValueError('qkv export --format onnx: the ONNX graph is float32 (--quant is for GGUF)');
+        const quant = flags.quant;
+        if (!(ONNX_QUANT_FLAGS as readonly string[]).includes(quant)) throw new QkvValueError(`qkv export --format onnx: --quant must be one of ${ONNX_QUANT_FLAGS.join(', ')}, got "${quant}"`);
         // GPT and Llama (logits, KV cache) or BERT (hidden states)
         const { model, tokenizer } = loadModel(flags.model);
         const { exportOnnxFolder } = await import('../io/onnx-folder.ts');
         // exportOnnxFolder refuses (naming the class) what it has no graph for, e.g. a seq2seq model
-        sizeBytes = exportOnnxFolder(flags.out, model as Parameters<typeof exportOnnxFolder>[1], tokenizer).sizeBytes;
+        const options = quant === 'f32' ? {} : { quant: quant as 'q8' | 'q4' };
+        sizeBytes = exportOnnxFolder(flags.out, model as Parameters<typeof exportOnnxFolder>[1], tokenizer, options).sizeBytes;
       }
-      const summary = { format: flags.format, quant: flags.format === 'gguf' ? flags.quant : 'f32', out: flags.out, size_bytes: sizeBytes };
+      const summary = { format: flags.format, quant: flags.quant, out: flags.out, size_bytes: sizeBytes };
       if (flags.json) console.log(JSON.stringify(summary));
-      else console.log(`wrote ${flags.out} (${flags.format}${flags.format === 'gguf' ? ` ${flags.quant}` : ''}, ${(sizeBytes / 1e6).toFixed(2)} MB)`);
+      else console.log(`wrote ${flags.out} (${flags.format} ${flags.quant}, ${(sizeBytes / 1e6).toFixed(2)} MB)`);
     });
 }
 

@@ -5,13 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { dequantizeMatrix, quantizeMatrix } from '../../src/compress/formats.ts';
-import { quantizeModel } from '../../src/compress/quantize-model.ts';
-import { exportOnnxModel } from '../../src/io/onnx-decoder.ts';
 import { exportOnnxFolder, ONNX_MODEL_FILE, ONNX_QUANT } from '../../src/io/onnx-folder.ts';
 import { toMatMulNBits } from '../../src/io/onnx-quant.ts';
 import { GPT } from '../../src/models/gpt.ts';
@@ -20,6 +18,8 @@ import { getKernelInfo, setKernelBackend } from '../../src/kernels/index.ts';
 import { noGrad } from '../../src/tensor/autograd.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
+import { saveGPT } from '../../src/models/gpt-folder.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { fixtureTokenizer } from './gguf-fixtures.ts';
 
 const V = fixtureTokenizer.vocabSize;
@@ -106,4 +106,21 @@ test('ONNX Runtime runs the q8 / q4 graphs (GPT-2, Llama GQA): logits within 1e-
       await session.release();
     }
   }
+});
+
+test('qkv export --format onnx --quant q8|q4 writes the Transformers.js file names; a GGUF-only type is refused for ONNX', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-cli-onnx-quant-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  saveGPT(join(dir, 'f32'), models.gpt2(), fixtureTokenizer);
+  for (const quant of ['q8', 'q4'] as const) {
+    const out = join(dir, quant);
+    const summary = JSON.parse(await runCli(['export', '--model', join(dir, 'f32'), '--format', 'onnx', '--quant', quant, '--out', out, '--json']));
+    assert.equal(summary.quant, quant);
+    assert.ok(existsSync(join(out, ONNX_QUANT[quant].file)) && !existsSync(join(out, ONNX_MODEL_FILE)), `${quant}: ${ONNX_QUANT[quant].file} only`);
+    const session = await ort.InferenceSession.create(join(out, ONNX_QUANT[quant].file));
+    assert.ok(session.outputNames.includes('logits'));
+    await session.release();
+  }
+  await assert.rejects(runCli(['export', '--model', join(dir, 'f32'), '--format', 'onnx', '--quant', 'q4_0', '--out', join(dir, 'x')]), /--format onnx: --quant must be one of f32, q8, q4/);
+  await assert.rejects(runCli(['export', '--model', join(dir, 'f32'), '--format', 'gguf', '--quant', 'q8', '--out', join(dir, 'x.gguf')]), /--format gguf: --quant must be one of/);
 });
