@@ -218,10 +218,11 @@ export function registerRagCommands(program: Command): void {
     .option('--hidden-size <n>', 'width of a new model', integerOption('--hidden-size', 8), 256)
     .option('--layers <n>', 'layers of a new model', integerOption('--layers', 1), 1)
     .option('--heads <n>', 'attention heads of a new model', integerOption('--heads', 1), 4)
+    .option('--pairs <kind>', "anchors: eval-like (the Brown eval's query rewrite) or words (any 8 words of the sentence)", choice('--pairs', ['eval-like', 'words'] as const), 'eval-like')
     .option('--no-lsa', 'start a new model from random word embeddings instead of LSA over the documents')
     .option('--seed <n>', 'seed', integerOption('--seed', 0), 0)
     .option('--json', 'print the summary as JSON')
-    .action((flags: { data: string[]; out: string; init?: string; steps?: number; batchSize: number; lr?: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; lsa: boolean; seed: number; json?: boolean }) => {
+    .action((flags: { data: string[]; out: string; init?: string; steps?: number; batchSize: number; lr?: number; temperature: number; maxLength: number; vocabSize: number; hiddenSize: number; layers: number; heads: number; lsa: boolean; pairs: 'eval-like' | 'words'; seed: number; json?: boolean }) => {
       const { documents, problems } = loadDocuments(flags.data);
       for (const problem of problems) process.stderr.write(`skipped ${problem.path}: ${problem.reason}\n`);
       const texts = documents.map((document) => document.text);
@@ -251,7 +252,7 @@ export function registerRagCommands(program: Command): void {
       }
       const progress = createProgress({ total: steps, fields: ['loss'], silent: Boolean(flags.json) });
       const summary = trainContrastive({
-        model, tokenizer, documents: texts, steps, batchSize: flags.batchSize, lr, temperature: flags.temperature, maxLength: flags.maxLength, seed: flags.seed,
+        model, tokenizer, documents: texts, steps, batchSize: flags.batchSize, lr, temperature: flags.temperature, maxLength: flags.maxLength, seed: flags.seed, pairs: flags.pairs,
         onStep: (step, loss) => progress.update(step, { loss: loss.toFixed(3) }),
       });
       progress.stop();

@@ -3,7 +3,8 @@
  * SimCSE/sentence-transformers' MultipleNegativesRankingLoss).
  *
  * Pairs come from the corpus itself, no labels needed: the anchor is a pseudo-query made from
- * one sentence (up to 8 of its content words, shuffled), the positive is the passage around it
+ * one sentence by the Brown eval's own rewrite (up to 8 content words, at most 40% of them found
+ * elsewhere in the document, shuffled; `pairs: 'words'` for any 8 of its words), the positive is the passage around it
  * (the 2 sentences before and the 3 after) with that sentence left out, so the model cannot
  * win by matching words and must learn that the query and the passage are about the same thing.
  * Each batch takes its B pairs from B different documents; every other passage in the batch is
@@ -36,6 +37,7 @@ import { Rng } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { bm25Terms } from './bm25.ts';
+import { rewriteSentenceAsQuery } from './brown-eval.ts';
 
 export interface ContrastivePair {
   anchor: string;
@@ -58,6 +60,8 @@ export interface ContrastiveOptions {
   /** Tokens per positive passage (default 96); anchors take at most 24. */
   maxLength?: number;
   seed?: number;
+  /** How anchors are made: 'eval-like' (default, evalLikePair) or 'words' (pairAround: any 8 words of 3+ letters). */
+  pairs?: 'eval-like' | 'words';
   onStep?: (step: number, loss: number) => void;
 }
 
@@ -87,6 +91,28 @@ export function pairAround(sentences: readonly string[], index: number, rng: Rng
   const context = [...sentences.slice(Math.max(0, index - 2), index), ...sentences.slice(index + 1, index + 4)];
   if (context.length === 0) return null;
   return { anchor: picked.join(' '), positive: context.join(' ') };
+}
+
+/**
+ * A pair whose anchor is made the way the Brown eval makes its queries (rewriteSentenceAsQuery:
+ * content words only, at most 40% of them found elsewhere in the document), so training sees the
+ * queries' distribution: words the passage mostly lacks. Null when the sentence has too few words.
+ */
+export function evalLikePair(sentences: readonly string[], index: number, rng: Rng): ContrastivePair | null {
+  const rest = new Set(sentences.filter((_, i) => i !== index).flatMap(bm25Terms));
+  const rewritten = rewriteSentenceAsQuery(sentences[index], rest, rng);
+  const context = [...sentences.slice(Math.max(0, index - 2), index), ...sentences.slice(index + 1, index + 4)];
+  if (rewritten === null || context.length === 0) return null;
+  return { anchor: rewritten.words.join(' '), positive: context.join(' ') };
+}
+
+/** The first pair `make` gives from one of 10 random sentences, or null. */
+function firstPair(make: typeof pairAround, sentences: readonly string[], rng: Rng): ContrastivePair | null {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const pair = make(sentences, rng.randint(sentences.length), rng);
+    if (pair !== null) return pair;
+  }
+  return null;
 }
 
 /** l2-normalised rows, through autograd: x / √(Σ x² + ε). */
@@ -121,13 +147,15 @@ export function trainContrastive(options: ContrastiveOptions): ContrastiveSummar
   const optimizer = new AdamW(options.model.parameters(), { lr: options.lr ?? 5e-4, weightDecay: 0.01 });
   const schedule = warmupCosineSchedule({ maxLr: options.lr ?? 5e-4, minLr: (options.lr ?? 5e-4) / 10, warmupSteps: Math.max(1, Math.floor(steps / 10)), totalSteps: steps });
   options.model.train();
+  const makePair = (options.pairs ?? 'eval-like') === 'eval-like' ? evalLikePair : pairAround;
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const pairs: ContrastivePair[] = [];
     for (const documentIndex of Array.from(rng.permutation(documents.length)).slice(0, B)) {
       const sentences = documents[documentIndex];
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const pair = pairAround(sentences, rng.randint(sentences.length), rng);
+      // Eval-like anchors need novel words; a document too repetitive to give one falls back to 'words' pairs.
+      for (const make of makePair === pairAround ? [pairAround] : [evalLikePair, pairAround]) {
+        const pair = firstPair(make, sentences, rng);
         if (pair !== null) {
           pairs.push(pair);
           break;

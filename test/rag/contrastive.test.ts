@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inBatchNegativesLoss, pairAround, splitSentences, trainContrastive } from '../../src/rag/contrastive.ts';
+import { readFileSync } from 'node:fs';
+import { bm25Terms } from '../../src/rag/bm25.ts';
+import { makeBrownEval, STOPWORDS } from '../../src/rag/brown-eval.ts';
+import { evalLikePair, inBatchNegativesLoss, pairAround, splitSentences, trainContrastive } from '../../src/rag/contrastive.ts';
 import { BertModel } from '../../src/models/bert.ts';
 import { trainWordPiece } from '../../src/tokenizers/wordpiece-trainer.ts';
 import { gradcheck } from '../../src/tensor/gradcheck.ts';
@@ -44,4 +47,47 @@ test('contrastive training: the loss falls well below chance on a tiny corpus', 
   const summary = trainContrastive({ model, tokenizer, documents, steps: 40, batchSize: 4, lr: 3e-3, maxLength: 48, seed: 1 });
   assert.ok(Math.abs(summary.chanceLoss - Math.log(4)) < 1e-12);
   assert.ok(summary.finalMeanLoss < 0.5 * summary.chanceLoss, `final ${summary.finalMeanLoss} vs chance ${summary.chanceLoss}`);
+});
+
+test('eval-like pairs: anchor words are content words of the sentence, at most 40% of them found elsewhere in the document', () => {
+  const text = readFileSync(new URL('../../data/brown.txt', import.meta.url), 'utf8').split(/\n\s*\n/)[0];
+  const sentences = splitSentences(text);
+  const rng = new Rng(5);
+  let made = 0;
+  for (let index = 0; index < sentences.length; index++) {
+    const pair = evalLikePair(sentences, index, rng);
+    if (pair === null) continue;
+    made++;
+    const own = new Set(bm25Terms(sentences[index]));
+    const rest = new Set(sentences.filter((_, i) => i !== index).flatMap(bm25Terms));
+    const words = pair.anchor.split(' ');
+    assert.ok(words.length >= 4 && words.length <= 8, pair.anchor);
+    for (const word of words) assert.ok(own.has(word) && !STOPWORDS.has(word) && word.length >= 3, word);
+    assert.ok(words.filter((word) => rest.has(word)).length <= 0.4 * words.length, pair.anchor);
+    assert.ok(!pair.positive.includes(sentences[index]), 'the sentence itself is left out of its positive');
+  }
+  assert.ok(made >= 10, `only ${made} pairs from ${sentences.length} sentences`);
+});
+
+test('training data stays disjoint from the eval: no held-out sentence, and no query, reaches a training pair', () => {
+  const set = makeBrownEval({ brownText: readFileSync(new URL('../../data/brown.txt', import.meta.url), 'utf8'), documents: 40, seed: 7 });
+  assert.equal(set.heldOutSentences.length, set.queries.length);
+  const trainingText = set.documents.map((document) => document.text);
+  const normalise = (text: string) => text.replace(/\s+/g, ' ');
+  for (const sentence of set.heldOutSentences) {
+    for (const text of trainingText) assert.ok(!normalise(text).includes(normalise(sentence)), `held-out sentence found in a training document: ${sentence}`);
+  }
+  // Every anchor the trainer can draw comes from a training sentence; none equals an eval query.
+  const queries = new Set(set.queries.map((query) => query.query));
+  const rng = new Rng(8);
+  for (const text of trainingText.slice(0, 60)) {
+    const sentences = splitSentences(text);
+    for (let index = 0; index < sentences.length; index += 3) {
+      const pair = evalLikePair(sentences, index, rng);
+      if (pair === null) continue;
+      assert.ok(!queries.has(pair.anchor), pair.anchor);
+      const own = new Set(bm25Terms(sentences[index]));
+      for (const word of pair.anchor.split(' ')) assert.ok(own.has(word), word);
+    }
+  }
 });
