@@ -6,6 +6,8 @@
 //
 //   qmatmul(format, out, x, w, M, N, K)   out (M, N) = x (M, K) · Wᵀ, W (N, K) packed in `format`
 //                                         (0 = q8_0, 1 = q4_0, 2 = q4_g128); zero copy
+//   qgather(format, out, w, ids, N, K)    out (ids.length, K) = the rows ids of W (N, K), dequantised:
+//                                         an embedding lookup on a packed tied head, no float table
 //   quantInfo()                           { path: 'avx512vnni' | 'avx2' | 'portable' }
 //
 // The path follows the float kernels' ISA (selectIsa / QKV_NATIVE_ISA), so tests reach each one:
@@ -80,8 +82,11 @@ const long MIN_COLUMNS_PER_TASK = 8;
 std::vector<int8_t> codeScratch;
 std::vector<float> scaleScratch, groupSumScratch;
 
+// The entry an argument error names (set by each entry; thread_local: worker threads call too).
+thread_local const char* entryName = "qmatmul";
+
 [[noreturn]] void fail(const Napi::CallbackInfo& info, const std::string& message) {
-  throw Napi::RangeError::New(info.Env(), "qmatmul (native): " + message);
+  throw Napi::RangeError::New(info.Env(), std::string(entryName) + " (native): " + message);
 }
 
 long countArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -107,6 +112,7 @@ void* arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_
 
 // qmatmul(format, out, x, w, M, N, K)
 void Qmatmul(const Napi::CallbackInfo& info) {
+  entryName = "qmatmul";
   if (info.Length() < 7) fail(info, "expected (format, out, x, w, M, N, K)");
   const long format = countArg(info, 0, "format");
   if (format > QUANT_Q4_G128) fail(info, "format must be 0 (q8_0), 1 (q4_0) or 2 (q4_g128), got " + std::to_string(format));
@@ -144,6 +150,53 @@ void Qmatmul(const Napi::CallbackInfo& info) {
   parallelFor(pool, (int)tasks, [&](int t, int) { columns(N * t / tasks, N * (t + 1) / tasks); });
 }
 
+/** One packed row → K floats, ggml's dequantize_row_* (d·q is exact in float: ≤ 19 significant bits). */
+void dequantizeRow(int format, const uint8_t* row, long K, float* out) {
+  const QuantFormatInfo& fi = QUANT_INFO[format];
+  for (long b = 0; b < K / fi.blockSize; b++) {
+    const uint8_t* block = row + b * fi.blockBytes;
+    float* o = out + b * fi.blockSize;
+    const float d = halfToFloat(readHalfBits(block));
+    if (format == QUANT_Q8_0) {
+      for (int j = 0; j < 32; j++) o[j] = d * (float)(int8_t)block[2 + j];
+    } else if (format == QUANT_Q4_0) {
+      for (int j = 0; j < 16; j++) {
+        o[j] = d * (float)((block[2 + j] & 0x0f) - 8);
+        o[16 + j] = d * (float)((block[2 + j] >> 4) - 8);
+      }
+    } else {
+      const float m = halfToFloat(readHalfBits(block + 2));
+      for (int j = 0; j < 64; j++) {
+        o[j] = d * (float)(block[4 + j] & 0x0f) + m;
+        o[64 + j] = d * (float)(block[4 + j] >> 4) + m;
+      }
+    }
+  }
+}
+
+// qgather(format, out, w, ids, N, K)
+void Qgather(const Napi::CallbackInfo& info) {
+  entryName = "qgather";
+  if (info.Length() < 6) fail(info, "expected (format, out, w, ids, N, K)");
+  const long format = countArg(info, 0, "format");
+  if (format > QUANT_Q4_G128) fail(info, "format must be 0 (q8_0), 1 (q4_0) or 2 (q4_g128), got " + std::to_string(format));
+  const QuantFormatInfo& fi = QUANT_INFO[format];
+  const long N = countArg(info, 4, "N"), K = countArg(info, 5, "K");
+  if (K == 0 || K % fi.blockSize != 0) fail(info, std::string(fi.name) + " needs K a positive multiple of " + std::to_string(fi.blockSize) + ", got K = " + std::to_string(K));
+  const long rowBytes = K / fi.blockSize * fi.blockBytes;
+  bool isTyped = false;
+  napi_is_typedarray(info.Env(), info[3], &isTyped);
+  if (!isTyped) fail(info, "ids must be an Int32Array");
+  const size_t count = info[3].As<Napi::TypedArray>().ElementLength();
+  const int32_t* ids = static_cast<const int32_t*>(arrayArg(info, 3, "ids", napi_int32_array, "Int32Array", count));
+  float* out = static_cast<float*>(arrayArg(info, 1, "out", napi_float32_array, "Float32Array", count * (size_t)K));
+  const uint8_t* w = static_cast<const uint8_t*>(arrayArg(info, 2, "w", napi_uint8_array, "Uint8Array", (size_t)(N * rowBytes)));
+  for (size_t i = 0; i < count; i++) {
+    if (ids[i] < 0 || ids[i] >= N) fail(info, "id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is out of range for " + std::to_string(N) + " rows");
+  }
+  for (size_t i = 0; i < count; i++) dequantizeRow((int)format, w + ids[i] * rowBytes, K, out + i * K);
+}
+
 Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("path", pathName(chosenPath()));
@@ -154,5 +207,6 @@ Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
 
 void registerQuantKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("qmatmul", Napi::Function::New(env, Qmatmul, "qmatmul"));
+  exports.Set("qgather", Napi::Function::New(env, Qgather, "qgather"));
   exports.Set("quantInfo", Napi::Function::New(env, QuantInfo, "quantInfo"));
 }
