@@ -5,7 +5,7 @@
  * in fresh child processes, so each load starts from a cold heap and its peak RSS is its own.
  *
  * Each child reports the load's wall time, its RSS just before loading and its peak RSS
- * (`process.resourceUsage().maxRSS`, which includes Node and tsx themselves); the rows give
+ * (VmHWM, which includes Node and tsx themselves); the rows give
  * medians over LOAD_RUNS children, the peak beside the file size, and the peak growth during
  * the load over the file size (the target: ≤ 1.5×).
  *
@@ -18,7 +18,7 @@
  * Alone: `node --import tsx bench/load.ts [--json]`, or `node --import tsx bench/run.ts --only load`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -69,12 +69,12 @@ async function childLoad(dir: string): Promise<void> {
   const started = performance.now();
   const { model } = loadCausalLM(dir);
   const loadMs = performance.now() - started;
-  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  const maxRssBytes = peakRssBytes();
   const parameters = (model as GPT).numParameters();
   const tokenStarted = performance.now();
   modelStep(model)([50256]);
   const firstTokenMs = performance.now() - tokenStarted;
-  const maxRssAfterTokenBytes = process.resourceUsage().maxRSS * 1024;
+  const maxRssAfterTokenBytes = peakRssBytes();
   console.log(JSON.stringify({ loadMs, firstTokenMs, maxRssAfterTokenBytes, rssBeforeBytes, maxRssBytes, parameters } satisfies LoadMeasurement));
 }
 
@@ -109,6 +109,21 @@ export async function run(report: BenchReport): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * This process's peak RSS: VmHWM from /proc (Linux), which starts afresh at exec. Not
+ * `resourceUsage().maxRSS`: Linux carries ru_maxrss across fork + exec, so a child would report
+ * the bench parent's peak (it holds the 124M model it wrote, ~490 MiB) instead of its own.
+ */
+function peakRssBytes(): number {
+  try {
+    const kib = /VmHWM:\s*(\d+)\s*kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib !== undefined) return Number(kib) * 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function median(values: readonly number[]): number {
