@@ -64,6 +64,9 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   /** out[o·inner + i] = scale·Σ_c a[offset + (o·C + c)·inner + i] (a middle-axis sum or mean), in float64. */
   axisSums(out: S, a: S, offset: number, outer: number, C: number, inner: number, scale: number): void;
 
+  /** means, squares (outer·inner) = mean and Σ(x − mean)² over C of an (outer, C, inner) block, in float64 (a variance). */
+  axisMoments(means: Float64Array, squares: Float64Array, a: S, offset: number, outer: number, C: number, inner: number): void;
+
   /** out[r] = scale·Σ_c a[offset + r·C + c] (a last-axis sum or mean), in float64. */
   rowSums(out: S, a: S, offset: number, rows: number, C: number, scale: number): void;
   /** Row maxima over the last axis and their first index (NaN wins), C ≥ 1. */

@@ -232,6 +232,12 @@ export function axisSums(out: Storage, a: Storage, offset: number, outer: number
   backend.axisSums(out, a, offset, outer, C, inner, scale);
 }
 
+/** Mean and Σ(x − mean)² over C of an (outer, C, inner) block, in float64: native for large float32 work. */
+export function axisMoments(means: Float64Array, squares: Float64Array, a: Storage, offset: number, outer: number, C: number, inner: number): void {
+  const backend = outer * C * inner < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(a);
+  backend.axisMoments(means, squares, a, offset, outer, C, inner);
+}
+
 /** y = op(x) over n values (`slope`: leakyRelu's); small or float64 work stays on the reference loop. */
 export function unaryForward(op: UnaryOp, y: Storage, x: Storage, n: number, slope: number): void {
   (n < ELEMENTWISE_MIN_NATIVE ? referenceBackend : backendFor(y, x)).unaryForward(op, y, x, n, slope);

@@ -105,3 +105,70 @@ describe('Tensor.sum / mean over middle axes (the axisSums path) against a float
     });
   }
 });
+
+// axisMoments (the two passes of a variance): both in float64 in c order; 1e-12 relative allows
+// for a compiler that contracts d·d + squares into an FMA (ARM), bit for bit otherwise.
+for (const threads of [1, 2]) {
+  describe(`axisMoments, native on ${threads} thread${threads > 1 ? 's' : ''}, against the reference`, { skip: native === undefined && 'the native addon is not built' }, () => {
+    it('every (outer, C, inner) of 1, 7, 33, 65, 129 at an offset, and both split paths', () => {
+      setKernelThreads(threads);
+      assert.equal(waitForKernelThreads(), true);
+      let seed = 1000;
+      const shapes: [number, number, number][] = [[129, 65, 33], [1, 300, 1030], [3, 129, 257]];
+      for (const outer of sizes) for (const C of sizes) for (const inner of sizes) shapes.push([outer, C, inner]);
+      for (const [outer, C, inner] of shapes) {
+        const a = randomArray(3 + outer * C * inner, seed++, 2);
+        const means = new Float64Array(outer * inner).fill(Number.NaN), squares = new Float64Array(outer * inner).fill(Number.NaN);
+        const wantMeans = new Float64Array(outer * inner), wantSquares = new Float64Array(outer * inner);
+        native!.axisMoments(means, squares, a, 3, outer, C, inner);
+        referenceBackend.axisMoments(wantMeans, wantSquares, a, 3, outer, C, inner);
+        for (let i = 0; i < wantMeans.length; i++) {
+          assert.ok(Math.abs(means[i] - wantMeans[i]) <= 1e-12 * Math.max(1, Math.abs(wantMeans[i])), `means ${outer}×${C}×${inner} [${i}]: ${means[i]} vs ${wantMeans[i]}`);
+          assert.ok(Math.abs(squares[i] - wantSquares[i]) <= 1e-12 * Math.max(1, Math.abs(wantSquares[i])), `squares ${outer}×${C}×${inner} [${i}]: ${squares[i]} vs ${wantSquares[i]}`);
+        }
+      }
+    });
+
+    it('a short means array is a RangeError naming the kernel and the array', () => {
+      assert.throws(() => native!.axisMoments(new Float64Array(5), new Float64Array(6), new Float32Array(12), 0, 2, 2, 3), /axisMoments \(native\).*means/);
+    });
+  });
+}
+
+describe('Tensor.variance over middle axes (the axisMoments path) against a float64 two-pass loop', () => {
+  for (const backend of ['reference', ...(native === undefined ? [] : ['native'] as const)] as const) {
+    it(`on ${backend}: dim 1 of (7, 65, 129), biased and unbiased, and its gradient`, () => {
+      const original = getKernelInfo().backend;
+      setKernelBackend(backend);
+      try {
+        const [B, C, L] = [7, 65, 129];
+        const values = randomArray(B * C * L, 77, 3);
+        for (const unbiased of [false, true]) {
+          const got = new Tensor(values, [B, C, L]).var(1, { unbiased }).contiguousData();
+          for (let b = 0; b < B; b++) {
+            for (let l = 0; l < L; l++) {
+              let total = 0;
+              for (let c = 0; c < C; c++) total += values[(b * C + c) * L + l];
+              const mean = total / C;
+              let squares = 0;
+              for (let c = 0; c < C; c++) squares += (values[(b * C + c) * L + l] - mean) ** 2;
+              const want = Math.fround(squares / (unbiased ? C - 1 : C));
+              assert.ok(Math.abs(got[b * L + l] - want) <= 1e-6 * Math.max(1, want), `variance [${b}, ${l}]: ${got[b * L + l]} vs ${want}`);
+            }
+          }
+        }
+        // d var / d x = 2(x − mean)/C: Σ over the reduced axis of the gradient is 0 per column.
+        const x = new Tensor(values, [B, C, L], undefined, 0, true);
+        x.var(1).sum().backward();
+        const grad = x.grad!.contiguousData();
+        for (let l = 0; l < L; l += 32) {
+          let total = 0;
+          for (let c = 0; c < C; c++) total += grad[c * L + l];
+          assert.ok(Math.abs(total) < 1e-4, `Σ_c grad at l ${l}: ${total}`);
+        }
+      } finally {
+        setKernelBackend(original);
+      }
+    });
+  }
+});

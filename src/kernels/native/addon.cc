@@ -515,6 +515,51 @@ static void AxisSums(const Napi::CallbackInfo& info) {
   });
 }
 
+// reference: axisMoments in src/kernels/reference/reduce.ts (two passes in float64, c order).
+static void momentsOfBlock(const float* a, long C, long inner, long i0, long i1, double* means, double* squares) {
+  for (long i = i0; i < i1; i++) means[i] = 0, squares[i] = 0;
+  for (long c = 0; c < C; c++) {
+    const float* row = a + c * inner;
+#pragma omp simd
+    for (long i = i0; i < i1; i++) means[i] += row[i];
+  }
+  for (long i = i0; i < i1; i++) means[i] /= (double)C;
+  for (long c = 0; c < C; c++) {
+    const float* row = a + c * inner;
+#pragma omp simd
+    for (long i = i0; i < i1; i++) {
+      const double d = row[i] - means[i];
+      squares[i] += d * d;
+    }
+  }
+}
+
+static void AxisMoments(const Napi::CallbackInfo& info) {
+  Args args{info, "axisMoments"};
+  std::lock_guard<std::mutex> serialised(callMutex);
+  const long offset = args.count(3, "offset"), outer = args.count(4, "outer"), C = args.count(5, "C"), inner = args.count(6, "inner");
+  double *means = args.f64(0, "means", outer * inner), *squares = args.f64(1, "squares", outer * inner);
+  const long size = outer * C * inner;
+  const float* a = args.f32(2, "a", size == 0 ? 0 : offset + size);
+  if (outer == 0 || inner == 0) return;
+  ThreadPool& p = kernelPool();
+  const int threads = (p.threads() > 1 && size >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
+  const float* base = a + offset;
+  if (outer >= threads) {
+    parallelFor(p, threads, [&](int t, int) {
+      for (long o = outer * t / threads; o < outer * (t + 1) / threads; o++) {
+        momentsOfBlock(base + o * C * inner, C, inner, 0, inner, means + o * inner, squares + o * inner);
+      }
+    });
+    return;
+  }
+  const int tasks = inner >= 64 ? threads : 1;
+  parallelFor(p, tasks, [&](int t, int) {
+    const long c0 = std::min(inner, (inner * t / tasks) & ~15L), c1 = t + 1 == tasks ? inner : std::min(inner, (inner * (t + 1) / tasks) & ~15L);
+    for (long o = 0; o < outer; o++) momentsOfBlock(base + o * C * inner, C, inner, c0, c1, means + o * inner, squares + o * inner);
+  });
+}
+
 // ---- unary ops and softmax ------------------------------------------------------------------
 
 /** f(i0, i1) over `tasks` contiguous ranges of n values, split when n ≥ minElements. */
@@ -685,7 +730,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"adamUpdate", AdamUpdate}, {"embeddingScatterAdd", EmbeddingScatterAdd}, {"embeddingGather", EmbeddingGather},
       {"elementwise", Elementwise}, {"columnSums", ColumnSums}, {"exp", Exp}, {"setThreads", SetThreads},
       {"unaryForward", UnaryForward}, {"unaryBackward", UnaryBackward}, {"softmaxForward", SoftmaxForward}, {"softmaxBackward", SoftmaxBackward},
-      {"rowSums", RowSums}, {"rowMax", RowMax}, {"axisSums", AxisSums},
+      {"rowSums", RowSums}, {"rowMax", RowMax}, {"axisSums", AxisSums}, {"axisMoments", AxisMoments},
   };
   for (const auto& kernel : kernels) exports.Set(kernel.name, Napi::Function::New(env, kernel.fn, kernel.name));
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));

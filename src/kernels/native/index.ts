@@ -48,6 +48,7 @@ interface NativeAddon {
   exp(y: Float32Array, x: Float32Array): void;
   rowSums(out: Float32Array, a: Float32Array, offset: number, rows: number, C: number, scale: number): void;
   axisSums(out: Float32Array, a: Float32Array, offset: number, outer: number, C: number, inner: number, scale: number): void;
+  axisMoments(means: Float64Array, squares: Float64Array, a: Float32Array, offset: number, outer: number, C: number, inner: number): void;
   rowMax(values: Float32Array, indices: Float32Array, a: Float32Array, offset: number, rows: number, C: number): void;
   sumOfSquares(a: Float32Array, offset: number, n: number): number;
   unaryForward(op: number, y: Float32Array, x: Float32Array, n: number, slope: number): void;
@@ -193,6 +194,7 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     elementwise: (op, out, a, b, layout) => native.elementwise(OP_CODES[op], out, a, b, packLayout(layout)),
     rowSums: (out, a, offset, rows, C, scale) => native.rowSums(out, a, offset, rows, C, scale),
     axisSums: (out, a, offset, outer, C, inner, scale) => native.axisSums(out, a, offset, outer, C, inner, scale),
+    axisMoments: (means, squares, a, offset, outer, C, inner) => native.axisMoments(means, squares, a, offset, outer, C, inner),
     rowMax: (values, indices, a, offset, rows, C) => native.rowMax(values, indices, a, offset, rows, C),
     sumOfSquares: (a, offset, n) => native.sumOfSquares(a, offset, n),
     unaryForward: (op, y, x, n, slope) => native.unaryForward(UNARY_CODES[op], y, x, n, slope),

@@ -10,7 +10,7 @@ import { attentionBackward, attentionForward } from './attention.ts';
 import { crossEntropyBackward, crossEntropyForward } from './crossentropy.ts';
 import { embeddingGather, embeddingScatterAdd } from './embedding.ts';
 import { stridedElementwise } from './elementwise.ts';
-import { axisSums, columnSums, rowMax, rowSums, sumOfSquares } from './reduce.ts';
+import { axisMoments, axisSums, columnSums, rowMax, rowSums, sumOfSquares } from './reduce.ts';
 import { matmulReference } from './matmul.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from './softmax.ts';
 import { unaryBackward, unaryForward } from './unary.ts';
@@ -36,6 +36,7 @@ export const referenceBackend: KernelBackend<Storage> = {
   embeddingScatterAdd,
   columnSums,
   axisSums,
+  axisMoments,
   rowSums,
   rowMax,
   sumOfSquares,

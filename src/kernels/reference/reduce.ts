@@ -58,6 +58,31 @@ export function axisSums(out: Storage, a: Storage, offset: number, outer: number
 }
 
 /**
+ * Mean and Σ(x − mean)² over the middle axis of a row-major (outer, C, inner) block, the two
+ * passes of a variance (BatchNorm's statistics over (N, C, L) are outer·inner rows of this
+ * after a transpose; Tensor.variance over one run of consecutive axes is this directly).
+ * means[o·inner + i], squares[o·inner + i] in float64, each pass summed in c order.
+ */
+export function axisMoments(means: Float64Array, squares: Float64Array, a: Storage, offset: number, outer: number, C: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    const start = offset + o * C * inner;
+    const base = o * inner;
+    for (let i = 0; i < inner; i++) means[base + i] = 0;
+    for (let c = 0; c < C; c++) for (let i = 0; i < inner; i++) means[base + i] += a[start + c * inner + i];
+    for (let i = 0; i < inner; i++) {
+      means[base + i] /= C;
+      squares[base + i] = 0;
+    }
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < inner; i++) {
+        const d = a[start + c * inner + i] - means[base + i];
+        squares[base + i] += d * d;
+      }
+    }
+  }
+}
+
+/**
  * Row sums of a row-major (rows, C) block: the last-axis reduction (sum, mean) of a contiguous
  * tensor. out[r] = scale·Σ_c a[offset + r·C + c], accumulated in float64, rounded once.
  */

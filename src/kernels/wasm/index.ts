@@ -14,7 +14,7 @@ import { matmulWasm } from './matmul.ts';
 import { layerNormBackwardWasm, layerNormForwardWasm } from './norm.ts';
 import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm.ts';
 import { stridedElementwise } from '../reference/elementwise.ts';
-import { axisSums, columnSums, rowMax, rowSums, sumOfSquares } from '../reference/reduce.ts';
+import { axisMoments, axisSums, columnSums, rowMax, rowSums, sumOfSquares } from '../reference/reduce.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../reference/softmax.ts';
 import { unaryBackward, unaryForward } from '../reference/unary.ts';
 
@@ -39,6 +39,7 @@ export const wasmBackend: KernelBackend = {
   // No wasm kernels: a copy into wasm memory and back would cost what the loop does.
   columnSums,
   axisSums,
+  axisMoments,
   rowSums,
   rowMax,
   sumOfSquares,

@@ -12,7 +12,7 @@
  */
 import { attachGrad } from '../autograd.ts';
 import { QkvShapeError, QkvValueError, formatShape } from '../errors.ts';
-import { axisSums, columnSums, rowMax, rowSums } from '../../kernels/index.ts';
+import { axisMoments, axisSums, columnSums, rowMax, rowSums } from '../../kernels/index.ts';
 import { allocate, Tensor, type Storage } from '../tensor.ts';
 import { contiguousStrides, normalizeAxis, numel, type Shape } from '../shape.ts';
 import { readDense, stridedOffsets } from './strided.ts';
@@ -264,18 +264,26 @@ export function variance(x: Tensor, axis?: number | number[], options: { keepdim
   const data = x.data;
   const means = new Float64Array(size);
   const out = allocate(x.dtype, size);
-  for (let o = 0; o < size; o++) {
-    const base = outer[o];
-    let total = 0;
-    for (let j = 0; j < count; j++) total += data[inner === null ? base + j * step : base + inner[j]];
-    const m = total / count;
-    let squares = 0;
-    for (let j = 0; j < count; j++) {
-      const d = data[inner === null ? base + j * step : base + inner[j]] - m;
-      squares += d * d;
+  const block = x.isContiguous() ? consecutiveBlock(x.shape, plan.reduced) : null;
+  if (block !== null) {
+    // One run of consecutive axes of a contiguous tensor: both passes on the kernels.
+    const squares = new Float64Array(size);
+    axisMoments(means, squares, data, x.offset, block.outer, count, block.inner);
+    for (let o = 0; o < size; o++) out[o] = squares[o] / divisor;
+  } else {
+    for (let o = 0; o < size; o++) {
+      const base = outer[o];
+      let total = 0;
+      for (let j = 0; j < count; j++) total += data[inner === null ? base + j * step : base + inner[j]];
+      const m = total / count;
+      let squares = 0;
+      for (let j = 0; j < count; j++) {
+        const d = data[inner === null ? base + j * step : base + inner[j]] - m;
+        squares += d * d;
+      }
+      means[o] = m;
+      out[o] = squares / divisor;
     }
-    means[o] = m;
-    out[o] = squares / divisor;
   }
   const result = new Tensor(out, options.keepdim ? plan.keepShape : plan.outShape);
   return attachGrad(result, 'variance', [x], (grad) => {
