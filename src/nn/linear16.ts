@@ -20,7 +20,7 @@ import { QkvValueError } from '../tensor/errors.ts';
 import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
 import { readDense } from '../tensor/ops/strided.ts';
 import { allocateOverwritten, Tensor } from '../tensor/tensor.ts';
-import { decodeBfloat16Into, decodeFloat16Into, encodeFloat16 } from '../io/half.ts';
+import { decodeBfloat16Into, decodeFloat16Into } from '../io/half.ts';
 import { PRECISIONS, type Precision } from '../train/precision.ts';
 
 let activePrecision: Precision = 'fp32';
@@ -75,9 +75,32 @@ export function encodeBfloat16Fast(values: Float32Array): Uint16Array {
   return out;
 }
 
+/** Rounds float32 values to IEEE binary16 bit patterns, to nearest even (overflow → ±inf). */
+export function encodeFloat16Fast(values: Float32Array): Uint16Array {
+  const aligned = values.byteOffset % 4 === 0 ? values : values.slice();
+  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length);
+  const out = new Uint16Array(words.length);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const sign = (w >>> 16) & 0x8000;
+    const abs = w & 0x7fffffff;
+    if (abs > 0x7f800000) out[i] = sign | 0x7e00 | ((abs >>> 13) & 0x3ff); // NaN, quiet
+    else if (abs >= 0x477ff000) out[i] = sign | 0x7c00; // ≥ 65520 rounds past 65504: inf
+    else if (abs >= 0x38800000) out[i] = sign | ((abs - 0x38000000 + 0xfff + ((abs >>> 13) & 1)) >>> 13); // normal: rebias 127 → 15
+    else {
+      // Subnormal: units of 2^-24; Math.round takes .5 up, so pull odd ties back to even.
+      const v = Math.abs(aligned[i]) * 16777216;
+      let r = Math.round(v);
+      if (r - v === 0.5 && (r & 1) === 1) r -= 1;
+      out[i] = sign | r;
+    }
+  }
+  return out;
+}
+
 /** `values` as 16-bit patterns of `precision`. */
 export function encode16(values: Float32Array, precision: 'bf16' | 'fp16'): Uint16Array {
-  return precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16(values);
+  return precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16Fast(values);
 }
 
 /** 16-bit patterns widened to float32 into `out` (exact). */

@@ -4,7 +4,7 @@ import { encodeBfloat16, encodeFloat16, fromBfloat16Bits, fromFloat16Bits } from
 import { Conv1D } from '../../src/nn/conv1d.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import {
-  encodeBfloat16Fast, linearSavedBytes, resetLinearSavedBytes, withLinearPrecision,
+  encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, resetLinearSavedBytes, withLinearPrecision,
 } from '../../src/nn/linear16.ts';
 import { loadNativeBackend, setNativeThreads } from '../../src/kernels/native/index.ts';
 import { Rng } from '../../src/tensor/random.ts';
@@ -37,6 +37,20 @@ test('encodeBfloat16Fast rounds exactly as io/half.ts does (ties to even, inf, N
   for (let i = 0; i < values.length; i++) {
     if (Number.isNaN(values[i])) assert.ok(Number.isNaN(fromBfloat16Bits(fast[i])), `NaN at ${i}`);
     else assert.equal(fast[i], reference[i], `value ${values[i]}`);
+  }
+});
+
+test('encodeFloat16Fast rounds exactly as io/half.ts does (ties to even, overflow, subnormals, NaN)', () => {
+  const rng = new Rng(4);
+  const specials = [0, -0, 1, -1, 65504, 65519, 65520, -65520, 1e6, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 1.5 * 2 ** -24, 2 ** -26,
+    6.1e-5, -3e-7, Infinity, -Infinity, NaN, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2047 + 0.5, 2049];
+  const tiny = Array.from({ length: 500 }, () => (rng.uniform() * 2 - 1) * 2 ** -13);
+  const values = Float32Array.from([...specials, ...tiny, ...randomArray(2000, rng, 70000)]);
+  const fast = encodeFloat16Fast(values);
+  const reference = encodeFloat16(values);
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) assert.ok(Number.isNaN(fromFloat16Bits(fast[i])), `NaN at ${i}`);
+    else assert.equal(fast[i], reference[i], `value ${values[i]}: ${fast[i].toString(16)} vs ${reference[i].toString(16)}`);
   }
 });
 
