@@ -719,6 +719,7 @@ static Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
 }
 
 void registerQuantKernels(Napi::Env env, Napi::Object exports);  // quant.cc
+void registerMmap(Napi::Env env, Napi::Object exports);  // mmap.cc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const struct { const char* name; void (*fn)(const Napi::CallbackInfo&); } kernels[] = {
@@ -737,6 +738,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
   registerQuantKernels(env, exports);
+  registerMmap(env, exports);
   return exports;
 }
 
