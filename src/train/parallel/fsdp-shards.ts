@@ -6,8 +6,8 @@
  * Units, as PyTorch FSDP wraps a transformer: one per block (`transformer.h.N` / `model.layers.N`)
  * and the root (everything else: embeddings, final norm, a T5 bias table), which is gathered for
  * the whole step because the tied embedding is used both first (lookup) and last (LM head).
- * Sharding stays model-wide: rank r owns flat [shardRange(P, r, N)) (its fp32 master weights and
- * AdamW state), so a unit's gather or reduce may draw on one owner or several.
+ * Each unit is sharded evenly on its own (unit-shards.ts): rank r owns the r-th 1/N of every
+ * unit (its fp32 master weights and AdamW state), so every gather and reduce splits evenly.
  *
  * @example
  * const shards = new FsdpShards(params, layout, comm, [start, end], master, 'fp32');
@@ -23,6 +23,7 @@ import { roundToPrecision, type Precision } from '../precision.ts';
 import type { SharedCollective } from './collective.ts';
 import type { FlatLayout } from './flat-layout.ts';
 import type { ShardedBlock } from './block-sharding.ts';
+import type { UnitShard, UnitShardPlan } from './unit-shards.ts';
 
 /** A set of parameters gathered and freed together, with the flat ranges they cover. */
 export interface ShardUnit {
@@ -86,30 +87,35 @@ export function denseGradient(param: Tensor): Float32Array {
 }
 
 export class FsdpShards {
-  /** This step's mean gradient over ranks, for this rank's shard only (null between steps). */
+  /** This step's mean gradient over ranks, for this rank's pieces only, in master order (null between steps). */
   gradShard: Float32Array | null = null;
-  private readonly shardStart: number;
-  private readonly shardEnd: number;
+  private readonly byUnit = new Map<ShardUnit, UnitShard>();
 
   constructor(
     private readonly params: readonly Tensor[],
-    private readonly layout: FlatLayout,
     private readonly comm: SharedCollective,
-    [shardStart, shardEnd]: [number, number],
-    /** This rank's fp32 master weights, flat [shardStart, shardEnd). */
+    private readonly plan: UnitShardPlan,
+    /** This rank's fp32 master weights: its piece of every unit, end to end (plan.length). */
     private readonly master: Float32Array,
     private readonly precision: Precision,
   ) {
-    this.shardStart = shardStart;
-    this.shardEnd = shardEnd;
+    for (const shard of plan.units) this.byUnit.set(shard.unit, shard);
   }
 
-  /** Allocates every unit's full parameters and fills them from the owners' shards (16-bit storage rounded). */
+  private shardOf(unit: ShardUnit): UnitShard {
+    const shard = this.byUnit.get(unit);
+    if (shard === undefined) throw new QkvValueError('FsdpShards: a unit that is not in the shard plan');
+    return shard;
+  }
+
+  /** Allocates the unit's full parameters and fills them from every rank's piece (16-bit storage rounded). */
   gather(unit: ShardUnit): void {
-    for (const p of unit.params) setStorage(this.params[p], new Float32Array(this.layout.sizes[p]));
-    const parts = this.params.map((param) => param.data as Float32Array);
-    for (const range of unit.ranges) this.comm.allGather(this.layout, this.master, this.shardStart, this.shardEnd, parts, range);
-    for (const p of unit.params) roundToPrecision(parts[p], this.precision);
+    const { layout, piece, masterOffset } = this.shardOf(unit);
+    for (const p of unit.params) setStorage(this.params[p], new Float32Array(this.params[p].size));
+    const parts = unit.params.map((p) => this.params[p].data as Float32Array);
+    const mine = this.master.subarray(masterOffset, masterOffset + piece[1] - piece[0]);
+    this.comm.allGather(layout, mine, piece[0], piece[1], parts);
+    for (const part of parts) roundToPrecision(part, this.precision);
   }
 
   /** Drops a unit's full parameters (their storage becomes empty). */
@@ -119,22 +125,24 @@ export class FsdpShards {
 
   /**
    * Adds the mean over ranks of the unit's full gradients (in `.grad`, 16-bit rounded first) into
-   * this rank's gradient shard, then drops them.
+   * this rank's piece of the gradient shard, then drops them.
    */
   reduce(unit: ShardUnit): void {
     if (this.gradShard === null) throw new QkvValueError('FsdpShards.reduce: no gradient shard (call beginStep first)');
-    const parts: Float32Array[] = this.params.map(() => EMPTY);
-    for (const p of unit.params) {
-      parts[p] = denseGradient(this.params[p]);
-      roundToPrecision(parts[p], this.precision); // 16-bit gradient storage: where an fp16 overflow becomes ±inf
-    }
-    for (const range of unit.ranges) this.comm.reduceScatterMean(this.layout, parts, this.shardStart, this.shardEnd, this.gradShard, range, true);
+    const { layout, piece, masterOffset } = this.shardOf(unit);
+    const parts = unit.params.map((p) => {
+      const grad = denseGradient(this.params[p]);
+      roundToPrecision(grad, this.precision); // 16-bit gradient storage: where an fp16 overflow becomes ±inf
+      return grad;
+    });
+    const mine = this.gradShard.subarray(masterOffset, masterOffset + piece[1] - piece[0]);
+    this.comm.reduceScatterMean(layout, parts, piece[0], piece[1], mine, [0, layout.length], true);
     for (const p of unit.params) this.params[p].grad = null;
   }
 
   /** A zeroed gradient shard for the step's reductions to add into. */
   beginStep(): Float32Array {
-    this.gradShard = new Float32Array(this.shardEnd - this.shardStart);
+    this.gradShard = new Float32Array(this.plan.length);
     return this.gradShard;
   }
 

@@ -16,6 +16,7 @@
  * summary.workerMemory; // bytes each worker held, per rank
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { scatterSegments } from './unit-shards.ts';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -101,11 +102,12 @@ function assemble(parts: readonly OwnedState[], length: number): { params: Float
   let covered = 0;
   for (const part of parts) {
     if (part.end === part.start) continue;
-    params.set(part.params, part.start);
-    optimizer.expAvg.set(part.optimizer.expAvg, part.start);
-    optimizer.expAvgSq.set(part.optimizer.expAvgSq, part.start);
+    const segments = part.segments ?? [[part.start, part.end]];
+    scatterSegments(part.params, segments, params);
+    scatterSegments(part.optimizer.expAvg, segments, optimizer.expAvg);
+    scatterSegments(part.optimizer.expAvgSq, segments, optimizer.expAvgSq);
     optimizer.step = Math.max(optimizer.step, part.optimizer.step);
-    covered += part.end - part.start;
+    covered += segments.reduce((n, [a, b]) => n + b - a, 0);
   }
   if (covered !== length) throw new QkvValueError(`trainParallel: the workers' parts cover ${covered} of ${length} parameters`);
   return { params, optimizer };

@@ -86,6 +86,8 @@ export interface OwnedState {
   /** The flat range this message's arrays cover (DDP rank 0: everything; FSDP: the rank's shard). */
   start: number;
   end: number;
+  /** FSDP: the flat [start, end) runs the arrays hold, end to end (absent: the one run [start, end)). */
+  segments?: [number, number][];
   params: Float32Array;
   optimizer: FlatOptimizerState;
   dataRng: RngState;

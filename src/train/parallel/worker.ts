@@ -30,9 +30,10 @@ import { Tensor } from '../../tensor/tensor.ts';
 import { TokenDataset } from '../data.ts';
 import type { TrainConfig } from '../trainer.ts';
 import { shardBlockForwards } from './block-sharding.ts';
-import { SharedCollective, shardRange } from './collective.ts';
+import { SharedCollective } from './collective.ts';
 import { copyFromFlat, copyToFlat, flatLayout, segmentsOf, type FlatLayout } from './flat-layout.ts';
 import { denseGradient, FsdpShards, liveBytes, shardUnits, transformerBlocks } from './fsdp-shards.ts';
+import { gatherSegments, planUnitShards, type UnitShardPlan } from './unit-shards.ts';
 import { exposeGc, MemoryMeter } from './memory-meter.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
 import type { CheckpointMessage, DoneMessage, OwnedState, StepMessage, WorkerInit } from './protocol.ts';
@@ -80,8 +81,11 @@ function run(init: WorkerInit): void {
   defaultRng.seed(config.seed + 1000 * rank + init.startStep); // dropout masks differ per rank
   const meter = new MemoryMeter(init.collectGarbage ? exposeGc() : null);
   const fsdp = strategy === 'fsdp';
-  const [shardStart, shardEnd] = fsdp ? shardRange(layout.length, rank, worldSize) : [0, layout.length];
-  const shardLength = shardEnd - shardStart;
+  // FSDP: rank r owns the r-th 1/N of every unit (root, each block), laid end to end in `master`.
+  const units = fsdp ? shardUnits(model, params, layout) : null;
+  const plan: UnitShardPlan | null = units === null ? null : planUnitShards([units.root, ...units.blocks], layout, rank, worldSize);
+  const segments: [number, number][] = plan === null ? [[0, layout.length]] : plan.segments;
+  const shardLength = plan === null ? layout.length : plan.length;
   const mixed = init.precision !== 'fp32';
   const scaler = new LossScaler(init.precision, init.lossScaler);
   if (init.lossScalerState !== null) scaler.loadState(init.lossScalerState);
@@ -90,17 +94,18 @@ function run(init: WorkerInit): void {
   const ranges = new Map<Tensor, [number, number]>();
   let master: Float32Array | null = null;
   let shards: FsdpShards | null = null;
-  let units: ReturnType<typeof shardUnits> | null = null;
   let pieces: { tensor: Tensor; decay: boolean }[];
   if (fsdp) {
-    master = init.params.slice(shardStart, shardEnd);
-    pieces = segmentsOf(layout, shardStart, shardEnd).map(({ param, shardOffset, from, to }) => {
-      const tensor = new Tensor(master!.subarray(shardOffset, shardOffset + to - from), [to - from], undefined, 0, true);
-      ranges.set(tensor, [shardOffset, shardOffset + to - from]);
-      return { tensor, decay: decays(params[param]) };
-    });
-    shards = new FsdpShards(params, layout, comm, [shardStart, shardEnd], master, init.precision);
-    units = shardUnits(model, params, layout);
+    master = gatherSegments(init.params, segments);
+    pieces = plan!.units.flatMap(({ unit, layout: unitLayout, piece, masterOffset }) =>
+      segmentsOf(unitLayout, piece[0], piece[1]).map(({ param, shardOffset, from, to }) => {
+        const at = masterOffset + shardOffset;
+        const tensor = new Tensor(master!.subarray(at, at + to - from), [to - from], undefined, 0, true);
+        ranges.set(tensor, [at, at + to - from]);
+        return { tensor, decay: decays(params[unit.params[param]]) };
+      }),
+    );
+    shards = new FsdpShards(params, comm, plan!, master, init.precision);
     shards.releaseAll();
   } else {
     copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, init.params);
@@ -116,7 +121,7 @@ function run(init: WorkerInit): void {
   const { optimizer, scheduler } = makeOptimizer(pieces, config);
   if (init.optimizer !== null) {
     const source = init.optimizer;
-    loadFlatOptimizerState(optimizer, ranges, fsdp ? { step: source.step, expAvg: source.expAvg.subarray(shardStart, shardEnd), expAvgSq: source.expAvgSq.subarray(shardStart, shardEnd) } : source);
+    loadFlatOptimizerState(optimizer, ranges, fsdp ? { step: source.step, expAvg: gatherSegments(source.expAvg, segments), expAvgSq: gatherSegments(source.expAvgSq, segments) } : source);
     (init as { optimizer: unknown }).optimizer = null;
   }
   scheduler.loadStateDict({ step: init.startStep });
@@ -151,7 +156,7 @@ function run(init: WorkerInit): void {
   const ownedState = (): OwnedState => {
     const owned = fsdp ? master!.slice() : new Float32Array(layout.length);
     if (!fsdp) copyToFlat(layout, pieces.map(({ tensor }) => tensor.data as Float32Array), 0, layout.length, owned);
-    return { rank, start: shardStart, end: shardEnd, params: owned, optimizer: readFlatOptimizerState(optimizer, ranges, shardLength), dataRng: dataRng.getState(), lossScaler: scaler.state() };
+    return { rank, start: segments[0]?.[0] ?? 0, end: segments.at(-1)?.[1] ?? 0, segments, params: owned, optimizer: readFlatOptimizerState(optimizer, ranges, shardLength), dataRng: dataRng.getState(), lossScaler: scaler.state() };
   };
   const owns = fsdp || rank === 0;
 
