@@ -31,6 +31,7 @@ import { QuantizedLinear } from '../compress/quantized-linear.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
+import { tokenizerFromGgufMetadata } from '../tokenizers/gguf-import.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { formatJson } from './atomic.ts';
 import { parseJsonText } from './config.ts';
@@ -350,8 +351,10 @@ export function loadGgufModel(path: string): LoadedGgufModel {
   const tensors = new GgufTensors(raw, path);
   const arch = metadata.get('general.architecture');
   const tokenizerJson = metadata.get('tokenizer.huggingface.json');
-  if (typeof tokenizerJson !== 'string') throw new QkvFormatError(path, 'missing: qkv reads the tokenizer from the embedded tokenizer.json', 'metadata "tokenizer.huggingface.json"');
-  const tokenizer = tokenizerFromJson(parseJsonText(tokenizerJson, `${path} (tokenizer.huggingface.json)`), `${path} (tokenizer.huggingface.json)`);
+  // qkv's files embed the whole tokenizer.json; other producers' only tokenizer.ggml.* ("gpt2" BPE is imported)
+  const tokenizer = typeof tokenizerJson === 'string'
+    ? tokenizerFromJson(parseJsonText(tokenizerJson, `${path} (tokenizer.huggingface.json)`), `${path} (tokenizer.huggingface.json)`)
+    : tokenizerFromGgufMetadata(metadata, path);
   const n = (key: string): number => requireNumber(metadata, `${arch}.${key}`, path);
   const state = new Map<string, Tensor>();
   if (arch === 'gpt2') {

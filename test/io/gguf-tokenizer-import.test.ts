@@ -4,10 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportGguf } from '../../src/io/gguf-model.ts';
+import { exportGguf, loadGgufModel } from '../../src/io/gguf-model.ts';
+import { serializeGguf } from '../../src/io/gguf-writer.ts';
 import { readGguf } from '../../src/io/gguf-reader.ts';
 import { tokenizerFromGgufMetadata } from '../../src/tokenizers/gguf-import.ts';
 import { fixtureModels, fixtureText, fixtureTokenizer } from './gguf-fixtures.ts';
@@ -32,4 +33,12 @@ test('a "gpt2" GGUF tokenizer from tokens + merges gives the ids of the tokenize
   metadata.set('tokenizer.ggml.model', 'gpt2');
   metadata.set('tokenizer.ggml.merges', ['a b c']);
   assert.throws(() => tokenizerFromGgufMetadata(metadata, file), /merge 0 is "a b c"/);
+});
+
+test('loadGgufModel without an embedded tokenizer.json reads tokenizer.ggml.*; a SentencePiece ("llama") vocabulary is named as not imported', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-gguf-tok-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'spm.gguf');
+  writeFileSync(file, serializeGguf({ metadata: { 'general.architecture': 'llama', 'tokenizer.ggml.model': 'llama' }, tensors: [] }));
+  assert.throws(() => loadGgufModel(file), /spm\.gguf.*tokenizer model "llama" is not imported|tokenizer model "llama" is not imported/s);
 });
