@@ -18,6 +18,13 @@ import { QkvValueError } from '../../src/tensor/errors.ts';
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 
 describe('lab web pieces', () => {
+  it('the browser stand-in for the native module exports every name the module does (else the page bundle fails)', async () => {
+    const native = await import('../../src/kernels/native/index.ts');
+    const browser = await import('../../src/lab/web/native-browser.ts');
+    const missing = Object.keys(native).filter((name) => !(name in browser));
+    assert.deepEqual(missing, []);
+  });
+
   it('thread check: the split matmul matches float64 and helpers took chunks', () => {
     setWasmThreads(2);
     assert.equal(waitForWasmWorkers(), true);

@@ -18,3 +18,16 @@ export function nativeAddonPath(): never {
 
 /** Nothing to set: no native pool runs here. */
 export function setNativeThreads(_threads: number): void {}
+
+/** Nothing to map in a page: loaders read the bytes instead (the native `mapFile` answers null too when it cannot map). */
+export function mapFile(_path: string): ArrayBuffer | null {
+  return null;
+}
+
+export function selectNativeSimd(_simd: string): boolean {
+  return false;
+}
+
+export function expNative(_y: Float32Array, _x: Float32Array): never {
+  throw new Error(REASON);
+}
