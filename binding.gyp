@@ -9,6 +9,7 @@
         "src/kernels/native/addon.cc",
         "src/kernels/native/attention.cc",
         "src/kernels/native/dispatch.cc",
+        "src/kernels/native/gemm16.cc",
         "src/kernels/native/mmap.cc",
         "src/kernels/native/pool.cc",
         "src/kernels/native/quant.cc",

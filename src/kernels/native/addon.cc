@@ -720,6 +720,7 @@ static Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
 
 void registerQuantKernels(Napi::Env env, Napi::Object exports);  // quant.cc
 void registerMmap(Napi::Env env, Napi::Object exports);  // mmap.cc
+void registerGemm16(Napi::Env env, Napi::Object exports);  // gemm16.cc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const struct { const char* name; void (*fn)(const Napi::CallbackInfo&); } kernels[] = {
@@ -739,6 +740,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
   registerQuantKernels(env, exports);
   registerMmap(env, exports);
+  registerGemm16(env, exports);
   return exports;
 }
 
