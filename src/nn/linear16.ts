@@ -5,12 +5,14 @@
  * fp32 accumulation, and keeps for backward only the 16-bit copies (Uint16Array): the input a
  * Linear holds until backward costs 2 bytes an element instead of 4.
  *
- * What is 16-bit: the saved input and the weight copy (storage), the operand values of the
- * forward and backward products (rounded). What is not: the output and the incoming gradient
- * (fp32), every non-matmul op, master weights, gradients and AdamW state.
+ * What is 16-bit: the saved input and the weight copy (storage), and every operand of the
+ * forward and backward products (the incoming gradient is rounded too, as in torch.autocast).
+ * What is not: the products' fp32 outputs and accumulation, every non-matmul op, master
+ * weights, gradients and AdamW state.
  *
- * The products run on the fp32 kernels over operands widened from 16 bits in a transient
- * scratch buffer (dropped after each call), so the widened copies never live across the step.
+ * On the native backend the products run on the 16-bit GEMM (src/kernels/native/gemm16.cc:
+ * AVX-512 BF16 dot products, F16C conversion while packing), which reads the Uint16Array copies
+ * directly; elsewhere on the fp32 kernels over operands widened in transient scratch buffers.
  *
  * @example
  * withLinearPrecision('bf16', () => model.forward(ids, { targets }).loss!.backward());
@@ -21,6 +23,8 @@ import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
 import { readDense } from '../tensor/ops/strided.ts';
 import { allocateOverwritten, Tensor } from '../tensor/tensor.ts';
 import { decodeBfloat16Into, decodeFloat16Into } from '../io/half.ts';
+import { currentBackend } from '../kernels/index.ts';
+import { nativeEncode16, nativeGemm16 } from '../kernels/native/gemm16.ts';
 import { PRECISIONS, type Precision } from '../train/precision.ts';
 
 let activePrecision: Precision = 'fp32';
@@ -98,8 +102,14 @@ export function encodeFloat16Fast(values: Float32Array): Uint16Array {
   return out;
 }
 
-/** `values` as 16-bit patterns of `precision`. */
+/** `values` as 16-bit patterns of `precision` (natively on the pool where the addon is built: bit for bit the same). */
 export function encode16(values: Float32Array, precision: 'bf16' | 'fp16'): Uint16Array {
+  const native = nativeEncode16();
+  if (native !== null) {
+    const out = new Uint16Array(values.length);
+    native(precision, values, out);
+    return out;
+  }
   return precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16Fast(values);
 }
 
@@ -123,7 +133,25 @@ export function linearMatmul(x: Tensor, weight: Tensor, weightLayout: 'out-in' |
   return matmul16(x, weight, weightLayout, precision);
 }
 
-/** x (*, K) · W in 16-bit operands, fp32 accumulate; saves only the 16-bit copies for backward. */
+/**
+ * The 16-bit product out (M, N) = op(A) · op(B), fp32 accumulate: the native gemm16 kernel on
+ * the native backend (vdpbf16ps / F16C panels, no widened copies), else (wasm, reference, no
+ * addon) the active fp32 kernel over operands widened into transient scratch buffers: the same
+ * values multiplied, so the two differ only in the order of the fp32 additions.
+ */
+function product16(precision: 'bf16' | 'fp16', a: Uint16Array, b: Uint16Array, out: Float32Array,
+  p: { m: number; n: number; k: number; transA?: boolean; transB?: boolean }): void {
+  const gemm = currentBackend().name === 'native' ? nativeGemm16() : null;
+  if (gemm !== null) return gemm(precision, a, b, out, p);
+  const wide = (bits: Uint16Array) => decode16Into(bits, new Float32Array(bits.length), precision);
+  getMatmulKernel()(wide(a), wide(b), out, { batch: 1, ...p });
+}
+
+/**
+ * x (*, K) · W in 16-bit operands, fp32 accumulate; saves only the 16-bit copies for backward.
+ * Backward rounds the incoming gradient to 16 bits too (as torch.autocast's matmul backward
+ * does), so every product of the layer is 16-bit · 16-bit; that is where fp16 needs loss scaling.
+ */
 export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in-out', precision: 'bf16' | 'fp16'): Tensor {
   const K = x.shape[x.ndim - 1];
   const N = weightLayout === 'out-in' ? weight.shape[0] : weight.shape[1];
@@ -131,30 +159,26 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   const x16 = encode16(readDense(x) as Float32Array, precision); // (M, K), kept for backward
   const w16 = encode16(readDense(weight) as Float32Array, precision); // (N, K) or (K, N), kept
   savedBytes += x16.byteLength + w16.byteLength;
-  const kernel = getMatmulKernel();
   const transW = weightLayout === 'out-in';
 
   const out = allocateOverwritten('float32', M * N) as Float32Array; // pooled: written whole by the kernel
-  kernel(decode16Into(x16, new Float32Array(x16.length), precision), decode16Into(w16, new Float32Array(w16.length), precision), out,
-    { batch: 1, m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
+  product16(precision, x16, w16, out, { m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
 
   return attachGrad(new Tensor(out, [...x.shape.slice(0, -1), N]), 'linear16', [x, weight], (grad, needs) => {
-    const g = readDense(grad) as Float32Array; // (M, N), fp32
-    const wide = decode16Into(w16, new Float32Array(w16.length), precision);
+    const g16 = encode16(readDense(grad) as Float32Array, precision); // (M, N)
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (needs[0]) {
       const values = allocateOverwritten('float32', M * K) as Float32Array;
       // dx = g·Wᵀ: 'out-in' W is (N, K) → g·W; 'in-out' W is (K, N) → g·Wᵀ.
-      kernel(g, wide, values, { batch: 1, m: M, n: K, k: N, transB: !transW });
+      product16(precision, g16, w16, values, { m: M, n: K, k: N, transB: !transW });
       dx = new Tensor(values, x.shape);
     }
     if (needs[1]) {
-      const xWide = decode16Into(x16, new Float32Array(x16.length), precision);
       const values = allocateOverwritten('float32', N * K) as Float32Array;
       // 'out-in': dW (N, K) = gᵀ·x;  'in-out': dW (K, N) = xᵀ·g.
-      if (transW) kernel(g, xWide, values, { batch: 1, m: N, n: K, k: M, transA: true });
-      else kernel(xWide, g, values, { batch: 1, m: K, n: N, k: M, transA: true });
+      if (transW) product16(precision, g16, x16, values, { m: N, n: K, k: M, transA: true });
+      else product16(precision, x16, g16, values, { m: K, n: N, k: M, transA: true });
       dw = new Tensor(values, weight.shape);
     }
     return [dx, dw];

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeBfloat16Into, decodeFloat16Into, encodeBfloat16, encodeFloat16 } from '../../src/io/half.ts';
-import { gemm16Info, nativeGemm16, type Format16 } from '../../src/kernels/native/gemm16.ts';
+import { gemm16Info, nativeEncode16, nativeGemm16, type Format16 } from '../../src/kernels/native/gemm16.ts';
 import { nativeInfo, selectNativeSimd, setNativeThreads, type NativeSimd } from '../../src/kernels/native/index.ts';
 import { Rng } from '../../src/tensor/random.ts';
 
@@ -139,4 +139,36 @@ test('gemm16 rejects a wrong array kind or a short array, naming the argument', 
   assert.throws(() => gemm!('bf16', a, b, new Float32Array(3), { m: 2, n: 2, k: 3 }), /gemm16 \(native\): out needs 4 elements, found 3/);
   assert.throws(() => gemm!('fp16', a, new Uint16Array(5), new Float32Array(4), { m: 2, n: 2, k: 3 }), /gemm16 \(native\): b needs 6 elements/);
   assert.throws(() => gemm!('fp16', new Float32Array(6) as unknown as Uint16Array, b, new Float32Array(4), { m: 2, n: 2, k: 3 }), /a must be a Uint16Array/);
+});
+
+test('encode16 rounds bit for bit as src/io/half.ts does (ties, subnormals, overflow, NaN), on each ISA path, 1 and 2 threads', { skip }, () => {
+  const encodeNative = nativeEncode16()!;
+  const rng = new Rng(8);
+  const specials = [0, -0, 1, -1, 65504, 65519, 65520, -65520, 1e6, 3.4e38, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 1.5 * 2 ** -24, 2 ** -26,
+    6.1e-5, -3e-7, 1e-40, -1e-42, Infinity, -Infinity, NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -9, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2047.5, 2049];
+  // 70 001 values: past the one-thread threshold (65 536), with a tail off the 32-element chunk grid.
+  const values = Float32Array.from([...specials, ...Array.from({ length: 70_001 - specials.length }, (_, i) =>
+    (rng.uniform() * 2 - 1) * (i % 3 === 0 ? 2 ** -13 : i % 3 === 1 ? 100 : 70_000))]);
+  const { simd: widest, threads: startThreads } = nativeInfo();
+  try {
+    for (const isa of isaPaths()) {
+      assert.equal(selectNativeSimd(isa), true);
+      for (const threads of [1, 2]) {
+        setNativeThreads(threads);
+        for (const format of ['bf16', 'fp16'] as const) {
+          const expected = format === 'bf16' ? encodeBfloat16(values) : encodeFloat16(values);
+          const got = new Uint16Array(values.length);
+          encodeNative(format, values, got);
+          for (let i = 0; i < values.length; i++) {
+            if (Number.isNaN(values[i])) assert.ok(Number.isNaN(decode(got.subarray(i, i + 1), format)[0]), `${format} NaN at ${i}`);
+            else if (got[i] !== expected[i]) assert.fail(`${format} ${isa} threads ${threads}: ${values[i]} → ${got[i].toString(16)}, io/half ${expected[i].toString(16)}`);
+          }
+        }
+      }
+    }
+  } finally {
+    selectNativeSimd(widest);
+    setNativeThreads(startThreads);
+  }
+  assert.throws(() => encodeNative('bf16', values, new Uint16Array(3)), /encode16 \(native\): dst needs 70001 elements, found 3/);
 });

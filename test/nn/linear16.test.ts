@@ -6,6 +6,8 @@ import { Linear } from '../../src/nn/linear.ts';
 import {
   encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, resetLinearSavedBytes, withLinearPrecision,
 } from '../../src/nn/linear16.ts';
+import { setKernelBackend } from '../../src/kernels/index.ts';
+import { nativeGemm16 } from '../../src/kernels/native/gemm16.ts';
 import { loadNativeBackend, setNativeThreads } from '../../src/kernels/native/index.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
@@ -160,4 +162,40 @@ test('fp32 Linear is the plain matmul bit for bit, and 16-bit precision halves t
   }
   resetLinearSavedBytes();
   assert.deepEqual(Array.from(withLinearPrecision('fp32', () => layer.forward(x)).contiguousData()), Array.from(plain));
+});
+
+test('on the native backend the products run on gemm16, equal to the widening fallback (reference backend) within fp32 accumulation', { skip: nativeGemm16() === null ? 'the native gemm16 kernel is not built here' : false }, () => {
+  const rng = new Rng(12);
+  const [M, K, N] = [37, 65, 33];
+  const layers = [new Linear(K, N, { rng }), new Conv1D(K, N, { rng, std: 0.3 })];
+  const xValues = randomArray(M * K, rng);
+  const r = randomArray(M * N, rng);
+  const run = (backend: 'native' | 'reference', precision: 'bf16' | 'fp16', layer: Linear | Conv1D) => {
+    setKernelBackend(backend);
+    try {
+      layer.weight.grad = null;
+      const x = Tensor.from(xValues, [M, K], { requiresGrad: true });
+      const y = withLinearPrecision(precision, () => layer.forward(x));
+      y.mul(Tensor.from(r, [M, N])).sum().backward();
+      return { y: y.contiguousData(), dx: x.grad!.contiguousData(), dw: layer.weight.grad!.contiguousData() };
+    } finally {
+      setKernelBackend('native');
+    }
+  };
+  for (const precision of PRECISIONS16) {
+    for (const layer of layers) {
+      const native = run('native', precision, layer);
+      const fallback = run('reference', precision, layer);
+      for (const name of ['y', 'dx', 'dw'] as const) {
+        let worst = 0;
+        let scale = 0;
+        for (let i = 0; i < native[name].length; i++) {
+          worst = Math.max(worst, Math.abs(native[name][i] - fallback[name][i]));
+          scale = Math.max(scale, Math.abs(fallback[name][i]));
+        }
+        // Same 16-bit values, fp32 sums in another order: a few ulps of the largest |value| · depth.
+        assert.ok(worst <= scale * 2 ** -24 * Math.max(M, K, N), `${precision} ${layer.constructor.name} ${name}: max |native − fallback| ${worst} (scale ${scale})`);
+      }
+    }
+  }
 });

@@ -6,6 +6,7 @@
 //   gemm16(format, a, b, out, m, n, k, transA, transB, accumulate)
 //       format 0 = bf16, 1 = fp16; A (m, k) or, transA, stored (k, m); B (k, n) or, transB, (n, k);
 //       out (m, n) row-major; zero copy
+//   encode16(format, src, dst)  dst (Uint16Array) = src (Float32Array) rounded to nearest even
 //   gemm16Info()  { bf16: 'avx512bf16' | 'widen', fp16: 'avx512' | 'f16c' | 'scalar' }
 //
 // The loops are sgemm.cc's (BLIS's five: B block packed into NR-wide slivers shared by all threads,
@@ -40,6 +41,7 @@
 #include <immintrin.h>
 #endif
 
+#include "half16.h"
 #include "isa.h"
 #include "pool.h"
 
@@ -50,7 +52,6 @@ const KernelTable& kernelTable();  // dispatch.cc
 namespace {
 
 enum Format { FORMAT_BF16 = 0, FORMAT_FP16 = 1 };
-enum WidenPath { WIDEN_SCALAR, WIDEN_F16C, WIDEN_AVX512 };
 
 struct Gemm16 {
   long m, n, k;
@@ -62,68 +63,13 @@ struct Gemm16 {
   long ldc;
   bool accumulate;
   int format;
-  WidenPath widen;
+  HalfPath widen;
 };
 
 const long KC = 256;  // even: only the last K block may hold an odd number of columns
 const long NC = 512;
 
-// ---- 16 → 32 bits -----------------------------------------------------------------------------
-
-inline float bf16ToFloat(uint16_t h) {
-  const uint32_t w = static_cast<uint32_t>(h) << 16;
-  float f;
-  memcpy(&f, &w, 4);
-  return f;
-}
-
-// Exact for every pattern: the exponent/mantissa bits moved into fp32's places give the value
-// scaled by 2^-112 (subnormals land on fp32 denormals), and one multiply rebiases; inf/NaN kept.
-inline float fp16ToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  const uint32_t magnitude = h & 0x7fff;
-  uint32_t w;
-  if (magnitude >= 0x7c00) {
-    w = 0x7f800000u | ((magnitude & 0x3ff) << 13);
-  } else {
-    const uint32_t shifted = magnitude << 13;
-    float f;
-    memcpy(&f, &shifted, 4);
-    f *= 5.192296858534828e33f;  // 2^112
-    memcpy(&w, &f, 4);
-  }
-  w |= sign;
-  float out;
-  memcpy(&out, &w, 4);
-  return out;
-}
-
-#if defined(__x86_64__) || defined(_M_X64)
-__attribute__((target("avx,f16c"))) void widenFp16F16c(const uint16_t* src, long n, float* dst) {
-  long i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  for (; i < n; i++) dst[i] = fp16ToFloat(src[i]);
-}
-
-__attribute__((target("avx512f"))) void widenFp16Avx512(const uint16_t* src, long n, float* dst) {
-  long i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
-  for (; i < n; i++) dst[i] = fp16ToFloat(src[i]);
-}
-#endif
-
-/** n contiguous 16-bit values → fp32. */
-void widenRun(const Gemm16& g, const uint16_t* src, long n, float* dst) {
-  if (g.format == FORMAT_BF16) {
-    for (long i = 0; i < n; i++) dst[i] = bf16ToFloat(src[i]);  // a shift: the compiler vectorises it
-    return;
-  }
-#if defined(__x86_64__) || defined(_M_X64)
-  if (g.widen == WIDEN_AVX512) return widenFp16Avx512(src, n, dst);
-  if (g.widen == WIDEN_F16C) return widenFp16F16c(src, n, dst);
-#endif
-  for (long i = 0; i < n; i++) dst[i] = fp16ToFloat(src[i]);
-}
+void widenRun(const Gemm16& g, const uint16_t* src, long n, float* dst) { widenRun16(g.format == FORMAT_BF16, g.widen, src, n, dst); }
 
 // ---- packing: fp32 panels for the active table's micro-kernel -----------------------------------
 
@@ -302,13 +248,13 @@ bool cpuRunsBf16Dot() {
 #endif
 }
 
-WidenPath chosenWidenPath() {
+HalfPath chosenHalfPath() {
 #if defined(__x86_64__) || defined(_M_X64)
   const char* isa = kernelTable().name;
-  if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f")) return WIDEN_AVX512;
-  if (strcmp(isa, "portable") != 0 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) return WIDEN_F16C;
+  if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f")) return HALF_AVX512;
+  if (strcmp(isa, "portable") != 0 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) return HALF_F16C;
 #endif
-  return WIDEN_SCALAR;
+  return HALF_SCALAR;
 }
 
 Engine engineFor(int format) {
@@ -436,8 +382,11 @@ void gemm16Run(const Gemm16& g) {
 
 // ---- Node-API ---------------------------------------------------------------------------------------
 
+// The entry an argument error names (set by each entry, on the JavaScript thread).
+const char* entryName = "gemm16";
+
 [[noreturn]] void fail(const Napi::CallbackInfo& info, const std::string& message) {
-  throw Napi::RangeError::New(info.Env(), "gemm16 (native): " + message);
+  throw Napi::RangeError::New(info.Env(), std::string(entryName) + " (native): " + message);
 }
 
 long countArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -462,6 +411,7 @@ void* arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_
 
 // gemm16(format, a, b, out, m, n, k, transA, transB, accumulate)
 void Gemm16Entry(const Napi::CallbackInfo& info) {
+  entryName = "gemm16";
   if (info.Length() < 10) fail(info, "expected (format, a, b, out, m, n, k, transA, transB, accumulate)");
   const long format = countArg(info, 0, "format");
   if (format > FORMAT_FP16) fail(info, "format must be 0 (bf16) or 1 (fp16), got " + std::to_string(format));
@@ -472,15 +422,40 @@ void Gemm16Entry(const Napi::CallbackInfo& info) {
   auto* out = static_cast<float*>(arrayArg(info, 3, "out", napi_float32_array, "Float32Array", m * n));
   std::lock_guard<std::mutex> serialised(kernelCallMutex());
   const Gemm16 g{m, n, k, a, transA ? 1 : k, transA ? m : 1, b, transB ? 1 : n, transB ? k : 1, out, n, accumulate, static_cast<int>(format),
-                 chosenWidenPath()};
+                 chosenHalfPath()};
   gemm16Run(g);
+}
+
+// encode16(format, src, dst): dst[i] = src[i] rounded to bf16 / fp16 (to nearest even), for i < src.length
+void Encode16Entry(const Napi::CallbackInfo& info) {
+  entryName = "encode16";
+  if (info.Length() < 3) fail(info, "expected (format, src, dst)");
+  const long format = countArg(info, 0, "format");
+  if (format > FORMAT_FP16) fail(info, "format must be 0 (bf16) or 1 (fp16), got " + std::to_string(format));
+  bool isTyped = false;
+  napi_is_typedarray(info.Env(), info[1], &isTyped);
+  size_t n = 0;
+  if (isTyped) napi_get_typedarray_info(info.Env(), info[1], nullptr, &n, nullptr, nullptr, nullptr);
+  const auto* src = static_cast<const float*>(arrayArg(info, 1, "src", napi_float32_array, "Float32Array", n));
+  auto* dst = static_cast<uint16_t*>(arrayArg(info, 2, "dst", napi_uint16_array, "Uint16Array", n));
+  std::lock_guard<std::mutex> serialised(kernelCallMutex());
+  const bool bf16 = format == FORMAT_BF16;
+  const HalfPath path = chosenHalfPath();
+  ThreadPool& pool = kernelPool();
+  // Chunks of whole cache lines; one thread below ~64 K elements (a wake-up costs more).
+  const long chunks = n >= (1 << 16) ? pool.threads() : 1;
+  parallelFor(pool, static_cast<int>(chunks), [&](int t, int) {
+    const long start = static_cast<long>(n) * t / chunks / 32 * 32;
+    const long end = t == chunks - 1 ? static_cast<long>(n) : static_cast<long>(n) * (t + 1) / chunks / 32 * 32;
+    encodeRun16(bf16, path, src + start, end - start, dst + start);
+  });
 }
 
 Napi::Value Gemm16Info(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("bf16", cpuRunsBf16Dot() ? "avx512bf16" : "widen");
-  const WidenPath widen = chosenWidenPath();
-  result.Set("fp16", widen == WIDEN_AVX512 ? "avx512" : widen == WIDEN_F16C ? "f16c" : "scalar");
+  const HalfPath widen = chosenHalfPath();
+  result.Set("fp16", widen == HALF_AVX512 ? "avx512" : widen == HALF_F16C ? "f16c" : "scalar");
   return result;
 }
 
@@ -488,5 +463,6 @@ Napi::Value Gemm16Info(const Napi::CallbackInfo& info) {
 
 void registerGemm16(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm16", Napi::Function::New(env, Gemm16Entry, "gemm16"));
+  exports.Set("encode16", Napi::Function::New(env, Encode16Entry, "encode16"));
   exports.Set("gemm16Info", Napi::Function::New(env, Gemm16Info, "gemm16Info"));
 }

@@ -36,6 +36,7 @@ export interface Gemm16Info {
 
 interface Gemm16Addon {
   gemm16?(format: number, a: Uint16Array, b: Uint16Array, out: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  encode16?(format: number, src: Float32Array, dst: Uint16Array): void;
   gemm16Info?(): Gemm16Info;
 }
 
@@ -62,6 +63,16 @@ export function nativeGemm16(): Gemm16 | null {
   gemm ??= (format, a, b, out, p) =>
     native.gemm16!(format === 'bf16' ? 0 : 1, a, b, out, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.accumulate ?? false);
   return gemm;
+}
+
+/**
+ * dst = src rounded to `format` bit patterns (to nearest even; fp16 overflow → ±inf), bit for
+ * bit what src/nn/linear16.ts's TypeScript encoders give; on the pool. Null without the addon.
+ */
+export function nativeEncode16(): ((format: Format16, src: Float32Array, dst: Uint16Array) => void) | null {
+  const native = loadGemm16Addon();
+  if (native?.encode16 === undefined) return null;
+  return (format, src, dst) => native.encode16!(format === 'bf16' ? 0 : 1, src, dst);
 }
 
 /** Which path each format takes now; null without the native kernel. */
