@@ -50,6 +50,10 @@ export async function trainWithProgress(options: TrainOnTextOptions & { silent: 
     `held-out loss ${summary.finalValLoss.toFixed(4)} nats/token (${perByte(summary.finalValLoss)} nats/byte) vs unigram baseline ` +
       `${result.unigramLoss.toFixed(4)} (${perByte(result.unigramLoss)} nats/byte); train loss ${summary.finalLoss.toFixed(4)}`,
   );
+  if (summary.precision !== undefined && summary.precision !== 'fp32') {
+    log(`precision ${summary.precision}: ${summary.skippedSteps ?? 0} steps skipped for non-finite gradients` +
+      (summary.lossScale === undefined ? '' : `, loss scale ${summary.lossScale}`));
+  }
   if (options.outDir !== null) log(`model folder: ${options.outDir}`);
   return result;
 }
@@ -80,6 +84,7 @@ interface TrainFlags {
   workers: number;
   strategy?: ParallelStrategy;
   precision: Precision;
+  lossScale?: number;
   json?: boolean;
 }
 
@@ -158,9 +163,11 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'random seed', integerOption('--seed', 0))
     .option('--workers <n>', 'data-parallel workers (worker_threads); --batch-size is then per worker', integerOption('--workers', 1), 1)
     .option('--strategy <name>', `with --workers: ${PARALLEL_STRATEGIES.join(' (full replicas, gradients all-reduced) or ')} (parameters, gradients, AdamW state sharded); default ddp`, strategyOption)
-    .option('--precision <p>', 'weight/gradient storage: fp32, bf16, or fp16 (dynamic loss scaling, overflow steps skipped); master weights and AdamW state stay fp32', precisionOption, 'fp32')
+    .option('--precision <p>', 'fp32, bf16, or fp16: one process runs the Linear products on 16-bit operands (16-bit GEMM, fp32 accumulate), --workers stores weights/gradients in 16 bits; fp16 uses dynamic loss scaling (overflow steps skipped, counted); master weights and AdamW state stay fp32', precisionOption, 'fp32')
+    .option('--loss-scale <S>', 'with --precision fp16: the initial loss scale (default 65536, as torch GradScaler); halved on each overflow, doubled after 2000 good steps', numberOption('--loss-scale', 1))
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
+      if (flags.lossScale !== undefined && flags.precision !== 'fp16') throw new QkvValueError('--loss-scale needs --precision fp16 (fp32 and bf16 run unscaled)');
       const train = trainConfigFromFlags(flags);
       const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
       if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
@@ -189,6 +196,7 @@ export function registerTrainCommand(program: Command): void {
         workers: flags.workers,
         strategy: flags.strategy,
         precision: flags.precision,
+        ...(flags.lossScale === undefined ? {} : { lossScaler: { initScale: flags.lossScale } }),
         silent: Boolean(flags.json),
         log,
       });
@@ -206,12 +214,14 @@ export function registerTrainCommand(program: Command): void {
           wall_time_s: summary.wallTimeSeconds,
           peak_rss_bytes: summary.peakRssBytes,
           interrupted: summary.interrupted,
+          precision: summary.precision ?? flags.precision,
+          // fp16: steps whose gradient overflowed (skipped, loss scale halved); 0 for fp32/bf16.
+          skipped_steps: summary.skippedSteps ?? 0,
+          ...(summary.lossScale === undefined ? {} : { loss_scale: summary.lossScale }),
           ...('workerMemory' in summary
             ? {
                 workers: flags.workers,
                 strategy: (summary as ParallelTrainSummary).strategy,
-                precision: (summary as ParallelTrainSummary).precision,
-                skipped_steps: (summary as ParallelTrainSummary).skippedSteps,
                 worker_memory: (summary as ParallelTrainSummary).workerMemory,
               }
             : {}),

@@ -1,7 +1,9 @@
 /**
- * Mixed precision for the data-parallel workers: weights and gradients stored in 16 bits (bf16
- * or fp16; the kernels compute in fp32 on the rounded values, src/io/half.ts rounds), fp32 master
- * weights and AdamW state, and dynamic loss scaling for fp16 (torch.cuda.amp.GradScaler's rule):
+ * Mixed precision. In the single-process trainer (src/train/trainer.ts) the Linear/Conv1D products
+ * run on 16-bit operands (src/nn/linear16.ts: 16-bit GEMM, fp32 accumulate, the backward's incoming
+ * gradient rounded to 16 bits too); in the data-parallel workers weights and gradients are stored
+ * in 16 bits (src/io/half.ts rounds). Both keep fp32 master weights and AdamW state, and use
+ * dynamic loss scaling for fp16 (torch.cuda.amp.GradScaler's rule):
  *
  *   backward of loss · S;  gradients rounded to 16 bits (fp16 overflows to ±inf past 65504);
  *   unscale by 1/S;  a non-finite gradient norm skips the step and halves S;
@@ -15,6 +17,7 @@
  */
 import { decodeBfloat16Into, decodeFloat16Into, encodeBfloat16, encodeFloat16 } from '../io/half.ts';
 import { QkvValueError } from '../tensor/errors.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 export type Precision = 'fp32' | 'bf16' | 'fp16';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'fp16'];
@@ -93,5 +96,22 @@ export class LossScaler {
     this.scale = state.scale;
     this.goodSteps = state.goodSteps;
     this.skippedSteps = state.skippedSteps;
+  }
+}
+
+/**
+ * Divides every gradient by the loss scale in place (GradScaler.unscale_), before clipping and the
+ * finiteness check; a gradient that is a view is replaced by a contiguous copy first, so no other
+ * tensor's values change.
+ */
+export function unscaleGradients(params: Iterable<Tensor>, scale: number): void {
+  if (!(scale > 0 && Number.isFinite(scale))) throw new QkvValueError(`unscaleGradients: scale must be a finite number > 0, got ${scale}`);
+  if (scale === 1) return;
+  const inverse = 1 / scale; // a power of two: the product is exact unless it underflows
+  for (const param of params) {
+    if (param.grad === null) continue;
+    if (!param.grad.isContiguous() || param.grad.offset !== 0 || param.grad.data.length !== param.grad.size) param.grad = param.grad.contiguousCopy();
+    const values = param.grad.data;
+    for (let i = 0; i < values.length; i++) values[i] *= inverse;
   }
 }

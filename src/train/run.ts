@@ -21,7 +21,7 @@ import { TokenDataset, readTextFiles, unigramCrossEntropy } from './data.ts';
 import { TRAIN_DEFAULTS, trainLanguageModel, type TrainConfig, type TrainHooks, type TrainSummary } from './trainer.ts';
 import { trainParallel } from './parallel/launch.ts';
 import type { ParallelStrategy } from './parallel/protocol.ts';
-import type { Precision } from './precision.ts';
+import type { LossScalerOptions, Precision } from './precision.ts';
 
 export type TokenizerKind = 'char' | 'bpe' | 'gpt2';
 
@@ -57,8 +57,13 @@ export interface TrainOnTextOptions {
   workers?: number;
   /** `ddp` (full replicas, gradients all-reduced) or `fsdp` (ZeRO-3 sharding); default ddp. */
   strategy?: ParallelStrategy;
-  /** Weight/gradient storage: fp32 (default), bf16, or fp16 with dynamic loss scaling (runs through trainParallel). */
+  /**
+   * fp32 (default), bf16, or fp16 with dynamic loss scaling. One process: the Linear products on
+   * 16-bit operands (src/nn/linear16.ts); with workers: 16-bit weight/gradient storage.
+   */
   precision?: Precision;
+  /** fp16 loss scaling (initScale, growthInterval; default GradScaler's). */
+  lossScaler?: Partial<LossScalerOptions>;
 }
 
 export interface TrainOnTextResult {
@@ -154,9 +159,10 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
   };
   const workers = options.workers ?? 1;
   const summary: TrainSummary =
-    workers > 1 || options.strategy !== undefined || (options.precision ?? 'fp32') !== 'fp32'
-      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp', precision: options.precision })
-      : await trainLanguageModel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks });
+    workers > 1 || options.strategy !== undefined
+      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp', precision: options.precision, lossScaler: options.lossScaler })
+      : // One process: --precision runs the Linear products on 16-bit operands, fp16 with loss scaling.
+        await trainLanguageModel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, precision: options.precision, lossScaler: options.lossScaler });
   return { model, arch: archOf(model), tokenizer, summary, unigramLoss, validationBytesPerToken, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
 }
 

@@ -16,7 +16,7 @@ import { Rng, defaultRng } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { loadOptimizerState, saveOptimizerState, saveTrainerState, loadTrainerState, type TrainerState } from './checkpoint.ts';
 import type { TokenDataset } from './data.ts';
-import type { Precision } from './precision.ts';
+import { LossScaler, unscaleGradients, type LossScalerOptions, type LossScalerState, type Precision } from './precision.ts';
 
 /**
  * What the loop needs of a model: a Module whose forward maps (B, T) ids and targets to a loss.
@@ -88,6 +88,10 @@ export interface MetricsRecord {
   tokens_per_second: number;
   elapsed_s: number;
   val_loss?: number;
+  /** bf16|fp16 runs: the loss scale the step ran with (fp16: dynamic; bf16: 1). */
+  loss_scale?: number;
+  /** bf16|fp16 runs: the step was skipped for a non-finite gradient (fp16 overflow). */
+  skipped?: boolean;
 }
 
 export interface TrainSummary {
@@ -99,6 +103,12 @@ export interface TrainSummary {
   peakRssBytes: number;
   interrupted: boolean;
   history: MetricsRecord[];
+  /** The precision the run used (absent from runs that predate it). */
+  precision?: Precision;
+  /** Steps skipped for a non-finite gradient, each halving the fp16 loss scale (0 for fp32/bf16). */
+  skippedSteps?: number;
+  /** The loss scale at the end of the run (1 unless fp16). */
+  lossScale?: number;
 }
 
 export interface TrainHooks {
@@ -127,6 +137,8 @@ export interface TrainRun {
   stopAfterSteps?: number;
   /** bf16|fp16: Linear/Conv1D products on 16-bit copies, inputs kept 16-bit for backward (src/nn/linear16.ts); default fp32. */
   precision?: Precision;
+  /** fp16 dynamic loss scaling (default: GradScaler's initScale 2^16, growthInterval 2000). */
+  lossScaler?: Partial<LossScalerOptions>;
 }
 
 export function validateTrainConfig(config: TrainConfig, contextLength: number): void {
@@ -184,6 +196,8 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
     warmupCosineSchedule({ maxLr: config.learningRate, minLr: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps }),
   );
   const dataRng = new Rng(config.seed);
+  const precision = run.precision ?? 'fp32';
+  const scaler = new LossScaler(precision, run.lossScaler);
   let startStep = 0;
   let bestValLoss: number | null = null;
   if (run.resume) {
@@ -198,6 +212,9 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
     defaultRng.setState(state.rng.dropout);
     startStep = state.global_step;
     bestValLoss = state.best_val_loss;
+    // Written beside the standard fields by a 16-bit run (below); another precision starts afresh.
+    const saved = (state as { loss_scaler?: LossScalerState & { precision: Precision } }).loss_scaler;
+    if (saved !== undefined && saved.precision === precision) scaler.loadState(saved);
   } else {
     defaultRng.seed(config.seed);
   }
@@ -216,6 +233,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
       train_config: { ...config },
       best_val_loss: bestValLoss,
       qkv_version: '0.1.0',
+      ...(precision === 'fp32' ? {} : { loss_scaler: { ...scaler.state(), precision } }),
     };
     saveTrainerState(outDir, state); // last: it marks the checkpoint complete
     hooks.onCheckpoint?.(outDir, step);
@@ -241,21 +259,27 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
     while (step < config.steps) {
       const stepStarted = performance.now();
       let loss = 0;
+      const lossScale = scaler.scale; // 1 unless fp16
       for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
         const batch = dataset.sampleBatch('train', config.batchSize, config.blockSize, dataRng);
         // Backward runs inside too: its closures read the 16-bit copies forward kept either way.
-        loss += withLinearPrecision(run.precision ?? 'fp32', () => {
+        loss += withLinearPrecision(precision, () => {
           const out = model.forward(batch.ids, { ...(batch as BatchWithForwardOptions).forwardOptions, targets: batch.targets });
-          const scaled = out.loss!.mul(1 / config.gradientAccumulationSteps); // micro-batches sum to the mean
+          const scaled = out.loss!.mul(lossScale / config.gradientAccumulationSteps); // micro-batches sum to the mean
           // Nothing of this step's graph is read after backward but the loss itself, so its
           // activations go back to the buffer pool for the next step.
           scaled.backward({ releaseActivations: true });
-          return scaled.item();
+          return scaled.item() / lossScale;
         });
       }
-      const gradNorm = clipGradNorm(optimizer.paramGroups.flatMap((group) => group.params), config.gradClip > 0 ? config.gradClip : Infinity);
+      const params = optimizer.paramGroups.flatMap((group) => group.params);
+      unscaleGradients(params, lossScale);
+      const gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
       const lr = optimizer.lr;
-      optimizer.step();
+      // A non-finite norm (an fp16 gradient overflowed to ±inf) skips the step and halves the scale.
+      // (fp32 steps as it always has: no scaler.)
+      const applied = precision === 'fp32' ? true : scaler.update(Number.isFinite(gradNorm));
+      if (applied) optimizer.step();
       optimizer.zeroGrad();
       scheduler.step();
       step++;
@@ -269,6 +293,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
         grad_norm: gradNorm,
         tokens_per_second: tokensPerStep / ((performance.now() - stepStarted) / 1000),
         elapsed_s: (performance.now() - started) / 1000,
+        ...(precision === 'fp32' ? {} : { loss_scale: lossScale, skipped: !applied }),
       };
       if (step % config.evalInterval === 0 || step === config.steps) {
         lastValLoss = evaluateLoss(model, dataset, config, config.evalBatches);
@@ -299,5 +324,8 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
     peakRssBytes,
     interrupted,
     history,
+    precision,
+    skippedSteps: scaler.skippedSteps,
+    lossScale: scaler.scale,
   };
 }
