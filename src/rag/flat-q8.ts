@@ -92,34 +92,45 @@ export class QuantizedRows {
   maxRowNorm = 0;
   private stale = new Uint8Array(0);
   private staleCount = 0;
+  private codes = new Int8Array(0); // `blocks` read as signed bytes
+  private readonly blockScale: Float64Array;
+  private readonly blockInverse: Float64Array;
 
   constructor(dim: number) {
     if (dim % BLOCK !== 0) throw new RangeError(`QuantizedRows: dim ${dim} is not a multiple of ${BLOCK}`);
     this.dim = dim;
     this.rowBytes = (dim / BLOCK) * BLOCK_BYTES;
+    this.blockScale = new Float64Array(dim / BLOCK);
+    this.blockInverse = new Float64Array(dim / BLOCK);
   }
 
-  ensureCapacity(rows: number): void {
-    if (rows <= this.stale.length) return;
-    const capacity = Math.max(rows, 2 * this.stale.length, 16);
-    const grow = <T extends Uint8Array | Float32Array>(old: T, make: (n: number) => T, per: number): T => {
-      const grown = make(capacity * per);
-      grown.set(old);
-      return grown;
-    };
-    this.blocks = grow(this.blocks, (n) => new Uint8Array(n), this.rowBytes);
-    this.terms = grow(this.terms, (n) => new Float32Array(n), 3);
-    this.stale = grow(this.stale, (n) => new Uint8Array(n), 1);
+  /** Room for the blocks and terms of `rows` rows (grown only here, before quantising: not on every add). */
+  private ensureCapacity(rows: number): void {
+    if (rows * 3 <= this.terms.length) return;
+    const capacity = Math.max(rows, Math.ceil(1.25 * (this.terms.length / 3)), 16);
+    const blocks = new Uint8Array(capacity * this.rowBytes);
+    blocks.set(this.blocks);
+    this.blocks = blocks;
+    this.codes = new Int8Array(blocks.buffer);
+    const terms = new Float32Array(capacity * 3);
+    terms.set(this.terms);
+    this.terms = terms;
   }
 
   markStale(row: number): void {
-    this.ensureCapacity(row + 1);
+    if (row >= this.stale.length) {
+      const grown = new Uint8Array(Math.max(row + 1, 2 * this.stale.length, 16));
+      grown.set(this.stale);
+      this.stale = grown;
+    }
     if (this.stale[row] === 0) this.staleCount++;
     this.stale[row] = 1;
   }
 
   /** Row `from` moves to `to` (the flat store's delete: the last row fills the hole); `from` is then unused. */
   moveRow(from: number, to: number): void {
+    // A row past the blocks' capacity was added after the last refresh, so it is stale: its
+    // flag moves and the copies below (no-ops past the end) do not matter.
     this.blocks.copyWithin(to * this.rowBytes, from * this.rowBytes, (from + 1) * this.rowBytes);
     this.terms.copyWithin(3 * to, 3 * from, 3 * from + 3);
     if (this.stale[to] !== 0) this.staleCount--;
@@ -156,16 +167,25 @@ export class QuantizedRows {
   quantizeRow(data: Float32Array, row: number): void {
     const C = this.dim;
     const base = row * C;
-    let amax = 0;
-    let finite = true;
-    for (let i = 0; i < C; i++) {
-      const a = Math.abs(data[base + i]);
-      if (!(a <= 3.4028234663852886e38)) finite = false; // NaN or ±∞
-      else if (a > amax) amax = a;
-    }
+    const half = float16Values();
+    const codes = this.codes;
+    const blockScale = this.blockScale; // (C/32) max|w| of each block, then its d
+    const blockInverse = this.blockInverse; // (C/32) 2^−e / d
     const out = this.blocks;
     const at = row * this.rowBytes;
-    if (!finite) {
+    let amax = 0;
+    let total = 0; // Σ|w|: NaN, ±∞ or past float32 (then the row is unbounded, conservatively)
+    for (let b = 0; b < C / BLOCK; b++) {
+      let blockMax = 0;
+      for (let j = base + b * BLOCK; j < base + (b + 1) * BLOCK; j++) {
+        const a = Math.abs(data[j]);
+        total += a;
+        if (a > blockMax) blockMax = a;
+      }
+      blockScale[b] = blockMax;
+      if (blockMax > amax) amax = blockMax;
+    }
+    if (!(total <= 3.4028234663852886e38)) {
       this.setUnbounded(row);
       return;
     }
@@ -177,33 +197,29 @@ export class QuantizedRows {
       return;
     }
     const down = 2 ** -exponent; // exact: w′ = w·down is exact in float64
-    const half = float16Values();
-    let deltaSquares = 0;
-    let hatSquares = 0;
-    let normSquares = 0;
     for (let b = 0; b < C / BLOCK; b++) {
-      const src = base + b * BLOCK;
-      let blockMax = 0;
-      for (let j = 0; j < BLOCK; j++) {
-        const a = Math.abs(data[src + j]);
-        if (a > blockMax) blockMax = a;
-      }
-      const bits = fp16AtLeast((blockMax * down) / 127);
-      const d = half[bits];
+      const bits = fp16AtLeast((blockScale[b] * down) / 127);
       const dst = at + b * BLOCK_BYTES;
       out[dst] = bits & 0xff;
       out[dst + 1] = bits >>> 8;
-      // Any rounding of w′/d would do (the error is measured below); |w′·(1/d)| ≤ 127·(1 + 2^−52) rounds to ≤ 127.
-      const inverse = d === 0 ? 0 : 1 / d;
-      for (let j = 0; j < BLOCK; j++) {
-        const scaled = data[src + j] * down;
-        const q = Math.round(scaled * inverse);
-        out[dst + 2 + j] = q;
-        const hat = d * q;
-        deltaSquares += (scaled - hat) * (scaled - hat);
-        hatSquares += hat * hat;
-        normSquares += scaled * scaled;
-      }
+      blockScale[b] = half[bits];
+      blockInverse[b] = half[bits] === 0 ? 0 : down / half[bits];
+    }
+    // Whole-row loops (codes, then sums) rather than one loop a block: V8 runs them ~3x faster.
+    // Any rounding of w′/d would do (the error is measured below): adding and taking away
+    // 1.5·2^52 rounds to the nearest integer (ties to even) for |v| < 2^51, and
+    // |w·(down/d)| ≤ 127·(1 + 2^−52)² rounds to ≤ 127.
+    const ROUNDER = 6755399441055744;
+    for (let i = 0; i < C; i++) codes[at + BLOCK_BYTES * (i >> 5) + 2 + (i & 31)] = data[base + i] * blockInverse[i >> 5] + ROUNDER - ROUNDER;
+    let deltaSquares = 0;
+    let hatSquares = 0;
+    let normSquares = 0;
+    for (let i = 0; i < C; i++) {
+      const scaled = data[base + i] * down;
+      const hat = blockScale[i >> 5] * codes[at + BLOCK_BYTES * (i >> 5) + 2 + (i & 31)];
+      deltaSquares += (scaled - hat) * (scaled - hat);
+      hatSquares += hat * hat;
+      normSquares += scaled * scaled;
     }
     const up = 2 ** exponent;
     this.terms[3 * row] = up;
