@@ -100,3 +100,39 @@ test('postgres: an index folder backed by PostgreSQL builds, updates and searche
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('postgres: addBulk drops the index, inserts, rebuilds it; answers equal the flat oracle; a failure rolls back', async () => {
+  const { FlatVectorStore } = await import('../../src/rag/flat-store.ts');
+  const { clusteredVectors } = await import('./fixtures.ts');
+  const dim = 32;
+  const vectors = clusteredVectors(300, dim, 6, 41);
+  const records = vectors.map((vector, i) => ({ id: `v${i}`, vector, metadata: { i } }));
+  const store = await PostgresVectorStore.connect({ url: server.url, collection: 'bulk', dim });
+  const oracle = new FlatVectorStore({ dim });
+  try {
+    await store.add(records.slice(0, 50)); // rows already there, under the index
+    await store.addBulk(records.slice(40), { maintenanceWorkMem: '64MB' }); // 40–49 replaced, the rest new
+    await oracle.add(records);
+    assert.equal(await store.count(), 300);
+    let found = 0;
+    const queries = clusteredVectors(10, dim, 6, 42);
+    for (const query of queries) {
+      const truth = new Set((await oracle.search(query, 10)).map((hit) => hit.id));
+      found += (await store.search(query, 10)).filter((hit) => truth.has(hit.id)).length;
+    }
+    assert.ok(found / (10 * queries.length) >= 0.95, `recall@10 ${found / (10 * queries.length)} after addBulk`);
+    await assert.rejects(store.addBulk(records, { maintenanceWorkMem: "1GB'; DROP TABLE x; --" }), /maintenanceWorkMem must look like '512MB'/);
+    // NaN is refused by pgvector during the INSERT, after the index was dropped: all of it rolls back
+    const poisoned = [{ id: 'new-1', vector: new Float32Array(dim).fill(0.1), metadata: {} }, { id: 'bad', vector: new Float32Array(dim).fill(NaN), metadata: {} }];
+    await assert.rejects(store.addBulk(poisoned), /qkv_rag_bulk/);
+    assert.equal(await store.count(), 300);
+  } finally {
+    await store.close(); // the socket server serves one connection at a time
+  }
+  const pg = await import('pg');
+  const client = new pg.default.Client({ connectionString: server.url });
+  await client.connect();
+  const indexes = await client.query(`SELECT indexdef FROM pg_indexes WHERE tablename = 'qkv_rag_bulk'`);
+  await client.end();
+  assert.ok(indexes.rows.some((row) => /USING hnsw \(embedding vector_cosine_ops\)/.test(row.indexdef)), `the index is back after the rollback: ${JSON.stringify(indexes.rows)}`);
+});
