@@ -42,15 +42,60 @@ export function setLinearPrecision(precision: Precision): void {
   activePrecision = precision;
 }
 
+export interface LinearPrecisionScope {
+  /**
+   * `fn` runs forward AND backward, and no graph it builds is used after it returns (the
+   * trainer's step): the 16-bit copies it made go back to a pool for the next step instead of to
+   * the garbage collector (fresh multi-megabyte arrays each step cost page faults and GC time).
+   */
+  recycle?: boolean;
+}
+
 /** Runs `fn` with the Linear precision set, restoring the previous one after. */
-export function withLinearPrecision<T>(precision: Precision, fn: () => T): T {
+export function withLinearPrecision<T>(precision: Precision, fn: () => T, scope: LinearPrecisionScope = {}): T {
   const previous = activePrecision;
+  const outerRecycling = recycling;
   setLinearPrecision(precision);
+  if (scope.recycle) recycling = [];
   try {
     return fn();
   } finally {
     activePrecision = previous;
+    if (scope.recycle) {
+      for (const buffer of recycling!) give16(buffer);
+      recycling = outerRecycling;
+    }
   }
+}
+
+// ---- a pool of 16-bit buffers ------------------------------------------------------------------
+
+const pool16 = new Map<number, Uint16Array[]>();
+let pooled16Bytes = 0;
+/** Enough for a step's copies at the bench size many times over; beyond it arrays go to GC. */
+const MAX_POOLED16_BYTES = 256 * 1024 * 1024;
+/** Copies made inside a `recycle` scope, returned to the pool when it ends (null: not in one). */
+let recycling: Uint16Array[] | null = null;
+
+/** A Uint16Array of `length` whose old contents the caller overwrites entirely. */
+function take16(length: number): Uint16Array {
+  const buffer = pool16.get(length)?.pop();
+  if (buffer === undefined) return new Uint16Array(length);
+  pooled16Bytes -= buffer.byteLength;
+  return buffer;
+}
+
+function give16(buffer: Uint16Array): void {
+  if (buffer.length < 1024 || pooled16Bytes + buffer.byteLength > MAX_POOLED16_BYTES) return;
+  const bucket = pool16.get(buffer.length);
+  if (bucket === undefined) pool16.set(buffer.length, [buffer]);
+  else bucket.push(buffer);
+  pooled16Bytes += buffer.byteLength;
+}
+
+/** Bytes of 16-bit buffers waiting in the pool (for the tests). */
+export function pooledLinear16Bytes(): number {
+  return pooled16Bytes;
 }
 
 /**
@@ -102,15 +147,28 @@ export function encodeFloat16Fast(values: Float32Array): Uint16Array {
   return out;
 }
 
-/** `values` as 16-bit patterns of `precision` (natively on the pool where the addon is built: bit for bit the same). */
-export function encode16(values: Float32Array, precision: 'bf16' | 'fp16'): Uint16Array {
+/**
+ * `values` as 16-bit patterns of `precision` (natively on the thread pool where the addon is
+ * built: bit for bit the same), into `out` when given (same length).
+ */
+export function encode16(values: Float32Array, precision: 'bf16' | 'fp16', out?: Uint16Array): Uint16Array {
   const native = nativeEncode16();
   if (native !== null) {
-    const out = new Uint16Array(values.length);
-    native(precision, values, out);
-    return out;
+    const target = out ?? new Uint16Array(values.length);
+    native(precision, values, target);
+    return target;
   }
-  return precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16Fast(values);
+  const encoded = precision === 'bf16' ? encodeBfloat16Fast(values) : encodeFloat16Fast(values);
+  if (out === undefined) return encoded;
+  out.set(encoded);
+  return out;
+}
+
+/** encode16 into a pooled buffer; inside a `recycle` scope the buffer goes back when it ends. */
+function encodeKept(values: Float32Array, precision: 'bf16' | 'fp16'): Uint16Array {
+  const bits = encode16(values, precision, take16(values.length));
+  recycling?.push(bits);
+  return bits;
 }
 
 /** 16-bit patterns widened to float32 into `out` (exact). */
@@ -156,8 +214,8 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   const K = x.shape[x.ndim - 1];
   const N = weightLayout === 'out-in' ? weight.shape[0] : weight.shape[1];
   const M = K === 0 ? 0 : x.size / K;
-  const x16 = encode16(readDense(x) as Float32Array, precision); // (M, K), kept for backward
-  const w16 = encode16(readDense(weight) as Float32Array, precision); // (N, K) or (K, N), kept
+  const x16 = encodeKept(readDense(x) as Float32Array, precision); // (M, K), kept for backward
+  const w16 = encodeKept(readDense(weight) as Float32Array, precision); // (N, K) or (K, N), kept
   savedBytes += x16.byteLength + w16.byteLength;
   const transW = weightLayout === 'out-in';
 
@@ -165,7 +223,8 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   product16(precision, x16, w16, out, { m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
 
   return attachGrad(new Tensor(out, [...x.shape.slice(0, -1), N]), 'linear16', [x, weight], (grad, needs) => {
-    const g16 = encode16(readDense(grad) as Float32Array, precision); // (M, N)
+    const g = readDense(grad) as Float32Array;
+    const g16 = encode16(g, precision, take16(g.length)); // (M, N), only for this closure
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (needs[0]) {
@@ -181,6 +240,7 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
       else product16(precision, x16, g16, values, { m: K, n: N, k: M, transA: true });
       dw = new Tensor(values, weight.shape);
     }
+    give16(g16);
     return [dx, dw];
   });
 }

@@ -270,7 +270,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
           // activations go back to the buffer pool for the next step.
           scaled.backward({ releaseActivations: true });
           return scaled.item() / lossScale;
-        });
+        }, { recycle: true }); // the graph is done with here: its 16-bit copies go back to their pool
       }
       const params = optimizer.paramGroups.flatMap((group) => group.params);
       unscaleGradients(params, lossScale);

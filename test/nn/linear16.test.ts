@@ -4,7 +4,7 @@ import { encodeBfloat16, encodeFloat16, fromBfloat16Bits, fromFloat16Bits } from
 import { Conv1D } from '../../src/nn/conv1d.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import {
-  encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, resetLinearSavedBytes, withLinearPrecision,
+  encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, pooledLinear16Bytes, resetLinearSavedBytes, withLinearPrecision,
 } from '../../src/nn/linear16.ts';
 import { setKernelBackend } from '../../src/kernels/index.ts';
 import { nativeGemm16 } from '../../src/kernels/native/gemm16.ts';
@@ -198,4 +198,26 @@ test('on the native backend the products run on gemm16, equal to the widening fa
       }
     }
   }
+});
+
+test('withLinearPrecision({ recycle }) returns the step\'s 16-bit copies to a pool that the next step reuses, with the same results', () => {
+  const rng = new Rng(13);
+  const layer = new Linear(48, 40, { rng });
+  const x = Tensor.from(randomArray(64 * 48, rng), [64, 48], { requiresGrad: true });
+  const step = (recycle: boolean) => {
+    layer.weight.grad = null;
+    x.grad = null;
+    withLinearPrecision('bf16', () => layer.forward(x).sum().backward(), { recycle });
+    return [...layer.weight.grad!.contiguousData(), ...x.grad!.contiguousData()];
+  };
+  const plain = step(false);
+  const before = pooledLinear16Bytes();
+  const first = step(true);
+  const afterFirst = pooledLinear16Bytes();
+  // x (64·48) and W (40·48) kept for backward, back in the pool once the scope ends.
+  assert.ok(afterFirst - before >= (64 * 48 + 40 * 48) * 2, `pooled ${afterFirst - before} bytes`);
+  const second = step(true);
+  assert.equal(pooledLinear16Bytes(), afterFirst, 'the second step took its buffers from the pool and gave them back');
+  assert.deepEqual(first, plain);
+  assert.deepEqual(second, plain);
 });

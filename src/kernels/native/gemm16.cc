@@ -251,7 +251,7 @@ bool cpuRunsBf16Dot() {
 HalfPath chosenHalfPath() {
 #if defined(__x86_64__) || defined(_M_X64)
   const char* isa = kernelTable().name;
-  if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f")) return HALF_AVX512;
+  if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) return HALF_AVX512;
   if (strcmp(isa, "portable") != 0 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) return HALF_F16C;
 #endif
   return HALF_SCALAR;

@@ -1,7 +1,7 @@
 // bf16 / fp16 ⇄ fp32 conversions of contiguous runs, for gemm16.cc's packing and its encode16
 // entry. Scalar versions are exact bit-level ports of src/io/half.ts (and the TypeScript encoders
 // of src/nn/linear16.ts: round to nearest even, fp16 overflow to ±inf, subnormals, quiet NaNs);
-// the x86 versions are functions with target attributes (F16C, AVX-512F vcvtph2ps / vcvtps2ph,
+// the x86 versions are functions with target attributes (F16C, AVX-512F/BW/VL vcvtph2ps / vcvtps2ph,
 // the same IEEE rounding), called only after __builtin_cpu_supports says the CPU has them.
 #pragma once
 #include <stdint.h>
@@ -79,10 +79,15 @@ __attribute__((target("avx,f16c"))) static inline void widenFp16F16c(const uint1
   for (; i < n; i++) dst[i] = fp16ToFloat(src[i]);
 }
 
-__attribute__((target("avx512f"))) static inline void widenFp16Avx512(const uint16_t* src, long n, float* dst) {
+// The tail (n mod 16, e.g. the 12 values of one packed A column) as one masked load and store:
+// masked-off lanes are never read, so nothing past src + n is touched.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void widenFp16Avx512(const uint16_t* src, long n, float* dst) {
   long i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
-  for (; i < n; i++) dst[i] = fp16ToFloat(src[i]);
+  if (i < n) {
+    const __mmask16 lanes = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(dst + i, lanes, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, src + i)));
+  }
 }
 
 __attribute__((target("avx,f16c"))) static inline void encodeFp16F16c(const float* src, long n, uint16_t* dst) {
@@ -93,7 +98,7 @@ __attribute__((target("avx,f16c"))) static inline void encodeFp16F16c(const floa
   for (; i < n; i++) dst[i] = floatToFp16(src[i]);
 }
 
-__attribute__((target("avx512f"))) static inline void encodeFp16Avx512(const float* src, long n, uint16_t* dst) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void encodeFp16Avx512(const float* src, long n, uint16_t* dst) {
   long i = 0;
   for (; i + 16 <= n; i += 16) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
