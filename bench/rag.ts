@@ -41,7 +41,14 @@ import { timeMedianMs } from './report.ts';
 const C = 384;
 const K = 10;
 
-function clustered(n: number, seed: number, centres: Float32Array[]): Float32Array[] {
+/** The bench's 200 cluster centres (seed 14): bench/rag-postgres-scale.ts draws from the same ones. */
+export function clusterCentres(): Float32Array[] {
+  const rng = new Rng(14);
+  return Array.from({ length: 200 }, () => Float32Array.from({ length: C }, () => rng.normal()));
+}
+
+/** n unit vectors, each a random centre plus 0.5 · N(0, 1) noise. */
+export function clustered(n: number, seed: number, centres: Float32Array[]): Float32Array[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => {
     const centre = centres[rng.randint(centres.length)];
@@ -85,7 +92,7 @@ function plainLoopSearch(rows: Float32Array, N: number, query: Float32Array): nu
   return topK(scores, 0, N, K);
 }
 
-function recallAt10(exact: SearchHit[][], approximate: SearchHit[][]): number {
+export function recallAt10(exact: SearchHit[][], approximate: SearchHit[][]): number {
   let found = 0;
   for (let q = 0; q < exact.length; q++) {
     const truth = new Set(exact[q].map((hit) => hit.id));
@@ -99,8 +106,7 @@ const mb = (bytes: number): number => bytes / 2 ** 20;
 export async function run(report: BenchReport): Promise<void> {
   const load = (await import('node:os')).loadavg()[0];
   const threads = Math.max(2, availableParallelism());
-  const rng = new Rng(14);
-  const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: C }, () => rng.normal()));
+  const centres = clusterCentres();
   const all = clustered(100_000, 1, centres);
   const queries = clustered(200, 2, centres);
   report.row({ name: `load average (1 min), ${threads} threads`, value: load, unit: '' });

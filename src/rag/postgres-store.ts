@@ -153,24 +153,31 @@ export class PostgresVectorStore implements VectorStore {
    * Adds or replaces many records the fast way: drops the HNSW index, inserts, builds the index
    * once over the whole table, all in one transaction (a failure leaves table and index as they
    * were). Worth it when the batch is large beside the table; queries wait for the commit.
+   * Returns the time spent inserting and building the index (the commit excluded).
    *
    * @example
    *   await store.addBulk(records, { maintenanceWorkMem: '512MB' });
    */
-  async addBulk(records: readonly VectorRecord[], options: BulkAddOptions = {}): Promise<void> {
+  async addBulk(records: readonly VectorRecord[], options: BulkAddOptions = {}): Promise<{ insertMs: number; indexMs: number }> {
     checkDimensions(this.where, this.dim, records);
     const memory = options.maintenanceWorkMem;
     if (memory !== undefined && !/^[1-9][0-9]{0,9}(kB|MB|GB)$/.test(memory)) {
       throw new QkvStoreError(this.where, `maintenanceWorkMem must look like '512MB' (kB, MB or GB), got ${JSON.stringify(memory)}`);
     }
-    if (records.length === 0) return;
+    const timings = { insertMs: 0, indexMs: 0 };
+    if (records.length === 0) return timings;
     const index = `${this.table}_embedding_hnsw`;
     await this.transaction(async () => {
+      const start = performance.now();
       await this.client.query(`DROP INDEX IF EXISTS ${index}`);
       await this.insertRows(records);
+      const inserted = performance.now();
+      timings.insertMs = inserted - start;
       if (memory !== undefined) await this.client.query(`SET LOCAL maintenance_work_mem = '${memory}'`);
       await this.client.query(`CREATE INDEX ${index} ON ${this.table} USING hnsw (embedding ${this.metric === 'cos' ? 'vector_cosine_ops' : 'vector_ip_ops'})`);
+      timings.indexMs = performance.now() - inserted;
     });
+    return timings;
   }
 
   /** Multi-row INSERT … ON CONFLICT of `records` (inside the caller's transaction). */
