@@ -155,13 +155,3 @@ function replaceMin(heap: Float64Array, size: number, value: number): void {
   }
   heap[p] = value;
 }
-
-/**
- * The same answer the slow way, for tests: every kept row's f32 score by the one-query matmul,
- * then `topK`. (The flat store's plain path is this, on the whole (N, C) block in one call.)
- */
-export function plainSearchRows(query: Float32Array, vectors: Float32Array, N: number, C: number, k: number, keep?: (row: number) => boolean): number[] {
-  const scores = new Float32Array(N);
-  matmul(query, vectors.subarray(0, N * C), scores, { batch: 1, m: 1, n: N, k: C, transB: true });
-  return topK(scores, 0, N, k, keep);
-}

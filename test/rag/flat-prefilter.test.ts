@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nativeQmatmul } from '../../src/compress/qmatmul-native.ts';
-import { matmul } from '../../src/kernels/index.ts';
+import { currentBackend, matmul, setKernelBackend } from '../../src/kernels/index.ts';
 import { FlatVectorStore } from '../../src/rag/flat-store.ts';
 import { QuantizedRows, queryBound, quantizeQueryLikeKernel } from '../../src/rag/flat-q8.ts';
 import { dequantizeRow } from '../../src/compress/formats.ts';
@@ -239,4 +239,24 @@ test('search: equals the f32 path for `ip` rows of mixed norms and with a NaN ro
   assert.ok(same(stores, clusteredQueries.slice(0, 6), 10, 'ip') > 0);
   const cos = await pair(recordsOf(vectors), C, 'cos');
   assert.ok(same(cos, clusteredQueries.slice(0, 4), 10, 'cos with a NaN row') > 0);
+});
+
+test('search: steps aside, same answers, when C % 32 ≠ 0 or the kernels are not native', async () => {
+  const odd = clusteredVectors(300, 48, 5, 27);
+  const stores = await pair(recordsOf(odd), 48);
+  assert.equal(same(stores, clusteredVectors(3, 48, 5, 28), 5, 'C = 48'), 0);
+  const previous = currentBackend().name;
+  const records = recordsOf(clustered.slice(0, 500));
+  const native = await pair(records, C);
+  const expected = native.plain.searchManySync([clusteredQueries[0]], 10)[0].map((hit) => hit.id);
+  setKernelBackend('reference');
+  try {
+    const store = new FlatVectorStore({ dim: C, prefilter: { minRows: 0 } });
+    await store.add(records);
+    const [hits] = store.searchManySync([clusteredQueries[0]], 10);
+    assert.equal(store.lastSearch.prefiltered, 0, 'no native quantised kernel on the reference backend');
+    assert.deepEqual(hits.map((hit) => hit.id), expected);
+  } finally {
+    setKernelBackend(previous);
+  }
 });
