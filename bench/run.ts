@@ -17,6 +17,7 @@ const benches: Bench[] = [
   { name: 'torch', run: async (report) => (await import('./torch.ts')).run(report) },
   { name: 'rag', run: async (report) => (await import('./rag.ts')).run(report) },
   { name: 'seq2seq', run: async (report) => (await import('./seq2seq.ts')).run(report) },
+  { name: 'compress-kernels', run: async (report) => (await import('./compress-kernels.ts')).run(report) },
   { name: 'compress', run: async (report) => (await import('./compress.ts')).run(report) },
   { name: 'bert', run: async (report) => (await import('./bert.ts')).run(report) },
   { name: 'parallel', run: async (report) => (await import('./parallel.ts')).run(report) },

@@ -12,10 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { quantizeMatrix, type QuantFormat, type QuantizedMatrix } from '../../src/compress/formats.ts';
 import { oracle, randomValues } from './qmatmul-oracle.ts';
 import { qmatmul, qmatmulTypeScript } from '../../src/compress/qmatmul.ts';
-import { nativeQmatmul, nativeQuantPath, type QuantKernelPath } from '../../src/compress/qmatmul-native.ts';
+import { nativeQmatmul, nativeQuantPath, QUANT_KERNEL_PATHS, selectNativeQuantPath, type QuantKernelPath } from '../../src/compress/qmatmul-native.ts';
 import { qmatmulReference } from '../../src/compress/qmatmul-reference.ts';
 import { currentBackend, setKernelBackend, setKernelThreads } from '../../src/kernels/index.ts';
 import { nativeAddonPath, nativeInfo, selectNativeSimd, type NativeSimd } from '../../src/kernels/native/index.ts';
@@ -27,7 +28,11 @@ function run(x: Float32Array, M: number, weight: QuantizedMatrix): Float32Array 
   return out;
 }
 
-/** The ISA paths this CPU runs, each with the quantised path it selects; restores the widest after. */
+/**
+ * The ISA paths this CPU runs, each with the quantised path it selects, then the quantised paths
+ * the ISA order hides (AVX2 where AVX-VNNI is present) forced by selectNativeQuantPath; restores
+ * the widest ISA and the automatic choice after.
+ */
 function eachPath(body: (path: QuantKernelPath) => void): QuantKernelPath[] {
   const seen: QuantKernelPath[] = [];
   const widest = nativeInfo().simd;
@@ -39,10 +44,27 @@ function eachPath(body: (path: QuantKernelPath) => void): QuantKernelPath[] {
       seen.push(path);
       body(path);
     }
+    selectNativeSimd(widest);
+    for (const path of QUANT_KERNEL_PATHS) {
+      if (seen.includes(path) || !selectNativeQuantPath(path)) continue;
+      assert.equal(nativeQuantPath(), path);
+      seen.push(path);
+      body(path);
+    }
   } finally {
+    selectNativeQuantPath('auto');
     selectNativeSimd(widest);
   }
   return seen;
+}
+
+/** Whether the kernel reports AVX-VNNI (`avx_vnni` in /proc/cpuinfo: read independently of the addon's own check). */
+function cpuHasAvxVnni(): boolean {
+  try {
+    return /\bavx_vnni\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 const available = (() => {
@@ -85,6 +107,31 @@ test('native qmatmul = x̂·Ŵᵀ to float rounding and the float reference with
     }
   });
   assert.ok(paths.includes('portable'), `paths run: ${paths.join(', ')}`);
+  if (cpuHasAvxVnni()) assert.ok(paths.includes('avxvnni') && paths.includes('avx2'), `paths run: ${paths.join(', ')}`);
+});
+
+test('AVX-VNNI: taken under the avx2 ISA where the CPU has it, and equal to the AVX2 path bit for bit (the same int32 lanes, the same float order)', { skip }, () => {
+  const widest = nativeInfo().simd;
+  if (!cpuHasAvxVnni()) {
+    assert.equal(selectNativeQuantPath('avxvnni'), false, 'no avx_vnni in /proc/cpuinfo, yet the path was accepted');
+    return;
+  }
+  try {
+    assert.ok(selectNativeSimd('avx2'));
+    assert.equal(nativeQuantPath(), 'avxvnni', 'the avx2 ISA on an AVX-VNNI CPU should run the AVX-VNNI dots');
+    for (const [format, K] of [['q8_0', 800], ['q4_0', 96], ['q4_g128', 384]] as const) {
+      const weight = quantizeMatrix(format, randomValues(37 * K, 70, 0.05), 37, K);
+      const x = randomValues(5 * K, 71);
+      assert.ok(selectNativeQuantPath('avxvnni'));
+      const vnni = run(x, 5, weight);
+      assert.ok(selectNativeQuantPath('avx2'));
+      const avx2 = run(x, 5, weight);
+      assert.deepEqual(vnni, avx2, `${format}: AVX-VNNI differs from AVX2`);
+    }
+  } finally {
+    selectNativeQuantPath('auto');
+    selectNativeSimd(widest);
+  }
 });
 
 test('x already on the 8-bit grid (integers, |x| ≤ 127, 127 in every block) and Q8_0 codes of −128: equal to the reference', { skip }, () => {

@@ -8,10 +8,13 @@
 //                                         (0 = q8_0, 1 = q4_0, 2 = q4_g128); zero copy
 //   qgather(format, out, w, ids, N, K)    out (ids.length, K) = the rows ids of W (N, K), dequantised:
 //                                         an embedding lookup on a packed tied head, no float table
-//   quantInfo()                           { path: 'avx512vnni' | 'avx2' | 'portable' }
+//   quantInfo()                           { path: 'avx512vnni' | 'avxvnni' | 'avx2' | 'portable', supported }
+//   quantSelectPath(name)                 forces one path (tests, benchmarks); 'auto' undoes it
 //
-// The path follows the float kernels' ISA (selectIsa / QKV_NATIVE_ISA), so tests reach each one:
-// 'avx512' runs VNNI when the CPU has AVX-512 VNNI (else AVX2), 'avx2' AVX2, 'portable' scalar.
+// The path follows the float kernels' ISA (selectIsa / QKV_NATIVE_ISA): 'avx512' runs AVX-512 VNNI
+// when the CPU has it, else (and under 'avx2') the 256-bit AVX-VNNI when the CPU has that, else
+// AVX2; 'portable' scalar. quantSelectPath reaches the paths the ISA order hides (AVX2 on a CPU
+// with AVX-VNNI), so the tests run each one this CPU has.
 // Threads: output columns split across the addon's one pool (pool.h), the caller working too.
 //
 // Legend: M = activation rows, K = in_features (the quantised axis), N = out_features.
@@ -34,19 +37,49 @@ const KernelTable& kernelTable();    // dispatch.cc
 
 namespace {
 
-enum QuantPath { PATH_PORTABLE, PATH_AVX2, PATH_VNNI512 };
+enum QuantPath { PATH_PORTABLE, PATH_AVX2, PATH_AVXVNNI, PATH_VNNI512, PATH_COUNT };
 
-const char* pathName(QuantPath path) { return path == PATH_VNNI512 ? "avx512vnni" : path == PATH_AVX2 ? "avx2" : "portable"; }
+const char* const PATH_NAMES[PATH_COUNT] = {"portable", "avx2", "avxvnni", "avx512vnni"};
 
-QuantPath chosenPath() {
+const char* pathName(QuantPath path) { return PATH_NAMES[path]; }
+
+/** Whether this CPU (and this build) can run `path`. */
+bool pathSupported(QuantPath path) {
 #if defined(__x86_64__) || defined(_M_X64)
-  const char* isa = kernelTable().name;
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  const bool vnni = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  if (strcmp(isa, "avx512") == 0 && vnni) return PATH_VNNI512;
-  if (strcmp(isa, "portable") != 0 && avx2) return PATH_AVX2;
+  switch (path) {
+    case PATH_PORTABLE: return true;
+    case PATH_AVX2: return avx2;
+    case PATH_AVXVNNI:
+#ifdef QKV_HAVE_AVXVNNI
+      return avx2 && __builtin_cpu_supports("avxvnni");
+#else
+      return false;
 #endif
+    case PATH_VNNI512:
+      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512vnni");
+    default: return false;
+  }
+#else
+  return path == PATH_PORTABLE;
+#endif
+}
+
+// A path forced by quantSelectPath (tests, benchmarks), or -1: follow the float kernels' ISA.
+int forcedPath = -1;
+
+/**
+ * The float kernels' ISA decides (selectIsa / QKV_NATIVE_ISA): 'avx512' runs AVX-512 VNNI where the
+ * CPU has it; 'avx2' (or 'avx512' without 512-bit VNNI) the 256-bit AVX-VNNI where the CPU has it,
+ * else AVX2; 'portable' scalar.
+ */
+QuantPath chosenPath() {
+  if (forcedPath >= 0) return (QuantPath)forcedPath;
+  const char* isa = kernelTable().name;
+  if (strcmp(isa, "avx512") == 0 && pathSupported(PATH_VNNI512)) return PATH_VNNI512;
+  if (strcmp(isa, "portable") != 0 && pathSupported(PATH_AVXVNNI)) return PATH_AVXVNNI;
+  if (strcmp(isa, "portable") != 0 && pathSupported(PATH_AVX2)) return PATH_AVX2;
   return PATH_PORTABLE;
 }
 
@@ -61,6 +94,13 @@ float rowDot(QuantPath path, int format, const uint8_t* w, const QuantActivation
     if (format == QUANT_Q4_0) return dotQ4_0Vnni(w, xq, xd, K / 32);
     return dotQ4G128Vnni(w, xq, xd, a.groupSums + m * (K / 128), K / 128);
   }
+#ifdef QKV_HAVE_AVXVNNI
+  if (path == PATH_AVXVNNI) {
+    if (format == QUANT_Q8_0) return dotQ8_0AvxVnni(w, xq, xd, K / 32);
+    if (format == QUANT_Q4_0) return dotQ4_0AvxVnni(w, xq, xd, K / 32);
+    return dotQ4G128AvxVnni(w, xq, xd, a.groupSums + m * (K / 128), K / 128);
+  }
+#endif
   if (path == PATH_AVX2) {
     if (format == QUANT_Q8_0) return dotQ8_0Avx2(w, xq, xd, K / 32);
     if (format == QUANT_Q4_0) return dotQ4_0Avx2(w, xq, xd, K / 32);
@@ -200,7 +240,30 @@ void Qgather(const Napi::CallbackInfo& info) {
 Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("path", pathName(chosenPath()));
+  Napi::Array supported = Napi::Array::New(info.Env());
+  for (int p = 0, i = 0; p < PATH_COUNT; p++) if (pathSupported((QuantPath)p)) supported.Set(i++, PATH_NAMES[p]);
+  result.Set("supported", supported);
   return result;
+}
+
+// quantSelectPath(name): forces the dot-product path ('avx512vnni' | 'avxvnni' | 'avx2' | 'portable'),
+// or 'auto' to follow the ISA again; false (nothing changed) when this CPU or build cannot run it.
+Napi::Value QuantSelectPath(const Napi::CallbackInfo& info) {
+  entryName = "quantSelectPath";
+  if (info.Length() < 1 || !info[0].IsString()) fail(info, "expected a path name");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::lock_guard<std::mutex> serialised(kernelCallMutex());
+  if (name == "auto") {
+    forcedPath = -1;
+    return Napi::Boolean::New(info.Env(), true);
+  }
+  for (int p = 0; p < PATH_COUNT; p++) {
+    if (name != PATH_NAMES[p]) continue;
+    if (!pathSupported((QuantPath)p)) return Napi::Boolean::New(info.Env(), false);
+    forcedPath = p;
+    return Napi::Boolean::New(info.Env(), true);
+  }
+  fail(info, "unknown path '" + name + "' (avx512vnni, avxvnni, avx2, portable or auto)");
 }
 
 }  // namespace
@@ -209,4 +272,5 @@ void registerQuantKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("qmatmul", Napi::Function::New(env, Qmatmul, "qmatmul"));
   exports.Set("qgather", Napi::Function::New(env, Qgather, "qgather"));
   exports.Set("quantInfo", Napi::Function::New(env, QuantInfo, "quantInfo"));
+  exports.Set("quantSelectPath", Napi::Function::New(env, QuantSelectPath, "quantSelectPath"));
 }
