@@ -127,6 +127,11 @@ export class QuantizedRows {
     this.stale[row] = 1;
   }
 
+  /** Rows waiting to be (re)quantised. */
+  get staleRows(): number {
+    return this.staleCount;
+  }
+
   /** Row `from` moves to `to` (the flat store's delete: the last row fills the hole); `from` is then unused. */
   moveRow(from: number, to: number): void {
     // A row past the blocks' capacity was added after the last refresh, so it is stale: its

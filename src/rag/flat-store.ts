@@ -45,10 +45,14 @@ export interface FlatStoreOptions {
   dim: number;
   metric?: Metric;
   /**
-   * The Q8_0 pre-filter for calls of up to 4 queries (default on, from 4096 rows: below that the
-   * f32 rows sit in cache and one pass is as quick). `false` keeps the plain f32 pass.
+   * The Q8_0 pre-filter for calls of up to 4 queries (default on). `minRows` (default 4096):
+   * below it the f32 rows sit in cache and one pass is as quick. `afterQueries` (default 16):
+   * after a change to more than 1/64 of the rows, that many queries run on the f32 path before the
+   * copy is (re)built, so a one-shot search (open, query, exit) never pays for quantising
+   * (~0.3–0.9 s at 100k × 384, the time of ~50–100 f32 queries); `warmUp()` builds it at once.
+   * `false` keeps the plain f32 pass.
    */
-  prefilter?: boolean | { minRows: number };
+  prefilter?: boolean | { minRows?: number; afterQueries?: number };
 }
 
 /** How the last `searchManySync` call ran (for benchmarks and tests). */
@@ -61,6 +65,7 @@ export interface FlatSearchStats {
 }
 
 const PREFILTER_MIN_ROWS = 4096;
+const PREFILTER_AFTER_QUERIES = 16;
 /** Up to this many queries a call, the f32 path is a matrix-vector product per query (each reads all rows). */
 const PREFILTER_MAX_QUERIES = 4;
 
@@ -79,6 +84,9 @@ export class FlatVectorStore implements VectorStore {
   /** The Q8_0 copy of the rows (null when C % 32 ≠ 0 or the pre-filter is off). */
   private quantized: QuantizedRows | null;
   private readonly prefilterMinRows: number;
+  private readonly prefilterAfterQueries: number;
+  /** Queries served on the f32 path while many rows wait to be quantised. */
+  private queriesWhileStale = 0;
   lastSearch: FlatSearchStats = { prefiltered: 0, plain: 0, candidates: 0 };
 
   constructor(options: FlatStoreOptions) {
@@ -88,7 +96,8 @@ export class FlatVectorStore implements VectorStore {
     this.data = new Float32Array(16 * this.dim);
     const prefilter = options.prefilter ?? true;
     this.quantized = prefilter !== false && this.dim % 32 === 0 ? new QuantizedRows(this.dim) : null;
-    this.prefilterMinRows = typeof prefilter === 'object' ? prefilter.minRows : PREFILTER_MIN_ROWS;
+    this.prefilterMinRows = (typeof prefilter === 'object' ? prefilter.minRows : undefined) ?? PREFILTER_MIN_ROWS;
+    this.prefilterAfterQueries = (typeof prefilter === 'object' ? prefilter.afterQueries : undefined) ?? PREFILTER_AFTER_QUERIES;
   }
 
   /** Reopens a store saved with `save(dir)`; `options.prefilter` as for the constructor. */
@@ -190,8 +199,10 @@ export class FlatVectorStore implements VectorStore {
     const vectors = this.data.subarray(0, N * C); // (N, C), resident: the kernel reads it in place
     const hit = (row: number, score: number): SearchHit => ({ id: this.ids[row], score, metadata: { ...this.metadata[row] } });
     const qmatmul = this.quantized !== null && N >= this.prefilterMinRows && queries.length <= PREFILTER_MAX_QUERIES ? nativeQmatmul() : null;
-    if (qmatmul !== null) {
-      this.quantized!.refresh(this.data, N);
+    if (qmatmul !== null && this.quantized!.staleRows > N / 64 && this.queriesWhileStale < this.prefilterAfterQueries) {
+      this.queriesWhileStale += queries.length; // not worth quantising yet (see `prefilter.afterQueries`)
+    } else if (qmatmul !== null) {
+      this.warmUp();
       const query = this.scratch('packed', C);
       const approximate = this.scratch('scores', N);
       const answered: (SearchHit[] | null)[] = queries.map((raw) => {
@@ -207,6 +218,15 @@ export class FlatVectorStore implements VectorStore {
       return answered.map((hits, q) => hits ?? this.plainSearch([queries[q]], k, keep, vectors)[0]);
     }
     return this.plainSearch(queries, k, keep, vectors);
+  }
+
+  /**
+   * Builds the Q8_0 copy of the rows now (a no-op when it is current, or off), rather than after
+   * `prefilter.afterQueries` searches: for a store about to serve many queries.
+   */
+  warmUp(): void {
+    this.quantized?.refresh(this.data, this.ids.length);
+    this.queriesWhileStale = 0;
   }
 
   /** The f32 path: every row scored by one matmul per block of queries, then `topK`. */

@@ -144,7 +144,7 @@ interface Pair {
 }
 
 async function pair(records: VectorRecord[], dim: number, metric: 'cos' | 'ip' = 'cos'): Promise<Pair> {
-  const fast = new FlatVectorStore({ dim, metric, prefilter: { minRows: 0 } });
+  const fast = new FlatVectorStore({ dim, metric, prefilter: { minRows: 0, afterQueries: 0 } });
   const plain = new FlatVectorStore({ dim, metric, prefilter: false });
   await fast.add(records);
   await plain.add(records);
@@ -224,7 +224,7 @@ test('search: equals the f32 path after deletes, replacements and save/load', { 
   const dir = mkdtempSync(join(tmpdir(), 'qkv-prefilter-'));
   try {
     await stores.fast.save(dir);
-    const reopened = { fast: FlatVectorStore.load(dir, { prefilter: { minRows: 0 } }), plain: FlatVectorStore.load(dir, { prefilter: false }) };
+    const reopened = { fast: FlatVectorStore.load(dir, { prefilter: { minRows: 0, afterQueries: 0 } }), plain: FlatVectorStore.load(dir, { prefilter: false }) };
     assert.equal(same(reopened, clusteredQueries, 10, 'after save/load'), clusteredQueries.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -251,7 +251,7 @@ test('search: steps aside, same answers, when C % 32 ≠ 0 or the kernels are no
   const expected = native.plain.searchManySync([clusteredQueries[0]], 10)[0].map((hit) => hit.id);
   setKernelBackend('reference');
   try {
-    const store = new FlatVectorStore({ dim: C, prefilter: { minRows: 0 } });
+    const store = new FlatVectorStore({ dim: C, prefilter: { minRows: 0, afterQueries: 0 } });
     await store.add(records);
     const [hits] = store.searchManySync([clusteredQueries[0]], 10);
     assert.equal(store.lastSearch.prefiltered, 0, 'no native quantised kernel on the reference backend');
@@ -259,4 +259,25 @@ test('search: steps aside, same answers, when C % 32 ≠ 0 or the kernels are no
   } finally {
     setKernelBackend(previous);
   }
+});
+
+test('search: after a large change the f32 path serves `afterQueries` searches, then the pre-filter; warmUp builds it at once', { skip }, async () => {
+  const records = recordsOf(clustered.slice(0, 2000));
+  const store = new FlatVectorStore({ dim: C, prefilter: { minRows: 0, afterQueries: 3 } });
+  await store.add(records);
+  const paths: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    store.searchManySync([clusteredQueries[i]], 5);
+    paths.push(store.lastSearch.prefiltered);
+  }
+  assert.deepEqual(paths, [0, 0, 0, 1, 1]);
+  await store.add(records.slice(0, 10).map((record) => ({ ...record, vector: clustered[3000] }))); // a small change: re-quantised at once
+  store.searchManySync([clusteredQueries[0]], 5);
+  assert.equal(store.lastSearch.prefiltered, 1);
+  await store.add(recordsOf(clustered.slice(2000, 3000), 'more')); // a large one: the f32 path again, until warmUp
+  store.searchManySync([clusteredQueries[0]], 5);
+  assert.equal(store.lastSearch.prefiltered, 0);
+  store.warmUp();
+  store.searchManySync([clusteredQueries[0]], 5);
+  assert.equal(store.lastSearch.prefiltered, 1);
 });
