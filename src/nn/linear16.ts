@@ -21,6 +21,7 @@ import { attachGrad } from '../tensor/autograd.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
 import { readDense } from '../tensor/ops/strided.ts';
+import { bufferPoolStats, givePooled } from '../tensor/buffer-pool.ts';
 import { allocateOverwritten, Tensor } from '../tensor/tensor.ts';
 import { decodeBfloat16Into, decodeFloat16Into } from '../io/half.ts';
 import { currentBackend } from '../kernels/index.ts';
@@ -243,4 +244,57 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
     give16(g16);
     return [dx, dw];
   });
+}
+
+// ---- handing the fp32 inputs back before backward ------------------------------------------------
+
+/**
+ * Ops whose backward reads their inputs (and statistics they saved), never their own output: the
+ * output of one of these that only 16-bit products consume is not read again by anything.
+ */
+const OUTPUT_UNREAD_BY_BACKWARD = new Set(['layerNorm', 'rmsNorm', 'biasGelu', 'reshape', 'mul']);
+
+/**
+ * The point of 16-bit saved inputs: the graph keeps every Linear input alive (it is the path to
+ * the op that produced it), so the 16-bit copy alone saves nothing while the fp32 tensor stays.
+ * Call this between forward and backward of a training step, where nothing but the loss is read
+ * afterwards (the `releaseActivations` contract): it hands to the buffer pool the fp32 storage of
+ * each Linear input that only 16-bit products read — consumed by 'linear16' nodes alone, made
+ * by an op whose backward never reads its output, its buffer nobody else's in the graph — so
+ * backward's gradient buffers reuse it and the step's peak drops by those bytes. Pass the
+ * returned tensors as `keep` to `backward({ releaseActivations })` so they are not handed back twice.
+ *
+ * @example
+ * const released = releaseLinear16Inputs(loss); loss.backward({ releaseActivations: true, keep: released });
+ */
+export function releaseLinear16Inputs(root: Tensor): Tensor[] {
+  if (!bufferPoolStats().enabled) return [];
+  const linearInputs = new Set<Tensor>();
+  const otherUses = new Set<Tensor>();
+  const tensorsOfBuffer = new Map<ArrayBufferLike, number>();
+  const visited = new Set<Tensor>([root]);
+  const stack = [root];
+  while (stack.length > 0) {
+    const tensor = stack.pop()!;
+    tensorsOfBuffer.set(tensor.data.buffer, (tensorsOfBuffer.get(tensor.data.buffer) ?? 0) + 1);
+    const gradFn = tensor.gradFn;
+    if (gradFn === null) continue;
+    gradFn.inputs.forEach((input, i) => {
+      (gradFn.name === 'linear16' && i === 0 ? linearInputs : otherUses).add(input);
+      if (!visited.has(input)) {
+        visited.add(input);
+        stack.push(input);
+      }
+    });
+  }
+  const released: Tensor[] = [];
+  for (const x of linearInputs) {
+    const data = x.data;
+    const releasable = x !== root && !otherUses.has(x) && x.gradFn !== null && OUTPUT_UNREAD_BY_BACKWARD.has(x.gradFn.name) &&
+      data instanceof Float32Array && tensorsOfBuffer.get(data.buffer) === 1 && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    if (!releasable) continue;
+    givePooled(data);
+    released.push(x);
+  }
+  return released;
 }
