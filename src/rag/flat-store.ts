@@ -192,7 +192,6 @@ export class FlatVectorStore implements VectorStore {
     for (const query of queries) checkQuery('flat store', this.dim, query, k);
     const N = this.ids.length;
     const C = this.dim;
-    const results: SearchHit[][] = [];
     this.lastSearch = { prefiltered: 0, plain: 0, candidates: 0 };
     if (N === 0) return queries.map(() => []);
     const keep = filter === undefined ? undefined : (row: number) => matchesFilter(this.metadata[row], filter);
