@@ -2,23 +2,32 @@
  * fp32 vs bf16 vs fp16 training of the bench GPT (4 layers, C=128, context 128, batch 16, char
  * tokens of the Brown corpus), one seed, the same batches:
  *
- *   node --import tsx bench/precision.ts [--steps 200]
+ *   node --import tsx bench/precision.ts [--steps 120] [--rounds 3] [--speed-steps 40]
  *
- * Each precision runs in its own child process (so peak RSS is its own), and reports: the loss
- * of every step (max |Δloss| against fp32 over the run and over the last 20 steps), the bytes the
- * Linear/Conv1D layers kept for backward in one step (counted: src/nn/linear16.ts), peak RSS
- * (measured) and the median tokens/s of steps 5 on.
+ * Each run is its own child process (so peak RSS is its own). Round 1 runs every precision for
+ * --steps steps (the loss curves: max |Δloss| against fp32, over the run and its last 20 steps);
+ * rounds 2.. run --speed-steps more each, the precisions in a rotated order, so load drift hits
+ * all alike. tokens/s is the median over every round's steps from step 5 on. Each child also
+ * reports: the bytes the Linear/Conv1D layers kept for backward in one step (counted,
+ * src/nn/linear16.ts), its RSS before training (Node, tsx, data, model) and its peak (VmHWM),
+ * and, after training, the ArrayBuffer bytes one forward's graph holds until backward (outside the
+ * buffer pools, forced GC before and after; 16-bit: after releaseLinear16Activations, as the trainer
+ * does), with the graph's tensors summed by the op that made them: what else the memory is.
  *
- * What is 16-bit under bf16/fp16: the Linear/Conv1D weight copies and saved inputs, and those
- * products' operands. Not: attention, LayerNorm, GELU, softmax/cross-entropy, the embedding and
- * LM head (tied wte: a plain matmul), master weights, gradients, AdamW state.
+ * What is 16-bit under bf16/fp16: the Linear/Conv1D weight copies, saved inputs and every operand
+ * of their products (the gradient too), on the native gemm16 kernel. Not: attention, LayerNorm,
+ * GELU, softmax/cross-entropy, the embedding and LM head (tied wte: a plain matmul), master
+ * weights, gradients, AdamW state.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gemm16Info } from '../src/kernels/native/gemm16.ts';
 import { GPT } from '../src/models/gpt.ts';
-import { linearSavedBytes, resetLinearSavedBytes } from '../src/nn/linear16.ts';
+import { linearSavedBytes, pooledLinear16Bytes, releaseLinear16Activations, resetLinearSavedBytes, withLinearPrecision } from '../src/nn/linear16.ts';
+import { bufferPoolStats } from '../src/tensor/buffer-pool.ts';
+import type { Tensor } from '../src/tensor/tensor.ts';
 import { Rng } from '../src/tensor/random.ts';
 import { trainCharTokenizer } from '../src/tokenizers/char.ts';
 import { TokenDataset } from '../src/train/data.ts';
@@ -28,13 +37,26 @@ import { TRAIN_DEFAULTS, trainLanguageModel } from '../src/train/trainer.ts';
 interface OneRun {
   precision: Precision;
   losses: number[];
-  tokensPerSecond: number;
+  /** tokens/s of each step from step 5 on. */
+  speeds: number[];
   linearSavedBytesPerStep: number;
+  startRssBytes: number;
   peakRssBytes: number;
+  /** ArrayBuffer bytes a forward's graph holds until backward (GC'd before and after). */
+  graphHeldBytes: number;
+  /** The graph's intermediate tensors' bytes by producing op (the 16-bit copies are not tensors: in linear16). */
+  heldByOp: Record<string, number>;
+  skippedSteps: number;
 }
 
 const MiB = 2 ** 20;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** VmHWM from /proc (Linux): this process's own peak, fresh at exec. */
+function peakRss(): number {
+  const kib = /VmHWM:\s*(\d+)\s*kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return kib === undefined ? process.resourceUsage().maxRSS * 1024 : Number(kib) * 1024;
+}
 
 async function runOne(precision: Precision, steps: number): Promise<OneRun> {
   const text = readFileSync(new URL('../data/brown.txt', import.meta.url), 'utf8').slice(0, 400_000);
@@ -44,6 +66,7 @@ async function runOne(precision: Precision, steps: number): Promise<OneRun> {
   const losses: number[] = [];
   const speeds: number[] = [];
   let savedPerStep = 0;
+  const startRssBytes = process.memoryUsage().rss;
   resetLinearSavedBytes();
   const summary = await trainLanguageModel({
     model, dataset, outDir: null, saveModel: () => {}, precision,
@@ -56,34 +79,107 @@ async function runOne(precision: Precision, steps: number): Promise<OneRun> {
       },
     },
   });
-  return { precision, losses, tokensPerSecond: median(speeds), linearSavedBytesPerStep: savedPerStep, peakRssBytes: summary.peakRssBytes };
+  const peakRssBytes = peakRss();
+  // One more forward, its graph kept: what it holds for backward (as the trainer's step does it,
+  // 16-bit: after releaseLinear16Activations), not counting what waits in the buffer pools.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let graphHeldBytes = NaN;
+  let heldByOp: Record<string, number> = {};
+  if (gc !== undefined) {
+    const batch = dataset.sampleBatch('train', 16, 128, new Rng(99));
+    const outsidePools = () => process.memoryUsage().arrayBuffers - bufferPoolStats().pooledBytes - pooledLinear16Bytes();
+    gc();
+    const before = outsidePools();
+    withLinearPrecision(precision, () => {
+      const loss = model.forward(batch.ids, { targets: batch.targets }).loss!;
+      const released = precision === 'fp32' ? [] : releaseLinear16Activations(loss);
+      gc();
+      graphHeldBytes = outsidePools() - before;
+      heldByOp = bytesByProducer(loss, new Set(released));
+      loss.backward({ releaseActivations: true, keep: released });
+    }, { recycle: true });
+  }
+  return { precision, losses, speeds, linearSavedBytesPerStep: savedPerStep, startRssBytes, peakRssBytes, graphHeldBytes, heldByOp, skippedSteps: summary.skippedSteps ?? 0 };
+}
+
+/** Bytes of the graph's intermediate tensors by the op that made them (each buffer once; `released` ones not). */
+function bytesByProducer(root: Tensor, released: Set<Tensor>): Record<string, number> {
+  const bytes: Record<string, number> = {};
+  const buffers = new Set<ArrayBufferLike>();
+  const visited = new Set<Tensor>([root]);
+  const stack = [root];
+  while (stack.length > 0) {
+    const tensor = stack.pop()!;
+    if (tensor.gradFn === null) continue;
+    if (!released.has(tensor) && !buffers.has(tensor.data.buffer)) {
+      buffers.add(tensor.data.buffer);
+      bytes[tensor.gradFn.name] = (bytes[tensor.gradFn.name] ?? 0) + tensor.data.buffer.byteLength;
+    }
+    for (const input of tensor.gradFn.inputs) if (!visited.has(input)) { visited.add(input); stack.push(input); }
+  }
+  return bytes;
+}
+
+function child(precision: Precision, steps: number): OneRun {
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--one', precision, '--steps', String(steps)],
+    { encoding: 'utf8', maxBuffer: 64 * MiB });
+  if (run.status !== 0) throw new Error(`bench/precision ${precision} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as OneRun;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '200' }, one: { type: 'string' } } });
+  const { values } = parseArgs({ options: { steps: { type: 'string', default: '120' }, rounds: { type: 'string', default: '3' }, 'speed-steps': { type: 'string', default: '40' }, one: { type: 'string' } } });
   const steps = Number(values.steps);
   if (values.one !== undefined) {
     process.stdout.write(`${JSON.stringify(await runOne(values.one as Precision, steps))}\n`);
     return;
   }
-  const runs = PRECISIONS.map((precision) => {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', precision, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 64 * MiB });
-    if (child.status !== 0) throw new Error(`bench/precision ${precision} failed: ${child.stderr}`);
-    return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as OneRun;
-  });
-  const fp32 = runs[0];
-  console.log(`bench GPT 4L C=128 ctx128 B=16, ${steps} steps, seed 7`);
-  for (const run of runs) {
+  const rounds = Number(values.rounds);
+  const speedSteps = Number(values['speed-steps']);
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+  const curves = new Map<Precision, OneRun>();
+  const speeds = new Map<Precision, number[]>(PRECISIONS.map((p) => [p, []]));
+  const peaks = new Map<Precision, number[]>(PRECISIONS.map((p) => [p, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = PRECISIONS.map((_, i) => PRECISIONS[(i + round) % PRECISIONS.length]);
+    for (const precision of order) {
+      const run = child(precision, round === 0 ? steps : speedSteps);
+      if (round === 0) curves.set(precision, run);
+      speeds.get(precision)!.push(...run.speeds);
+      peaks.get(precision)!.push(run.peakRssBytes);
+    }
+  }
+  const loadAfter = readFileSync('/proc/loadavg', 'utf8').trim();
+  const fp32 = curves.get('fp32')!;
+  const fp32Speed = median(speeds.get('fp32')!);
+  const info = gemm16Info();
+  console.log(`bench GPT 4L C=128 ctx128 B=16: ${steps} steps for the loss curves (seed 7), tokens/s median over ${rounds} rounds (steps ≥ 5)`);
+  console.log(`gemm16: bf16 ${info?.bf16 ?? 'not built (widening fallback)'}, fp16 ${info?.fp16 ?? '-'};  load before: ${loadBefore};  after: ${loadAfter}`);
+  const header = ['precision', 'tokens/s', 'vs fp32', 'final loss', 'max|Δloss|', '(last 20)', 'skipped', 'linear saved MiB', 'graph held MiB', 'RSS start MiB', 'peak RSS MiB', 'peak − start'];
+  console.log(header.join(' | '));
+  for (const precision of PRECISIONS) {
+    const run = curves.get(precision)!;
     const deltas = run.losses.map((loss, i) => Math.abs(loss - fp32.losses[i]));
-    const last = deltas.slice(-20);
+    const speed = median(speeds.get(precision)!);
+    const peak = median(peaks.get(precision)!);
     console.log([
-      run.precision.padEnd(5),
-      `final loss ${run.losses.at(-1)!.toFixed(4)}`,
-      `max|Δloss| ${Math.max(...deltas).toFixed(4)} (last 20: ${Math.max(...last).toFixed(4)})`,
-      `linear saved ${(run.linearSavedBytesPerStep / MiB).toFixed(1)} MiB/step`,
-      `peak RSS ${(run.peakRssBytes / MiB).toFixed(0)} MiB`,
-      `${run.tokensPerSecond.toFixed(0)} tokens/s`,
-    ].join('  '));
+      precision,
+      speed.toFixed(0),
+      `${(speed / fp32Speed).toFixed(2)}x`,
+      run.losses.at(-1)!.toFixed(4),
+      Math.max(...deltas).toFixed(4),
+      Math.max(...deltas.slice(-20)).toFixed(4),
+      String(run.skippedSteps),
+      (run.linearSavedBytesPerStep / MiB).toFixed(1),
+      (run.graphHeldBytes / MiB).toFixed(1),
+      (run.startRssBytes / MiB).toFixed(0),
+      (peak / MiB).toFixed(0),
+      ((peak - run.startRssBytes) / MiB).toFixed(0),
+    ].join(' | '));
+  }
+  for (const precision of PRECISIONS) {
+    const top = Object.entries(curves.get(precision)!.heldByOp).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    console.log(`${precision} graph tensors by op (MiB): ${top.map(([op, bytes]) => `${op} ${(bytes / MiB).toFixed(1)}`).join(', ')}`);
   }
 }
 

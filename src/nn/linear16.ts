@@ -246,31 +246,35 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   });
 }
 
-// ---- handing the fp32 inputs back before backward ------------------------------------------------
+// ---- handing fp32 activations back before backward -----------------------------------------------
 
 /**
  * Ops whose backward reads their inputs (and statistics they saved), never their own output: the
  * output of one of these that only 16-bit products consume is not read again by anything.
  */
-const OUTPUT_UNREAD_BY_BACKWARD = new Set(['layerNorm', 'rmsNorm', 'biasGelu', 'reshape', 'mul']);
+const OUTPUT_UNREAD_BY_BACKWARD = new Set(['layerNorm', 'rmsNorm', 'biasGelu', 'reshape', 'mul', 'linear16']);
+/** Ops whose backward reads none of their inputs' values (only shapes): add, sub (src/tensor/ops/elementwise.ts). */
+const INPUTS_UNREAD_BY_BACKWARD = new Set(['add', 'sub']);
 
 /**
  * The point of 16-bit saved inputs: the graph keeps every Linear input alive (it is the path to
  * the op that produced it), so the 16-bit copy alone saves nothing while the fp32 tensor stays.
  * Call this between forward and backward of a training step, where nothing but the loss is read
- * afterwards (the `releaseActivations` contract): it hands to the buffer pool the fp32 storage of
- * each Linear input that only 16-bit products read — consumed by 'linear16' nodes alone, made
- * by an op whose backward never reads its output, its buffer nobody else's in the graph — so
- * backward's gradient buffers reuse it and the step's peak drops by those bytes. Pass the
- * returned tensors as `keep` to `backward({ releaseActivations })` so they are not handed back twice.
+ * afterwards (the `releaseActivations` contract): it hands to the buffer pool the fp32 storage
+ * that no backward will read —
+ *   - a Linear input that only 16-bit products consume (they kept their 16-bit copy), made by an
+ *     op whose backward never reads its output (LayerNorm, RMSNorm, bias+GELU, reshape, mul);
+ *   - a 16-bit product's fp32 output that only add/sub consume (the bias, the residual);
+ * each only when its buffer is nobody else's in the graph — so backward's gradient buffers reuse
+ * it and the step's peak drops by those bytes. Pass the returned tensors as `keep` to
+ * `backward({ releaseActivations })` so they are not handed back twice.
  *
  * @example
- * const released = releaseLinear16Inputs(loss); loss.backward({ releaseActivations: true, keep: released });
+ * const released = releaseLinear16Activations(loss); loss.backward({ releaseActivations: true, keep: released });
  */
-export function releaseLinear16Inputs(root: Tensor): Tensor[] {
+export function releaseLinear16Activations(root: Tensor): Tensor[] {
   if (!bufferPoolStats().enabled) return [];
-  const linearInputs = new Set<Tensor>();
-  const otherUses = new Set<Tensor>();
+  const consumers = new Map<Tensor, string[]>(); // the op names reading each tensor (a 16-bit product's weight slot counts as 'weight')
   const tensorsOfBuffer = new Map<ArrayBufferLike, number>();
   const visited = new Set<Tensor>([root]);
   const stack = [root];
@@ -280,7 +284,10 @@ export function releaseLinear16Inputs(root: Tensor): Tensor[] {
     const gradFn = tensor.gradFn;
     if (gradFn === null) continue;
     gradFn.inputs.forEach((input, i) => {
-      (gradFn.name === 'linear16' && i === 0 ? linearInputs : otherUses).add(input);
+      const use = gradFn.name === 'linear16' && i === 1 ? 'weight' : gradFn.name;
+      const list = consumers.get(input);
+      if (list === undefined) consumers.set(input, [use]);
+      else list.push(use);
       if (!visited.has(input)) {
         visited.add(input);
         stack.push(input);
@@ -288,11 +295,14 @@ export function releaseLinear16Inputs(root: Tensor): Tensor[] {
     });
   }
   const released: Tensor[] = [];
-  for (const x of linearInputs) {
+  for (const [x, uses] of consumers) {
+    const producer = x.gradFn?.name;
+    if (producer === undefined || x === root || !OUTPUT_UNREAD_BY_BACKWARD.has(producer)) continue;
+    const onlyProducts = uses.every((use) => use === 'linear16');
+    const productOnlyAdded = producer === 'linear16' && uses.every((use) => INPUTS_UNREAD_BY_BACKWARD.has(use));
+    if (!(onlyProducts || productOnlyAdded)) continue;
     const data = x.data;
-    const releasable = x !== root && !otherUses.has(x) && x.gradFn !== null && OUTPUT_UNREAD_BY_BACKWARD.has(x.gradFn.name) &&
-      data instanceof Float32Array && tensorsOfBuffer.get(data.buffer) === 1 && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    if (!releasable) continue;
+    if (!(data instanceof Float32Array) || tensorsOfBuffer.get(data.buffer) !== 1 || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) continue;
     givePooled(data);
     released.push(x);
   }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { AdamW, LRScheduler, clipGradNorm, warmupCosineSchedule } from '../optim/index.ts';
 import { noGrad } from '../tensor/autograd.ts';
-import { releaseLinear16Inputs, withLinearPrecision } from '../nn/linear16.ts';
+import { releaseLinear16Activations, withLinearPrecision } from '../nn/linear16.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { Rng, defaultRng } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -268,8 +268,8 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
           const scaled = out.loss!.mul(lossScale / config.gradientAccumulationSteps); // micro-batches sum to the mean
           // Nothing of this step's graph is read after backward but the loss itself, so its
           // activations go back to the buffer pool for the next step.
-          // 16-bit: the fp32 Linear inputs only the 16-bit products read go back to the pool now.
-          const released = precision === 'fp32' ? [] : releaseLinear16Inputs(scaled);
+          // 16-bit: fp32 activations that no backward reads (Linear inputs the 16-bit products copied, product outputs only added) go back to the pool now.
+          const released = precision === 'fp32' ? [] : releaseLinear16Activations(scaled);
           scaled.backward({ releaseActivations: true, keep: released });
           return scaled.item() / lossScale;
         }, { recycle: true }); // the graph is done with here: its 16-bit copies go back to their pool

@@ -4,7 +4,7 @@ import { encodeBfloat16, encodeFloat16, fromBfloat16Bits, fromFloat16Bits } from
 import { Conv1D } from '../../src/nn/conv1d.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import {
-  encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, pooledLinear16Bytes, releaseLinear16Inputs, resetLinearSavedBytes, withLinearPrecision,
+  encodeBfloat16Fast, encodeFloat16Fast, linearSavedBytes, pooledLinear16Bytes, releaseLinear16Activations, resetLinearSavedBytes, withLinearPrecision,
 } from '../../src/nn/linear16.ts';
 import { setKernelBackend } from '../../src/kernels/index.ts';
 import { nativeGemm16 } from '../../src/kernels/native/gemm16.ts';
@@ -222,35 +222,48 @@ test('withLinearPrecision({ recycle }) returns the step\'s 16-bit copies to a po
   assert.deepEqual(second, plain);
 });
 
-test('releaseLinear16Inputs hands back only fp32 inputs that nothing but 16-bit products reads; gradients stay bit for bit', async () => {
+test('releaseLinear16Activations hands back only fp32 activations no backward reads; GPT gradients stay bit for bit', async () => {
   const { GPT } = await import('../../src/models/gpt.ts');
+  const { Llama } = await import('../../src/models/llama.ts');
   const { bufferPoolStats } = await import('../../src/tensor/buffer-pool.ts');
   if (!bufferPoolStats().enabled) return; // QKV_BUFFER_POOL=0: nothing can be handed back
   const ids = Tensor.from(Array.from({ length: 2 * 16 }, (_, i) => (i * 5) % 40), [2, 16]);
-  const gradients = (release: boolean): { grads: number[][]; released: string[] } => {
-    const model = new GPT({ vocab_size: 40, n_layer: 2, n_embd: 32, n_head: 2, n_positions: 16 }, { rng: new Rng(4) });
+  const makers = {
+    gpt: () => new GPT({ vocab_size: 40, n_layer: 2, n_embd: 32, n_head: 2, n_positions: 16 }, { rng: new Rng(4) }),
+    llama: () => new Llama({ vocab_size: 40, num_hidden_layers: 1, hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 16 }, { rng: new Rng(4) }),
+  };
+  const gradients = (arch: keyof typeof makers, release: boolean): { grads: number[][]; released: string[] } => {
+    const model = makers[arch]();
     let names: string[] = [];
     withLinearPrecision('bf16', () => {
       const loss = model.forward(ids, { targets: ids }).loss!;
-      const released = release ? releaseLinear16Inputs(loss) : [];
+      const released = release ? releaseLinear16Activations(loss) : [];
       names = released.map((t) => t.gradFn!.name); // before backward frees the graph
       loss.backward({ releaseActivations: true, keep: released });
     }, { recycle: true });
     return { grads: model.parameters().map((p) => Array.from(p.grad!.contiguousData())), released: names };
   };
-  const plain = gradients(false);
-  const released = gradients(true);
-  // Per block: ln_1 → c_attn, the merged heads → c_proj, ln_2 → c_fc, GELU → c_proj.
-  assert.deepEqual(released.released.sort(), ['biasGelu', 'biasGelu', 'layerNorm', 'layerNorm', 'layerNorm', 'layerNorm', 'reshape', 'reshape']);
+  const plain = gradients('gpt', false);
+  const released = gradients('gpt', true);
+  // Per block, inputs: ln_1 → c_attn, the merged heads → c_proj, ln_2 → c_fc, GELU → c_proj; outputs
+  // only added (to the bias, the residual): c_attn's and both c_proj's (c_fc's feeds GELU, which reads it).
+  assert.deepEqual(released.released.sort(), ['biasGelu', 'biasGelu', 'layerNorm', 'layerNorm', 'layerNorm', 'layerNorm',
+    'linear16', 'linear16', 'linear16', 'linear16', 'linear16', 'linear16', 'reshape', 'reshape']);
   assert.deepEqual(released.grads, plain.grads);
+  // Llama: the RMSNorm outputs (read by q/k/v, gate/up and the untied lm_head), silu·up → down_proj, the merged heads → o_proj, and the
+  // o_proj / down_proj outputs (only added to the residual); not the q/k/v (views), gate (silu reads it), up (mul reads it).
+  const llamaReleased = gradients('llama', true);
+  assert.deepEqual(llamaReleased.released.sort(), ['linear16', 'linear16', 'mul', 'reshape', 'rmsNorm', 'rmsNorm', 'rmsNorm']);
+  assert.deepEqual(llamaReleased.grads, gradients('llama', false).grads);
 
-  // Not handed back: an input another op also reads (x.sum()), and one whose producer's backward reads its output (exp).
-  const layer = new Linear(8, 4, { rng: new Rng(6) });
+  // Not handed back: an input another op also reads (x.sum()), one whose producer's backward reads its
+  // output (exp), a product output that an op reading its input consumes (mul).
+  const layer = new Linear(8, 4, { rng: new Rng(6), bias: false }); // the product's output goes straight to mul
   const leaf = Tensor.from(randomArray(32 * 8, new Rng(7)), [32, 8], { requiresGrad: true });
   withLinearPrecision('bf16', () => {
     const shared = leaf.mul(2);
     const exp = leaf.exp();
-    const root = layer.forward(shared).sum().add(shared.sum()).add(layer.forward(exp).sum());
-    assert.deepEqual(releaseLinear16Inputs(root), []);
+    const root = layer.forward(shared).mul(shared.narrow(1, 0, 4)).sum().add(shared.sum()).add(layer.forward(exp).mul(2).sum());
+    assert.deepEqual(releaseLinear16Activations(root), []);
   });
 });
