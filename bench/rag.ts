@@ -27,7 +27,8 @@
  * (`warmUp()`; left alone, the store does it after 16 f32 searches).
  *
  * PostgreSQL stays at 2k rows: 10k would take PGlite 2–6 minutes of single-threaded HNSW
- * inserts alone, past the bench's ~4-minute budget.
+ * inserts alone, past the bench's ~4-minute budget. bench/rag-postgres-scale.ts measures 10k and
+ * 100k on the bulk path (insert into the bare table, then one CREATE INDEX), outside `npm run bench`.
  */
 import { availableParallelism } from 'node:os';
 import { FlatVectorStore } from '../src/rag/flat-store.ts';
