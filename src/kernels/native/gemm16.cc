@@ -75,49 +75,64 @@ void widenRun(const Gemm16& g, const uint16_t* src, long n, float* dst) { widenR
 
 /** A[ic.., pc..] (mc × kc) → slivers of MR rows, kc columns of MR floats each; rows past mc are 0. */
 void packAWide(const Gemm16& g, long ic, long mc, long pc, long kc, int MR, void* out, float* row) {
-  float* dst = static_cast<float*>(out);
-  for (long ir = 0; ir < mc; ir += MR) {
-    const long rows = std::min<long>(MR, mc - ir);
-    const uint16_t* a = g.a + (ic + ir) * g.rsA + pc * g.csA;
-    if (g.csA == 1) {
-      // Rows run along K: widen each row's kc values at once, then spread them down the sliver.
+  float* panels = static_cast<float*>(out);
+  const long slivers = (mc + MR - 1) / MR;
+  const uint16_t* a = g.a + ic * g.rsA + pc * g.csA;
+  if (g.csA == 1) {
+    // Rows run along K: widen each row's kc values at once, then spread them down its sliver.
+    for (long ir = 0; ir < mc; ir += MR) {
+      float* dst = panels + ir * kc;
+      const long rows = std::min<long>(MR, mc - ir);
       for (long i = 0; i < rows; i++) {
-        widenRun(g, a + i * g.rsA, kc, row);
+        widenRun(g, a + (ir + i) * g.rsA, kc, row);
         for (long p = 0; p < kc; p++) dst[p * MR + i] = row[p];
       }
       for (long i = rows; i < MR; i++) for (long p = 0; p < kc; p++) dst[p * MR + i] = 0;
-    } else {
-      // Transposed A: the MR values of one column are contiguous.
-      for (long p = 0; p < kc; p++) {
-        widenRun(g, a + p * g.csA, rows, dst + p * MR);
-        for (long i = rows; i < MR; i++) dst[p * MR + i] = 0;
-      }
     }
-    dst += MR * kc;
+    return;
+  }
+  // Transposed A: column p's mc values are contiguous; one conversion per column (not per
+  // sliver: the x86 converters are target functions, never inlined), then MR-value copies.
+  for (long p = 0; p < kc; p++) {
+    widenRun(g, a + p * g.csA, mc, row);
+    for (long s = 0; s < slivers; s++) {
+      float* dst = panels + s * MR * kc + p * MR;
+      const long rows = std::min<long>(MR, mc - s * MR);
+      memcpy(dst, row + s * MR, rows * sizeof(float));
+      for (long i = rows; i < MR; i++) dst[i] = 0;
+    }
   }
 }
 
 /** Slivers [s0, s1) of B[pc.., jc..] (kc × nc) → kc rows of NR floats each; columns past nc are 0. */
 void packBWide(const Gemm16& g, long pc, long kc, long jc, long nc, int NR, long s0, long s1, void* out, float* row) {
   float* packed = static_cast<float*>(out);
+  if (g.csB == 1) {
+    // Rows of B run along N: one conversion per row for all the slivers' columns, then NR-value copies.
+    const long j0 = s0 * NR, j1 = std::min<long>(s1 * NR, nc);
+    if (j1 <= j0) return;
+    for (long p = 0; p < kc; p++) {
+      widenRun(g, g.b + (pc + p) * g.rsB + jc + j0, j1 - j0, row);
+      for (long s = s0; s < s1; s++) {
+        float* dst = packed + s * NR * kc + p * NR;
+        const long cols = std::min<long>(NR, nc - s * NR);
+        memcpy(dst, row + (s * NR - j0), cols * sizeof(float));
+        for (long j = cols; j < NR; j++) dst[j] = 0;
+      }
+    }
+    return;
+  }
   for (long s = s0; s < s1; s++) {
     const long jr = s * NR;
     const long cols = std::min<long>(NR, nc - jr);
     const uint16_t* b = g.b + pc * g.rsB + (jc + jr) * g.csB;
     float* dst = packed + s * NR * kc;
-    if (g.csB == 1) {
-      for (long p = 0; p < kc; p++) {
-        widenRun(g, b + p * g.rsB, cols, dst + p * NR);
-        for (long j = cols; j < NR; j++) dst[p * NR + j] = 0;
-      }
-    } else {
-      // Bᵀ stored (N, K): each column of B runs along K.
-      for (long j = 0; j < cols; j++) {
-        widenRun(g, b + j * g.csB, kc, row);
-        for (long p = 0; p < kc; p++) dst[p * NR + j] = row[p];
-      }
-      for (long j = cols; j < NR; j++) for (long p = 0; p < kc; p++) dst[p * NR + j] = 0;
+    // Bᵀ stored (N, K): each column of B runs along K.
+    for (long j = 0; j < cols; j++) {
+      widenRun(g, b + j * g.csB, kc, row);
+      for (long p = 0; p < kc; p++) dst[p * NR + j] = row[p];
     }
+    for (long j = cols; j < NR; j++) for (long p = 0; p < kc; p++) dst[p * NR + j] = 0;
   }
 }
 
