@@ -3,16 +3,23 @@
  *
  * `quantizeModel` replaces every Linear / Conv1D whose in_features is a multiple of the block
  * size by a `QuantizedLinear`; norms and biases stay float32. A tied LM head (GPT-2, tied Llama)
- * gains a quantised copy of the token embedding, `tied_lm_head`, for the logits (the V×C matmul
- * that reads the whole table every token); the float table stays for the embedding lookup, which
- * gathers T rows (memory: +V·C·34/32 bytes at Q8_0 beside the V·C·4 float table).
+ * becomes a quantised copy of the token embedding, `tied_lm_head`, for the logits (the V×C matmul
+ * that reads the whole table every token), and the token lookup moves onto the same packed rows
+ * (`QuantizedEmbedding`): the float (V, C) table is dropped (at Q8_0, V·C·34/32 bytes instead of
+ * V·C·4; 124M: 41 MB instead of 154 MB). The looked-up rows are then the dequantised ones, as in
+ * llama.cpp; `{ embedding: 'float' }` keeps the float table for the lookup instead.
+ *
+ * A quantised model is inference-only (run it inside noGrad()): its layers have no gradient and a
+ * forward with gradients on is refused by name. To fine-tune, train the float model and quantise.
  *
  * A quantised folder is the model's Hugging Face folder with two differences:
  *   config.json         gains `quantization_config: { quant_method: "qkv", format, modules }`
  *                       (modules: layer path → "linear" | "conv1d"; `tied_lm_head` is the
- *                       quantised tied head, (vocab, width), beside the float embedding)
+ *                       quantised tied head, (vocab, width))
  *   model.safetensors   holds `<layer>.qweight` as U8 (rows, rowBytes), the packed ggml blocks,
- *                       instead of `<layer>.weight`; everything else as before
+ *                       instead of `<layer>.weight`; no float token embedding when the lookup
+ *                       reads the packed head (a folder that has one looks tokens up in it, as
+ *                       folders written before did); everything else as before
  * `loadCausalLM` recognises it, so `qkv generate` and `qkv eval` read it like any other folder.
  *
  * @example
@@ -28,6 +35,7 @@ import { QkvFormatError } from '../io/errors.ts';
 import { loadModelFolder, MODEL_FOLDER_FILES, untieStateDict } from '../io/model-folder.ts';
 import { saveSafetensors, type SafeTensorInput } from '../io/safetensors.ts';
 import { Conv1D } from '../nn/conv1d.ts';
+import type { TokenTable } from '../nn/embedding.ts';
 import { Linear } from '../nn/linear.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { GPT } from '../models/gpt.ts';
@@ -40,6 +48,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { isQuantFormat, QUANT_FORMAT_INFO, QUANT_FORMATS, quantizeMatrix, quantizedRowBytes, type QuantFormat } from './formats.ts';
+import { QuantizedEmbedding } from './quantized-embedding.ts';
 import { QuantizedLinear, type QuantizedLayerKind } from './quantized-linear.ts';
 
 /** `quantization_config.quant_method` of a qkv-quantised folder. */
@@ -48,11 +57,25 @@ export const QKV_QUANT_METHOD = 'qkv';
 /** Module path of the quantised tied LM head (GPT.tied_lm_head, Llama.tied_lm_head). */
 export const TIED_LM_HEAD = 'tied_lm_head';
 
-/** The (vocab, width) token embedding a tied head projects on, or null (untied Llama, adaptive GPT, other models). */
-function tiedEmbedding(model: CausalLM): Tensor | null {
-  if (model instanceof GPT) return model.adaptive_head === null ? model.transformer.wte.weight : null;
-  if (model instanceof Llama) return model.lm_head === null ? model.model.embed_tokens.weight : null;
+/** The (vocab, width) token table a tied head projects on, with its module path, or null (untied Llama, adaptive GPT, other models). */
+function tiedTable(model: CausalLM): { path: string; table: TokenTable } | null {
+  if (model instanceof GPT) return model.adaptive_head === null ? { path: 'transformer.wte', table: model.transformer.wte } : null;
+  if (model instanceof Llama) return model.lm_head === null ? { path: 'model.embed_tokens', table: model.model.embed_tokens } : null;
   return null;
+}
+
+/**
+ * Moves the token lookup of a GPT / tied Llama onto its packed tied head and drops the float
+ * table (see `QuantizedEmbedding`); false (nothing changed) when the model has no packed tied head.
+ *
+ * @example quantizeModel(model, 'q8_0', { embedding: 'float' }); packTokenEmbedding(model); // as the default does
+ */
+export function packTokenEmbedding(model: CausalLM): boolean {
+  const tied = tiedTable(model);
+  const head = model instanceof GPT || model instanceof Llama ? model.tied_lm_head : null;
+  if (tied === null || !(head instanceof QuantizedLinear)) return false;
+  if (!(tied.table instanceof QuantizedEmbedding)) model.setSubmodule(tied.path, new QuantizedEmbedding(head.qweight));
+  return true;
 }
 
 /** Sets the tied head of a GPT or tied Llama (already checked to have one). */
@@ -83,10 +106,11 @@ export function modelSizeBytes(model: CausalLM): number {
 /**
  * Replaces the model's Linear and Conv1D layers by quantised ones, in place; returns what was done.
  *
- * @example const report = quantizeModel(model, 'q4_0'); // the layers shrink to ≈ 0.3; the float embedding stays beside the packed head
- * @example quantizeModel(model, 'q8_0', { tiedHead: false }); // logits stay h·Eᵀ in float32
+ * @example const report = quantizeModel(model, 'q4_0'); // the layers and the tied embedding shrink to ≈ 0.14 of f32
+ * @example quantizeModel(model, 'q8_0', { tiedHead: false }); // logits stay h·Eᵀ in float32, the float table stays
+ * @example quantizeModel(model, 'q8_0', { embedding: 'float' }); // packed head, float table kept for the lookup
  */
-export function quantizeModel(model: CausalLM, format: QuantFormat, options: { tiedHead?: boolean } = {}): QuantizeReport {
+export function quantizeModel(model: CausalLM, format: QuantFormat, options: { tiedHead?: boolean; embedding?: 'packed' | 'float' } = {}): QuantizeReport {
   if (!isQuantFormat(format)) throw new QkvValueError(`quantizeModel: format must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const sizeBytesBefore = modelSizeBytes(model);
   const modules: Record<string, QuantizedLayerKind> = {};
@@ -102,14 +126,15 @@ export function quantizeModel(model: CausalLM, format: QuantFormat, options: { t
     model.setSubmodule(name, quantized);
     modules[name] = quantized.kind;
   }
-  const embedding = options.tiedHead === false ? null : tiedEmbedding(model);
-  if (embedding !== null) {
-    const [V, C] = embedding.shape;
+  const tied = options.tiedHead === false ? null : tiedTable(model);
+  if (tied !== null) {
+    const { numEmbeddings: V, embeddingDim: C } = tied.table;
     if (C % blockSize !== 0) skipped.push(TIED_LM_HEAD);
     else {
       // (V, C) is already the (out, in) row layout the head needs: logits = h·Eᵀ
-      setTiedHead(model, new QuantizedLinear(quantizeMatrix(format, embedding.contiguousData(), V, C), null, 'linear'));
+      setTiedHead(model, new QuantizedLinear(quantizeMatrix(format, tied.table.weight.contiguousData(), V, C), null, 'linear'));
       modules[TIED_LM_HEAD] = 'linear';
+      if (options.embedding !== 'float') packTokenEmbedding(model);
     }
   }
   return { format, modules, skipped, sizeBytesBefore, sizeBytesAfter: modelSizeBytes(model) };
@@ -199,11 +224,11 @@ export function loadQuantizedCausalLM(dir: string): LoadedCausalLM {
       throw new QkvFormatError(weightsPath, `missing, or not a U8 (rows, rowBytes) tensor, for the ${format} layer "${name}"`, `tensor "${key}"`);
     }
     const isTiedHead = name === TIED_LM_HEAD;
-    const embedding = isTiedHead ? tiedEmbedding(model) : null;
-    if (isTiedHead && embedding === null) throw new QkvFormatError(configPath, `"${name}" is listed but the model has no tied LM head`, 'quantization_config.modules');
+    const tied = isTiedHead ? tiedTable(model) : null;
+    if (isTiedHead && tied === null) throw new QkvFormatError(configPath, `"${name}" is listed but the model has no tied LM head`, 'quantization_config.modules');
     const original = isTiedHead ? null : model.getSubmodule(name) as Linear | Conv1D;
-    const rows = original?.outFeatures ?? embedding!.shape[0];
-    const cols = original?.inFeatures ?? embedding!.shape[1];
+    const rows = original?.outFeatures ?? tied!.table.numEmbeddings;
+    const cols = original?.inFeatures ?? tied!.table.embeddingDim;
     const rowBytes = quantizedRowBytes(format, cols, name);
     if (entry.shape[0] !== rows || entry.shape[1] !== rowBytes) {
       throw new QkvFormatError(weightsPath, `shape (${entry.shape.join(',')}) but ${format} (${rows}, ${cols}) needs (${rows},${rowBytes})`, `tensor "${key}"`);
@@ -213,6 +238,9 @@ export function loadQuantizedCausalLM(dir: string): LoadedCausalLM {
     if (isTiedHead) setTiedHead(model, layer);
     else model.setSubmodule(name, layer);
   }
+  // the lookup reads the packed head unless the folder holds a float table (folders written before)
+  const tied = tiedTable(model);
+  if (tied !== null && !tensors.has(`${tied.path}.weight`)) packTokenEmbedding(model);
   model.loadStateDict(tensors);
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
   return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };

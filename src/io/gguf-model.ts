@@ -17,16 +17,20 @@
  * exportGguf('model-q8_0.gguf', model, tokenizer, { type: 'q8_0' });
  * const { model: back, tokenizer: tok } = loadGgufModel('model-q8_0.gguf'); // Q8_0 layers stay packed
  *
- * A packed token embedding is dequantised for the lookup and kept packed as the tied logits
- * head (`tied_lm_head`), and written back block for block.
+ * A packed Q8_0 / Q4_0 token embedding of a tied model (gpt2 always; llama without output.weight)
+ * stays packed: it is the tied logits head (`tied_lm_head`) and the token lookup reads the same
+ * rows (`QuantizedEmbedding`), so no float (V, C) table is built, as in llama.cpp; it is written
+ * back block for block. `{ embedding: 'float' }` dequantises a float table for the lookup instead.
  */
 import { Conv1D } from '../nn/conv1d.ts';
 import { Linear } from '../nn/linear.ts';
+import type { TokenTable } from '../nn/embedding.ts';
 import type { Module } from '../nn/module.ts';
 import { GPT } from '../models/gpt.ts';
 import { Llama } from '../models/llama.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { dequantizeMatrix, quantizeMatrix, type QuantFormat } from '../compress/formats.ts';
+import { QuantizedEmbedding } from '../compress/quantized-embedding.ts';
 import { QuantizedLinear } from '../compress/quantized-linear.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -72,11 +76,14 @@ function matrixOfTensor(tensor: Tensor): Matrix {
   return { rows, cols, values: () => Float32Array.from(tensor.contiguousData()) };
 }
 
-/** The token embedding, with the tied head's packed bytes when it has them (written as they are in that format). */
-function embeddingMatrix(weight: Tensor, tiedHead: Module | null): Matrix {
-  const matrix = matrixOfTensor(weight);
-  if (!(tiedHead instanceof QuantizedLinear)) return matrix;
-  return { ...matrix, packed: { format: tiedHead.qweight.format, data: tiedHead.qweight.data } };
+/**
+ * The token embedding, with the tied head's packed bytes when it has them (written as they are in
+ * that format); a packed table (no float copy) is dequantised only if another type is asked for.
+ */
+function embeddingMatrix(table: TokenTable, tiedHead: Module | null): Matrix {
+  const packed = tiedHead instanceof QuantizedLinear ? tiedHead.qweight : table instanceof QuantizedEmbedding ? table.qweight : null;
+  const matrix: Matrix = { rows: table.numEmbeddings, cols: table.embeddingDim, values: () => Float32Array.from(table.weight.contiguousData()) };
+  return packed === null ? matrix : { ...matrix, packed: { format: packed.format, data: packed.data } };
 }
 
 /** Rows of each head reordered from rotate-half pairs to interleaved pairs (or back, with `inverse`). */
@@ -156,7 +163,7 @@ function gpt2Contents(model: GPT, type: GgmlTypeName): { metadata: Record<string
   if (c.position !== 'learned') throw new QkvValueError(`exportGguf: llama.cpp's gpt2 has learned positions only; this GPT uses position "${c.position}"`);
   const t = model.transformer;
   const tensors: GgufTensorToWrite[] = [
-    weightTensor('token_embd.weight', embeddingMatrix(t.wte.weight, model.tied_lm_head), type),
+    weightTensor('token_embd.weight', embeddingMatrix(t.wte, model.tied_lm_head), type),
     weightTensor('position_embd.weight', matrixOfTensor(t.wpe!.weight), 'F32'),
   ];
   t.h.forEach((block, i) => {
@@ -194,7 +201,7 @@ function llamaContents(model: Llama, type: GgmlTypeName): { metadata: Record<str
   const NH = c.num_attention_heads;
   const NKV = c.num_key_value_heads;
   const C = c.hidden_size;
-  const tensors: GgufTensorToWrite[] = [weightTensor('token_embd.weight', embeddingMatrix(model.model.embed_tokens.weight, model.tied_lm_head), type)];
+  const tensors: GgufTensorToWrite[] = [weightTensor('token_embd.weight', embeddingMatrix(model.model.embed_tokens, model.tied_lm_head), type)];
   model.model.layers.forEach((layer, i) => {
     const p = `model.layers.${i}`;
     const a = layer.self_attn;
@@ -321,18 +328,34 @@ class GgufTensors {
 }
 
 /**
- * A packed Q8_0 / Q4_0 token embedding also becomes the tied logits head on the same bytes, so
- * the V×C projection reads the blocks (the float table stays for the token lookup).
+ * The token table of a tied model: a packed Q8_0 / Q4_0 token_embd becomes the tied logits head
+ * and (unless `floatEmbedding`) the lookup on the same bytes, with no float table in `state`;
+ * anything else is dequantised into `state` under `key`, as is the packed one with `floatEmbedding`.
  */
-function setTiedHeadFromEmbedding(model: GPT | Llama, tensors: GgufTensors, vocab: number, C: number): void {
+function setTiedTable(model: GPT | Llama, tensors: GgufTensors, vocab: number, C: number, state: Map<string, Tensor>, key: string, floatEmbedding: boolean): void {
   const head = tensors.layer('token_embd.weight', vocab, C, null, 'linear');
-  if (head instanceof QuantizedLinear) model.setTiedLmHead(head);
+  if (!(head instanceof QuantizedLinear)) {
+    state.set(key, head);
+    return;
+  }
+  model.setTiedLmHead(head);
+  if (floatEmbedding) state.set(key, tensors.matrix('token_embd.weight', vocab, C));
+  else model.setSubmodule(key.slice(0, -'.weight'.length), new QuantizedEmbedding(head.qweight));
 }
 
 /** Puts a float (out, in) matrix or a quantised layer at `path`. */
 function setLayer(model: CausalLM, path: string, value: QuantizedLinear | Tensor, state: Map<string, Tensor>, conv1d: boolean): void {
   if (value instanceof QuantizedLinear) model.setSubmodule(path, value);
   else state.set(`${path}.weight`, conv1d ? value.transpose(0, 1).contiguous() : value);
+}
+
+export interface GgufLoadOptions {
+  /**
+   * 'packed' (default): a packed token embedding of a tied model serves the lookup directly, no
+   * float table; 'float': it is dequantised into a float table for the lookup as well (more
+   * memory; the looked-up values are the same).
+   */
+  embedding?: 'packed' | 'float';
 }
 
 export interface LoadedGgufModel {
@@ -346,7 +369,8 @@ export interface LoadedGgufModel {
  * become `QuantizedLinear` layers on the same bytes, everything else is dequantised to float32.
  * Errors name the file and the key or tensor.
  */
-export function loadGgufModel(path: string): LoadedGgufModel {
+export function loadGgufModel(path: string, options: GgufLoadOptions = {}): LoadedGgufModel {
+  const floatEmbedding = options.embedding === 'float';
   const { metadata, tensors: raw } = readGguf(path);
   const tensors = new GgufTensors(raw, path);
   const arch = metadata.get('general.architecture');
@@ -363,7 +387,7 @@ export function loadGgufModel(path: string): LoadedGgufModel {
     const model = new GPT({ vocab_size: vocab, n_positions: n('context_length'), n_embd: C, n_layer: n('block_count'), n_head: n('attention.head_count'), layer_norm_epsilon: n('attention.layer_norm_epsilon') });
     const F = n('feed_forward_length');
     if (F !== 4 * C) throw new QkvFormatError(path, `${F} is not supported (qkv's GPT has 4·n_embd = ${4 * C})`, 'metadata "gpt2.feed_forward_length"');
-    state.set('transformer.wte.weight', tensors.matrix('token_embd.weight', vocab, C));
+    setTiedTable(model, tensors, vocab, C, state, 'transformer.wte.weight', floatEmbedding);
     state.set('transformer.wpe.weight', tensors.matrix('position_embd.weight', model.config.n_positions, C));
     for (let i = 0; i < model.config.n_layer; i++) {
       const p = `transformer.h.${i}`;
@@ -381,7 +405,6 @@ export function loadGgufModel(path: string): LoadedGgufModel {
     state.set('transformer.ln_f.weight', tensors.vector('output_norm.weight', C));
     state.set('transformer.ln_f.bias', tensors.vector('output_norm.bias', C));
     model.loadStateDict(state);
-    setTiedHeadFromEmbedding(model, tensors, vocab, C);
     return { model, tokenizer, metadata };
   }
   if (arch === 'llama') {
@@ -397,7 +420,8 @@ export function loadGgufModel(path: string): LoadedGgufModel {
       rope_theta: metadata.has('llama.rope.freq_base') ? n('rope.freq_base') : 10000, tie_word_embeddings: tied,
     });
     const hs = C / NH;
-    state.set('model.embed_tokens.weight', tensors.matrix('token_embd.weight', vocab, C));
+    if (tied) setTiedTable(model, tensors, vocab, C, state, 'model.embed_tokens.weight', floatEmbedding);
+    else state.set('model.embed_tokens.weight', tensors.matrix('token_embd.weight', vocab, C));
     for (let i = 0; i < model.config.num_hidden_layers; i++) {
       const p = `model.layers.${i}`;
       const b = `blk.${i}`;
@@ -413,7 +437,6 @@ export function loadGgufModel(path: string): LoadedGgufModel {
     state.set('model.norm.weight', tensors.vector('output_norm.weight', C));
     if (!tied) setLayer(model, 'lm_head', tensors.layer('output.weight', vocab, C, null, 'linear'), state, false);
     model.loadStateDict(state);
-    if (tied) setTiedHeadFromEmbedding(model, tensors, vocab, C);
     return { model, tokenizer, metadata };
   }
   throw new QkvFormatError(path, `${JSON.stringify(arch)} is not supported (qkv reads gpt2 and llama)`, 'metadata "general.architecture"');
@@ -425,8 +448,8 @@ export function loadGgufModel(path: string): LoadedGgufModel {
  *
  * @example const { model, tokenizer } = loadGgufCausalLM('runs/small-q8_0.gguf');
  */
-export function loadGgufCausalLM(path: string): { model: GPT | Llama; tokenizer: Tokenizer; generationConfig: Record<string, number> } {
-  const { model, tokenizer, metadata } = loadGgufModel(path);
+export function loadGgufCausalLM(path: string, options: GgufLoadOptions = {}): { model: GPT | Llama; tokenizer: Tokenizer; generationConfig: Record<string, number> } {
+  const { model, tokenizer, metadata } = loadGgufModel(path, options);
   const generationConfig: Record<string, number> = {};
   for (const [key, field] of [['tokenizer.ggml.bos_token_id', 'bos_token_id'], ['tokenizer.ggml.eos_token_id', 'eos_token_id']] as const) {
     const value = metadata.get(key);

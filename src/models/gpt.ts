@@ -26,7 +26,7 @@ import { ALiBi, POSITION_SCHEMES, RelativePositionBias, sinusoidalPositionEncodi
 import { Buffer } from '../nn/parameter.ts';
 import { Conv1D } from '../nn/conv1d.ts';
 import { Dropout } from '../nn/dropout.ts';
-import { Embedding } from '../nn/embedding.ts';
+import { Embedding, type TokenTable } from '../nn/embedding.ts';
 import { normal_ } from '../nn/init.ts';
 import { Module } from '../nn/module.ts';
 import { LayerNorm } from '../nn/norm.ts';
@@ -36,9 +36,10 @@ import type { AdaptiveLogSoftmaxWithLoss } from '../nn/adaptive-softmax.ts';
 
 /**
  * The tied logits projection h·Eᵀ held in another form, e.g. a Q8_0 copy of the embedding E
- * (src/compress/quantized-linear.ts): (*, C) → (*, V), no bias, inference only. The float
- * embedding table stays for the token lookup (a gather of T rows), so the head only replaces the
- * V×C matmul that reads the whole table every token.
+ * (src/compress/quantized-linear.ts): (*, C) → (*, V), no bias, inference only. It replaces the
+ * V×C matmul that reads the whole table every token; quantizeModel and the GGUF loader also swap
+ * the token table for a lookup on the same packed rows (src/compress/quantized-embedding.ts), so a
+ * quantised model keeps no float (V, C) copy.
  */
 export interface TiedLogitsHead extends Module {
   readonly inFeatures: number;
@@ -234,7 +235,8 @@ export class Block extends Module {
 
 /** The body, named `transformer` as in Hugging Face (`transformer.h.0.attn.c_attn.weight`). */
 export class GPTTransformer extends Module {
-  readonly wte: Embedding;
+  /** An `Embedding`; in a quantised model the packed table of the tied head (no float copy). */
+  readonly wte: TokenTable;
   /** The learned position table (position 'learned' only). */
   readonly wpe: Embedding | null;
   /** (n_positions, C) fixed table (position 'sinusoidal' only); not saved: it is a formula. */
@@ -249,8 +251,9 @@ export class GPTTransformer extends Module {
 
   constructor(config: GPTConfig, rng: Rng) {
     super();
-    this.wte = new Embedding(config.vocab_size, config.n_embd);
-    normal_(this.wte.weight, 0, config.initializer_range, rng);
+    const wte = new Embedding(config.vocab_size, config.n_embd);
+    normal_(wte.weight, 0, config.initializer_range, rng);
+    this.wte = wte;
     this.wpe = null;
     if (config.position === 'learned') {
       this.wpe = new Embedding(config.n_positions, config.n_embd);

@@ -20,7 +20,7 @@ import { crossEntropy } from '../tensor/ops/loss.ts';
 import { matmul } from '../tensor/ops/matmul.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import type { IndexLike, Tensor } from '../tensor/tensor.ts';
-import { Embedding } from '../nn/embedding.ts';
+import { Embedding, type TokenTable } from '../nn/embedding.ts';
 import { normal_ } from '../nn/init.ts';
 import { Linear } from '../nn/linear.ts';
 import { Module } from '../nn/module.ts';
@@ -205,14 +205,16 @@ export class LlamaDecoderLayer extends Module {
 
 /** The body, named `model` as in Hugging Face (`model.layers.0.self_attn.q_proj.weight`). */
 export class LlamaModel extends Module {
-  readonly embed_tokens: Embedding;
+  /** An `Embedding`; in a quantised tied model the packed table of the tied head (no float copy). */
+  readonly embed_tokens: TokenTable;
   readonly layers: LlamaDecoderLayer[];
   readonly norm: RMSNorm;
 
   constructor(config: LlamaConfig, rng: Rng) {
     super();
-    this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size);
-    normal_(this.embed_tokens.weight, 0, config.initializer_range, rng);
+    const embedTokens = new Embedding(config.vocab_size, config.hidden_size);
+    normal_(embedTokens.weight, 0, config.initializer_range, rng);
+    this.embed_tokens = embedTokens;
     this.layers = Array.from({ length: config.num_hidden_layers }, () => new LlamaDecoderLayer(config, rng));
     this.norm = new RMSNorm(config.hidden_size, { eps: config.rms_norm_eps });
   }

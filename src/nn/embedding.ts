@@ -20,7 +20,22 @@ export interface EmbeddingOptions {
   dtype?: DType;
 }
 
-export class Embedding extends Module {
+/**
+ * What a language model needs of its token table: the lookup, and the (V, C) values as a float
+ * tensor (for export, or a float tied head). `Embedding` is the trainable one; a quantised model's
+ * packed table (src/compress/quantized-embedding.ts) dequantises the rows it looks up and keeps no
+ * float copy, its `weight` built on demand.
+ */
+export interface TokenTable extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  /** (numEmbeddings, embeddingDim). */
+  readonly weight: Tensor;
+  /** ids of any shape → ids.shape + [embeddingDim]. */
+  forward(ids: IndexLike): Tensor;
+}
+
+export class Embedding extends Module implements TokenTable {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   /** (numEmbeddings, embeddingDim). */
