@@ -22,9 +22,10 @@
  * rows shared by all 32); the plain loop is the same for one query or many. The single-query
  * variants are interleaved over the same rotating queries (noise hits both alike) and their
  * medians reported. The top-k is a partial selection (a k-heap with a threshold scan), not a sort.
- * Measured at 100k × 384 (load 1.2 → 5.2 over the run): f32 7.7 ms, q8 pre-filter 2.8 ms (2.8×,
- * median 194 rows re-scored, at most 296), plain loop 183 ms; quantising the rows took 0.9 s
- * (`warmUp()`; left alone, the store does it after 16 f32 searches).
+ * Measured at 100k × 384, two runs (load 1.2 → 5.2, then 2.7 → 4.3): f32 7.7 / 4.2 ms, q8
+ * pre-filter 2.8 / 1.6 ms (2.8× / 2.7×; median 194 rows re-scored, at most 296), plain loop
+ * 183 / 94 ms; quantising the rows took 0.9 / 0.5 s (`warmUp()`; left alone, the store does it
+ * after 16 f32 searches). The Q8_0 copy holds 40.8 MB of blocks + 1.2 MB of per-row terms.
  *
  * PostgreSQL stays at 2k rows: 10k would take PGlite 2–6 minutes of single-threaded HNSW
  * inserts alone, past the bench's ~4-minute budget. bench/rag-postgres-scale.ts measures 10k and
