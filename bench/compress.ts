@@ -7,6 +7,8 @@
  *    `loadGgufModel`, its quantised matrices kept packed, multiplied by the native quantised
  *    kernels). Decode rate = DECODE_TOKENS tokens after the prompt, prompt processing excluded,
  *    median of REPEATS; qkv's and llama.cpp's repeats alternate (one machine load for both).
+ *    At q8_0 also the decoding process's RSS and tokens/s with the token lookup on the packed tied
+ *    head against a float table beside it (bench/compress-rss.ts).
  * 2. A small GPT trained here on data/brown.txt: held-out loss / perplexity per format
  *    (f32, q8_0, q4_0, q4_g128), the sparsity-vs-loss curve of global magnitude pruning (and one
  *    point fine-tuned), and heads removed vs loss and decoding speed.
@@ -31,6 +33,7 @@ import { trainBpe } from '../src/tokenizers/bpe-trainer.ts';
 import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 import { TokenDataset } from '../src/train/data.ts';
 import { evaluateLoss, trainLanguageModel, TRAIN_DEFAULTS } from '../src/train/trainer.ts';
+import { rssRows } from './compress-rss.ts';
 import { type BenchReport } from './report.ts';
 
 const DECODE_TOKENS = 16;
@@ -150,6 +153,8 @@ export async function gpt2Sized(report: BenchReport, dir: string): Promise<void>
       report.row({ name: `gpt2-124M ${ggufType} llama.cpp decode`, shape, value: both.llamaRate, unit: 'tokens/s' });
       report.row({ name: `gpt2-124M ${ggufType} qkv vs llama.cpp`, shape, value: both.ratio, unit: 'x', ratio: both.ratio, baseline: 'llama.cpp 2 threads, interleaved' });
     }
+    // memory of the quantised decode: lookup on the packed head vs a float table beside it (child processes)
+    if (ggufType === 'q8_0') rssRows(report, ggufPath, shape);
     rmSync(ggufPath, { force: true });
   }
   await runtime?.dispose();
