@@ -2,13 +2,16 @@
  * fp32 vs bf16 vs fp16 training of the bench GPT (4 layers, C=128, context 128, batch 16, char
  * tokens of the Brown corpus), one seed, the same batches:
  *
- *   node --import tsx bench/precision.ts [--steps 120] [--rounds 3] [--speed-steps 40]
+ *   node --import tsx bench/precision.ts [--steps 120] [--rounds 2] [--speed-steps 60]
  *
- * Each run is its own child process (so peak RSS is its own). Round 1 runs every precision for
- * --steps steps (the loss curves: max |Δloss| against fp32, over the run and its last 20 steps);
- * rounds 2.. run --speed-steps more each, the precisions in a rotated order, so load drift hits
- * all alike. tokens/s is the median over every round's steps from step 5 on. Each child also
- * reports: the bytes the Linear/Conv1D layers kept for backward in one step (counted,
+ * tokens/s: --rounds child processes each train the three precisions AT ONCE, step by step in
+ * turn (the trainer yields between steps), so the shared machine's load hits all three alike;
+ * the median over every step from step 5 on (each step timed alone). Their losses must equal
+ * the separate runs' (checked). Loss curves and memory: each precision in its own child (so
+ * peak RSS is its own) for --steps steps: max |Δloss| against fp32 over the run and its last 20
+ * steps; once more with a forced GC after every step (20 steps), whose peak RSS is the working
+ * set rather than V8's garbage-collection timing. Each child also reports: the bytes the
+ * Linear/Conv1D layers kept for backward in one step (counted,
  * src/nn/linear16.ts), its RSS before training (Node, tsx, data, model) and its peak (VmHWM),
  * and, after training, the ArrayBuffer bytes one forward's graph holds until backward (outside the
  * buffer pools, forced GC before and after; 16-bit: after releaseLinear16Activations, as the trainer
@@ -58,11 +61,38 @@ function peakRss(): number {
   return kib === undefined ? process.resourceUsage().maxRSS * 1024 : Number(kib) * 1024;
 }
 
-async function runOne(precision: Precision, steps: number): Promise<OneRun> {
+function benchSetup(): { dataset: TokenDataset; model: GPT } {
   const text = readFileSync(new URL('../data/brown.txt', import.meta.url), 'utf8').slice(0, 400_000);
   const tokenizer = trainCharTokenizer(text);
   const dataset = new TokenDataset(tokenizer.encodeIds(text), 0.1);
   const model = new GPT({ vocab_size: tokenizer.vocabSize, n_layer: 4, n_embd: 128, n_head: 4, n_positions: 128 }, { rng: new Rng(1) });
+  return { dataset, model };
+}
+
+const benchConfig = (steps: number) =>
+  ({ ...TRAIN_DEFAULTS, steps, batchSize: 16, blockSize: 128, warmupSteps: Math.min(20, steps), evalInterval: 10 * steps, evalBatches: 1, seed: 7 });
+
+/** The three precisions trained concurrently, one step each in turn: per-step tokens/s and losses. */
+async function runInterleaved(steps: number): Promise<Record<Precision, { speeds: number[]; losses: number[] }>> {
+  const results = Object.fromEntries(PRECISIONS.map((p) => [p, { speeds: [] as number[], losses: [] as number[] }])) as Record<Precision, { speeds: number[]; losses: number[] }>;
+  await Promise.all(PRECISIONS.map((precision) => {
+    const { dataset, model } = benchSetup();
+    return trainLanguageModel({
+      model, dataset, outDir: null, saveModel: () => {}, precision, config: benchConfig(steps),
+      hooks: {
+        onStep(record) {
+          results[precision].losses.push(record.loss);
+          if (record.step >= 5) results[precision].speeds.push(record.tokens_per_second);
+        },
+      },
+    });
+  }));
+  return results;
+}
+
+async function runOne(precision: Precision, steps: number, gcEachStep: boolean): Promise<OneRun> {
+  const { dataset, model } = benchSetup();
+  const collect = (globalThis as { gc?: () => void }).gc;
   const losses: number[] = [];
   const speeds: number[] = [];
   let savedPerStep = 0;
@@ -70,9 +100,10 @@ async function runOne(precision: Precision, steps: number): Promise<OneRun> {
   resetLinearSavedBytes();
   const summary = await trainLanguageModel({
     model, dataset, outDir: null, saveModel: () => {}, precision,
-    config: { ...TRAIN_DEFAULTS, steps, batchSize: 16, blockSize: 128, warmupSteps: Math.min(20, steps), evalInterval: 10 * steps, evalBatches: 1, seed: 7 },
+    config: benchConfig(steps),
     hooks: {
       onStep(record) {
+        if (gcEachStep) collect?.();
         losses.push(record.loss);
         if (record.step >= 5) speeds.push(record.tokens_per_second);
         if (record.step === 1) savedPerStep = linearSavedBytes(); // one step's count (forward only counts)
@@ -120,48 +151,60 @@ function bytesByProducer(root: Tensor, released: Set<Tensor>): Record<string, nu
   return bytes;
 }
 
-function child(precision: Precision, steps: number): OneRun {
-  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--one', precision, '--steps', String(steps)],
-    { encoding: 'utf8', maxBuffer: 64 * MiB });
-  if (run.status !== 0) throw new Error(`bench/precision ${precision} failed: ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as OneRun;
+function child<T>(args: string[]): T {
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  if (run.status !== 0) throw new Error(`bench/precision ${args.join(' ')} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as T;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '120' }, rounds: { type: 'string', default: '3' }, 'speed-steps': { type: 'string', default: '40' }, one: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      steps: { type: 'string', default: '120' }, rounds: { type: 'string', default: '2' }, 'speed-steps': { type: 'string', default: '60' },
+      one: { type: 'string' }, gc: { type: 'boolean', default: false }, interleaved: { type: 'boolean', default: false },
+    },
+  });
   const steps = Number(values.steps);
   if (values.one !== undefined) {
-    process.stdout.write(`${JSON.stringify(await runOne(values.one as Precision, steps))}\n`);
+    process.stdout.write(`${JSON.stringify(await runOne(values.one as Precision, steps, values.gc))}\n`);
+    return;
+  }
+  if (values.interleaved) {
+    process.stdout.write(`${JSON.stringify(await runInterleaved(steps))}\n`);
     return;
   }
   const rounds = Number(values.rounds);
   const speedSteps = Number(values['speed-steps']);
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
-  const curves = new Map<Precision, OneRun>();
   const speeds = new Map<Precision, number[]>(PRECISIONS.map((p) => [p, []]));
-  const peaks = new Map<Precision, number[]>(PRECISIONS.map((p) => [p, []]));
+  let interleavedLosses: Record<Precision, number[]> | null = null;
   for (let round = 0; round < rounds; round++) {
-    const order = PRECISIONS.map((_, i) => PRECISIONS[(i + round) % PRECISIONS.length]);
-    for (const precision of order) {
-      const run = child(precision, round === 0 ? steps : speedSteps);
-      if (round === 0) curves.set(precision, run);
-      speeds.get(precision)!.push(...run.speeds);
-      peaks.get(precision)!.push(run.peakRssBytes);
-    }
+    const run = child<Record<Precision, { speeds: number[]; losses: number[] }>>(['--interleaved', '--steps', String(speedSteps)]);
+    for (const precision of PRECISIONS) speeds.get(precision)!.push(...run[precision].speeds);
+    interleavedLosses ??= Object.fromEntries(PRECISIONS.map((p) => [p, run[p].losses])) as Record<Precision, number[]>;
+  }
+  const loadMid = readFileSync('/proc/loadavg', 'utf8').trim();
+  const curves = new Map<Precision, OneRun>(PRECISIONS.map((p) => [p, child<OneRun>(['--one', p, '--steps', String(steps)])]));
+  const gcPeaks = new Map<Precision, number>(PRECISIONS.map((p) => [p, child<OneRun>(['--one', p, '--steps', '20', '--gc']).peakRssBytes]));
+  // Interleaving must change nothing but the timing: the same losses as each precision alone.
+  for (const precision of PRECISIONS) {
+    interleavedLosses![precision].forEach((loss, i) => {
+      if (i < steps && loss !== curves.get(precision)!.losses[i]) throw new Error(`${precision} step ${i + 1}: interleaved loss ${loss} ≠ alone ${curves.get(precision)!.losses[i]}`);
+    });
   }
   const loadAfter = readFileSync('/proc/loadavg', 'utf8').trim();
   const fp32 = curves.get('fp32')!;
   const fp32Speed = median(speeds.get('fp32')!);
   const info = gemm16Info();
-  console.log(`bench GPT 4L C=128 ctx128 B=16: ${steps} steps for the loss curves (seed 7), tokens/s median over ${rounds} rounds (steps ≥ 5)`);
-  console.log(`gemm16: bf16 ${info?.bf16 ?? 'not built (widening fallback)'}, fp16 ${info?.fp16 ?? '-'};  load before: ${loadBefore};  after: ${loadAfter}`);
-  const header = ['precision', 'tokens/s', 'vs fp32', 'final loss', 'max|Δloss|', '(last 20)', 'skipped', 'linear saved MiB', 'graph held MiB', 'RSS start MiB', 'peak RSS MiB', 'peak − start'];
+  console.log(`bench GPT 4L C=128 ctx128 B=16, seed 7: loss curves over ${steps} steps; tokens/s median of ${rounds}×${speedSteps - 4} interleaved steps`);
+  console.log(`gemm16: bf16 ${info?.bf16 ?? 'not built (widening fallback)'}, fp16 ${info?.fp16 ?? '-'};  load before: ${loadBefore};  after speed: ${loadMid};  after: ${loadAfter}`);
+  const header = ['precision', 'tokens/s', 'vs fp32', 'final loss', 'max|Δloss|', '(last 20)', 'skipped', 'linear saved MiB', 'graph held MiB', 'RSS start MiB', 'peak RSS MiB', 'peak − start', 'peak RSS, GC each step'];
   console.log(header.join(' | '));
   for (const precision of PRECISIONS) {
     const run = curves.get(precision)!;
     const deltas = run.losses.map((loss, i) => Math.abs(loss - fp32.losses[i]));
     const speed = median(speeds.get(precision)!);
-    const peak = median(peaks.get(precision)!);
+    const peak = run.peakRssBytes;
     console.log([
       precision,
       speed.toFixed(0),
@@ -175,6 +218,7 @@ async function main(): Promise<void> {
       (run.startRssBytes / MiB).toFixed(0),
       (peak / MiB).toFixed(0),
       ((peak - run.startRssBytes) / MiB).toFixed(0),
+      (gcPeaks.get(precision)! / MiB).toFixed(0),
     ].join(' | '));
   }
   for (const precision of PRECISIONS) {
