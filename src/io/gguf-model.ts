@@ -27,6 +27,7 @@ import { Linear } from '../nn/linear.ts';
 import type { TokenTable } from '../nn/embedding.ts';
 import type { Module } from '../nn/module.ts';
 import { GPT } from '../models/gpt.ts';
+import { refuseAdaptiveHead } from '../models/gpt-adaptive.ts';
 import { Llama } from '../models/llama.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { dequantizeMatrix, quantizeMatrix, type QuantFormat } from '../compress/formats.ts';
@@ -36,6 +37,8 @@ import { QkvValueError } from '../tensor/errors.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import { tokenizerFromGgufMetadata } from '../tokenizers/gguf-import.ts';
+import { TemplateProcessing } from '../tokenizers/post-processor.ts';
+import { SentencePieceBpeModel, SentencePieceNormalizer } from '../tokenizers/sentencepiece.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { formatJson } from './atomic.ts';
 import { parseJsonText } from './config.ts';
@@ -122,8 +125,42 @@ function vectorTensor(name: string, tensor: Tensor): GgufTensorToWrite {
   return { name, type: 'F32', dims: [tensor.size], data: () => bytesOf(Float32Array.from(tensor.contiguousData())) };
 }
 
-/** `tokenizer.ggml.*` for a byte-level BPE tokenizer (llama.cpp's "gpt2" tokenizer model). */
+/**
+ * `tokenizer.ggml.*` of model "llama" for a SentencePiece tokenizer (one imported from a GGUF):
+ * the pieces, scores and types as they came, and the flags its pipeline runs with. No
+ * tokenizer.huggingface.json: the ggml keys are the whole tokenizer.
+ */
+function sentencePieceMetadata(tokenizer: Tokenizer, model: SentencePieceBpeModel, vocabSize: number): Record<string, GgufValue> {
+  if (model.vocabSize !== vocabSize) throw new QkvValueError(`exportGguf: the SentencePiece vocabulary has ${model.vocabSize} pieces but the model ${vocabSize} rows`);
+  const byte = /^<0x[0-9A-F]{2}>$/;
+  const added = new Map(tokenizer.addedTokens.map((t) => [t.id, t]));
+  const types = model.options.tokenTypes ?? model.pieces.map((piece, id) =>
+    id === model.options.unkId ? 2 : added.has(id) ? (added.get(id)!.special ? 3 : 4) : byte.test(piece) ? 6 : 1);
+  const processor = tokenizer.postProcessor;
+  const single = processor instanceof TemplateProcessing ? processor.single : [];
+  const first = single[0], last = single[single.length - 1];
+  const addBos = first !== undefined && 'special' in first;
+  const addEos = single.length > 1 && last !== undefined && 'special' in last;
+  const idOf = (item: typeof first): number | undefined => (item !== undefined && 'special' in item ? (processor as TemplateProcessing).specialTokens.get(item.special) : undefined);
+  const bos = addBos ? idOf(first) : model.tokenToId('<s>');
+  const eos = addEos ? idOf(last) : model.tokenToId('</s>');
+  return {
+    'tokenizer.ggml.model': 'llama',
+    'tokenizer.ggml.tokens': { type: 'ARRAY', itemType: 'STRING', value: model.pieces },
+    'tokenizer.ggml.scores': { type: 'ARRAY', itemType: 'FLOAT32', value: Array.from(model.scores) },
+    'tokenizer.ggml.token_type': { type: 'ARRAY', itemType: 'INT32', value: types },
+    ...(bos === undefined ? {} : { 'tokenizer.ggml.bos_token_id': u32(bos) }),
+    ...(eos === undefined ? {} : { 'tokenizer.ggml.eos_token_id': u32(eos) }),
+    ...(model.options.unkId === null ? {} : { 'tokenizer.ggml.unknown_token_id': u32(model.options.unkId) }),
+    'tokenizer.ggml.add_bos_token': addBos,
+    'tokenizer.ggml.add_eos_token': addEos,
+    'tokenizer.ggml.add_space_prefix': tokenizer.normalizer instanceof SentencePieceNormalizer && tokenizer.normalizer.addSpacePrefix,
+  };
+}
+
+/** `tokenizer.ggml.*` for a byte-level BPE tokenizer (llama.cpp's "gpt2" tokenizer model), or a SentencePiece one ("llama"). */
 function tokenizerMetadata(tokenizer: Tokenizer, vocabSize: number): Record<string, GgufValue> {
+  if (tokenizer.model instanceof SentencePieceBpeModel) return sentencePieceMetadata(tokenizer, tokenizer.model, vocabSize);
   const json = tokenizerToJson(tokenizer);
   const model = json.model as { type?: string; vocab?: Record<string, number>; merges?: (string | string[])[] };
   if (model.type !== 'BPE' || model.vocab === undefined) {
@@ -252,8 +289,10 @@ export function exportGguf(path: string, model: CausalLM, tokenizer: Tokenizer, 
   if (!(GGUF_EXPORT_TYPES as readonly string[]).includes(exportType)) throw new QkvValueError(`exportGguf: type must be one of ${GGUF_EXPORT_TYPES.join(', ')}, got ${JSON.stringify(exportType)}`);
   const type = GGML_NAME[exportType];
   let contents;
-  if (model instanceof GPT) contents = gpt2Contents(model, type);
-  else if (model instanceof Llama) contents = llamaContents(model, type);
+  if (model instanceof GPT) {
+    refuseAdaptiveHead(model.config, 'exportGguf'); // llama.cpp's gpt2 ties output to token_embd
+    contents = gpt2Contents(model, type);
+  } else if (model instanceof Llama) contents = llamaContents(model, type);
   else throw new QkvValueError(`exportGguf: no GGUF architecture for ${model.constructor.name} (supported: GPT → gpt2, Llama → llama)`);
   const quantized = type === 'Q8_0' || type === 'Q4_0';
   const metadata: Record<string, GgufValue> = {

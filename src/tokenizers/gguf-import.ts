@@ -108,7 +108,7 @@ export function llamaTokenizerFromGguf(metadata: Map<string, GgufReadValue>, fil
   }
   const pair: TemplateItem[] = [...single, ...single.map((item) => ({ ...item, typeId: 1 }))].map((item) => ('sequence' in item && item.typeId === 1 ? { sequence: 'B' as const, typeId: 1 } : item));
   return new Tokenizer({
-    model: new SentencePieceBpeModel(tokens, scores, { unkId }),
+    model: new SentencePieceBpeModel(tokens, scores, { unkId, tokenTypes: types }),
     normalizer: new SentencePieceNormalizer(addSpacePrefix),
     postProcessor: new TemplateProcessing(single, pair, specials),
     decoder: new SentencePieceDecoder(addSpacePrefix),

@@ -28,6 +28,8 @@ const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 export interface SentencePieceOptions {
   /** Id of `<unk>`, or null: a byte with no `<0xNN>` token then has no id (an error). */
   unkId: number | null;
+  /** llama.cpp's token types per id (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), kept for writing GGUF back. */
+  tokenTypes?: readonly number[];
 }
 
 /** A candidate merge of symbols `left` and `left`'s next, ranked by the merged piece's score. */

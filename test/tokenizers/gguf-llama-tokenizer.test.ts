@@ -132,6 +132,19 @@ test('SentencePiece import: ids equal llama.cpp\'s SPM tokenizer (node-llama-cpp
   }
   assert.ok(tokenizer.encodeIds('numbers 1961').includes(vocab.pieces.indexOf('<0x31>')), 'digits fall back to byte tokens');
 
+  // written back by exportGguf (model "llama", the same arrays and flags), read again: the same ids
+  const loaded = loadGgufModel(path);
+  const again = join(dir, 'spm-again.gguf');
+  exportGguf(again, loaded.model, loaded.tokenizer, { type: 'q8_0' });
+  const { metadata } = readGguf(again);
+  assert.equal(metadata.get('tokenizer.ggml.model'), 'llama');
+  assert.deepEqual(metadata.get('tokenizer.ggml.tokens'), vocab.pieces);
+  assert.deepEqual(metadata.get('tokenizer.ggml.token_type'), vocab.types);
+  assert.deepEqual(metadata.get('tokenizer.ggml.scores'), vocab.scores);
+  assert.deepEqual([metadata.get('tokenizer.ggml.bos_token_id'), metadata.get('tokenizer.ggml.add_bos_token'), metadata.get('tokenizer.ggml.add_space_prefix')], [1, true, true]);
+  const reread = loadGgufModel(again).tokenizer;
+  for (const text of TEXTS) assert.deepEqual(reread.encode(text).ids, tokenizer.encode(text).ids, `re-exported: ${JSON.stringify(text)}`);
+
   let runtime;
   try {
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
