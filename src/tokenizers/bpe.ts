@@ -3,13 +3,14 @@
  * and the pair whose merge has the lowest rank is merged, again and again, until no adjacent
  * pair has a merge. Reference: GPT-2's `encoder.py` `bpe()` and Hugging Face's `BPE` model.
  *
- * Fast path: merge ranks live in a Map keyed by the pair of ids (left·V + right), and the
+ * Fast path: merge ranks live in a typed-array hash table keyed by the pair of ids, and the
  * merge loop is a binary heap of (rank, position) over a linked list of symbols, so a word of
  * n symbols costs O(n log n), not a rescan of the word (or of the merge list) per merge.
  * The pipeline caches the result per word.
  */
 import { QkvValueError } from '../tensor/errors.ts';
 import { invertVocab, type TokenizerModel } from './model.ts';
+import { PairRanks } from './pair-ranks.ts';
 
 export interface BpeOptions {
   /** token → id. */
@@ -20,37 +21,74 @@ export interface BpeOptions {
   unkToken?: string | null;
 }
 
+/**
+ * The same model with the merges already resolved to ids, for loaders that have checked every
+ * token themselves (`tokenizer.json`): no string pairs are built and nothing is looked up twice.
+ * The vocab Map and the arrays are taken over, not copied.
+ */
+export interface BpeIdOptions {
+  /** token → id (each id used once). */
+  vocab: Map<string, number>;
+  /** id → token, the inverse of vocab (holes undefined). */
+  tokens: string[];
+  /** Merges in rank order as (left id, right id, merged id) triples: length 3 · merges. */
+  mergeIds: Int32Array;
+  unkToken?: string | null;
+}
+
 /** Byte-pair encoding: `new BpeModel({ vocab, merges }).tokenizeWord('Ġworld', ids)`. */
 export class BpeModel implements TokenizerModel {
   readonly type = 'BPE' as const;
   readonly unkToken: string | null;
-  readonly merges: ReadonlyArray<readonly [string, string]>;
   private readonly vocab: Map<string, number>;
   private readonly tokens: string[];
   private readonly unkId: number;
-  /** (left·stride + right) → rank of the merge. */
-  private readonly mergeRanks = new Map<number, number>();
+  /** (left, right) → rank of the merge. */
+  private readonly mergeRanks: PairRanks;
   /** mergedId[rank] = id of the token the merge of that rank produces. */
   private readonly mergedId: Int32Array;
-  private readonly stride: number;
+  private readonly mergeIds: Int32Array;
+  /** The merges as string pairs: given, or made from mergeIds the first time they are asked for. */
+  private mergePairs: ReadonlyArray<readonly [string, string]> | null;
   /** charIds[c] = id of the one-character token with UTF-16 code c (BMP), or -1: no Map lookup per byte. */
   private readonly charIds = new Int32Array(0x10000).fill(-1);
 
-  constructor(options: BpeOptions) {
-    this.vocab = new Map(options.vocab);
-    this.tokens = invertVocab(this.vocab);
-    this.stride = Math.max(1, this.tokens.length);
+  constructor(options: BpeOptions | BpeIdOptions) {
+    const resolved = 'mergeIds' in options;
+    this.vocab = resolved ? options.vocab : new Map(options.vocab);
+    this.tokens = resolved ? options.tokens : invertVocab(this.vocab);
     this.unkToken = options.unkToken ?? null;
     this.unkId = this.unkToken === null ? -1 : this.requireId(this.unkToken, 'unk_token');
+    if (resolved) {
+      this.mergeIds = options.mergeIds;
+      this.mergePairs = null;
+    } else {
+      this.mergePairs = options.merges.map(([a, b]) => [a, b] as const);
+      this.mergeIds = new Int32Array(3 * options.merges.length);
+      options.merges.forEach(([left, right], rank) => {
+        this.mergeIds[3 * rank] = this.requireId(left, `merge ${rank} left`);
+        this.mergeIds[3 * rank + 1] = this.requireId(right, `merge ${rank} right`);
+        this.mergeIds[3 * rank + 2] = this.requireId(left + right, `merge ${rank} result`);
+      });
+    }
     for (const [token, id] of this.vocab) if (token.length === 1) this.charIds[token.charCodeAt(0)] = id;
-    this.merges = options.merges.map(([a, b]) => [a, b] as const);
-    this.mergedId = new Int32Array(this.merges.length);
-    this.merges.forEach(([left, right], rank) => {
-      const key = this.requireId(left, `merge ${rank} left`) * this.stride + this.requireId(right, `merge ${rank} right`);
-      this.mergedId[rank] = this.requireId(left + right, `merge ${rank} result`);
-      // A duplicated merge keeps its first (lowest) rank, as in Hugging Face.
-      if (!this.mergeRanks.has(key)) this.mergeRanks.set(key, rank);
-    });
+    const count = this.mergeIds.length / 3;
+    this.mergedId = new Int32Array(count);
+    this.mergeRanks = new PairRanks(count);
+    for (let rank = 0; rank < count; rank++) {
+      this.mergeRanks.insert(this.mergeIds[3 * rank], this.mergeIds[3 * rank + 1], rank);
+      this.mergedId[rank] = this.mergeIds[3 * rank + 2];
+    }
+  }
+
+  /** The merges in rank order, [left, right]. */
+  get merges(): ReadonlyArray<readonly [string, string]> {
+    if (this.mergePairs === null) {
+      const pairs: Array<readonly [string, string]> = new Array(this.mergedId.length);
+      for (let rank = 0; rank < pairs.length; rank++) pairs[rank] = [this.tokens[this.mergeIds[3 * rank]], this.tokens[this.mergeIds[3 * rank + 1]]];
+      this.mergePairs = pairs;
+    }
+    return this.mergePairs;
   }
 
   get vocabSize(): number {
@@ -71,11 +109,11 @@ export class BpeModel implements TokenizerModel {
 
   tokenizeWord(word: string, out: number[]): void {
     const symbols = this.initialSymbols(word);
-    if (symbols.length === 1 || this.merges.length === 0) {
+    if (symbols.length === 1 || this.mergedId.length === 0) {
       for (let i = 0; i < symbols.length; i++) out.push(symbols[i]);
       return;
     }
-    mergeSymbols(symbols, this.mergeRanks, this.mergedId, this.stride);
+    mergeSymbols(symbols, this.mergeRanks, this.mergedId);
     for (let i = 0; i !== -1; i = scratchNext[i]) out.push(symbols[i]);
   }
 
@@ -138,7 +176,7 @@ const POSITION_SPAN = 4294967296;
  * Applies merges to symbols in place. On return the live symbols are reached from index 0
  * through scratchNext.
  */
-function mergeSymbols(symbols: number[], ranks: Map<number, number>, mergedId: Int32Array, stride: number): void {
+function mergeSymbols(symbols: number[], ranks: PairRanks, mergedId: Int32Array): void {
   const n = symbols.length;
   if (scratchNext.length < n) {
     scratchNext = new Int32Array(n * 2);
@@ -151,8 +189,8 @@ function mergeSymbols(symbols: number[], ranks: Map<number, number>, mergedId: I
     next[i] = i + 1 < n ? i + 1 : -1;
     prev[i] = i - 1;
     if (i + 1 < n) {
-      const rank = ranks.get(symbols[i] * stride + symbols[i + 1]);
-      if (rank !== undefined) heapPush(rank * POSITION_SPAN + i);
+      const rank = ranks.get(symbols[i], symbols[i + 1]);
+      if (rank !== -1) heapPush(rank * POSITION_SPAN + i);
     }
   }
   while (heap.length > 0) {
@@ -161,7 +199,7 @@ function mergeSymbols(symbols: number[], ranks: Map<number, number>, mergedId: I
     const i = entry - rank * POSITION_SPAN;
     const j = next[i];
     // Stale entries: the left symbol was merged away (prev = -2) or the pair changed.
-    if (prev[i] === -2 || j === -1 || ranks.get(symbols[i] * stride + symbols[j]) !== rank) continue;
+    if (prev[i] === -2 || j === -1 || ranks.get(symbols[i], symbols[j]) !== rank) continue;
     symbols[i] = mergedId[rank];
     const after = next[j];
     next[i] = after;
@@ -169,12 +207,12 @@ function mergeSymbols(symbols: number[], ranks: Map<number, number>, mergedId: I
     if (after !== -1) prev[after] = i;
     const before = prev[i];
     if (before >= 0) {
-      const r = ranks.get(symbols[before] * stride + symbols[i]);
-      if (r !== undefined) heapPush(r * POSITION_SPAN + before);
+      const r = ranks.get(symbols[before], symbols[i]);
+      if (r !== -1) heapPush(r * POSITION_SPAN + before);
     }
     if (after !== -1) {
-      const r = ranks.get(symbols[i] * stride + symbols[after]);
-      if (r !== undefined) heapPush(r * POSITION_SPAN + i);
+      const r = ranks.get(symbols[i], symbols[after]);
+      if (r !== -1) heapPush(r * POSITION_SPAN + i);
     }
   }
 }

@@ -147,24 +147,28 @@ export function saveTokenizer(tokenizer: Tokenizer, path: string): string {
   return file;
 }
 
-function readVocab(r: JsonReader, value: unknown, field: string): Map<string, number> {
+/** model.vocab as token → id and its inverse, id → token; each id must be used once. */
+function readVocab(r: JsonReader, value: unknown, field: string): { vocab: Map<string, number>; tokens: string[] } {
   const vocab = new Map<string, number>();
-  const seen = new Map<number, string>();
-  for (const [token, id] of Object.entries(r.object(value, field))) {
-    const index = r.index(id, `${field}[${JSON.stringify(token)}]`);
-    const other = seen.get(index);
+  // id → token, doubling as the "id used once" check (a 50k vocabulary: no second Map to build)
+  const tokens: string[] = [];
+  const object = r.object(value, field);
+  for (const token of Object.keys(object)) {
+    const id = object[token];
+    const index = typeof id === 'number' && Number.isInteger(id) && id >= 0 ? id : r.index(id, `${field}[${JSON.stringify(token)}]`);
+    const other = tokens[index];
     if (other !== undefined) r.fail(`${field}[${JSON.stringify(token)}]`, `an id used once`, `!id ${index}, also the id of ${JSON.stringify(other)}`);
-    seen.set(index, token);
+    tokens[index] = token;
     vocab.set(token, index);
   }
-  return vocab;
+  return { vocab, tokens };
 }
 
 function readModel(r: JsonReader, model: JsonObject): TokenizerModel {
   // Like Hugging Face, an untyped model with merges is BPE.
   const type = model.type ?? ('merges' in model ? 'BPE' : 'WordPiece');
   const kind = r.oneOf(type, 'model.type', ['BPE', 'WordPiece']);
-  const vocab = readVocab(r, model.vocab, 'model.vocab');
+  const { vocab, tokens } = readVocab(r, model.vocab, 'model.vocab');
   if (kind === 'WordPiece') {
     const unkToken = r.string(model.unk_token ?? '[UNK]', 'model.unk_token');
     if (!vocab.has(unkToken)) r.fail('model.unk_token', 'a token in model.vocab', unkToken);
@@ -182,20 +186,37 @@ function readModel(r: JsonReader, model: JsonObject): TokenizerModel {
   if (r.booleanOrNull(model.byte_fallback, 'model.byte_fallback') === true) r.fail('model.byte_fallback', 'false (byte-level BPE needs no byte fallback)', true);
   const unkToken = r.stringOrNull(model.unk_token, 'model.unk_token');
   if (unkToken !== null && !vocab.has(unkToken)) r.fail('model.unk_token', 'a token in model.vocab', unkToken);
-  const merges = r.array(model.merges, 'model.merges').map((entry, i): [string, string] => {
-    const field = `model.merges[${i}]`;
-    let pair: string[];
+  const merges = r.array(model.merges, 'model.merges');
+  // Resolved to ids in one pass (no [left, right] arrays, each token looked up once): the
+  // 50k merges of GPT-2 are most of what loading its tokenizer costs.
+  const mergeIds = new Int32Array(3 * merges.length);
+  for (let i = 0; i < merges.length; i++) {
+    const entry = merges[i];
+    let left: string;
+    let right: string;
     if (typeof entry === 'string') {
-      pair = entry.split(' ');
-      if (pair.length !== 2) r.fail(field, 'two tokens separated by one space', entry);
+      const space = entry.indexOf(' ');
+      if (space < 0 || entry.indexOf(' ', space + 1) >= 0) r.fail(`model.merges[${i}]`, 'two tokens separated by one space', entry);
+      left = entry.slice(0, space);
+      right = entry.slice(space + 1);
     } else {
-      pair = r.array(entry, field).map((part, k) => r.string(part, `${field}[${k}]`));
+      const field = `model.merges[${i}]`;
+      const pair = r.array(entry, field).map((part, k) => r.string(part, `${field}[${k}]`));
       if (pair.length !== 2) r.fail(field, 'a pair of tokens', entry);
+      [left, right] = pair;
     }
-    for (const token of [...pair, pair[0] + pair[1]]) if (!vocab.has(token)) r.fail(field, 'tokens (and their concatenation) in model.vocab', `!unknown token ${JSON.stringify(token)}`);
-    return [pair[0], pair[1]];
-  });
-  return new BpeModel({ vocab, merges, unkToken });
+    const leftId = vocab.get(left);
+    const rightId = vocab.get(right);
+    const mergedId = vocab.get(left + right);
+    if (leftId === undefined || rightId === undefined || mergedId === undefined) {
+      const unknown = leftId === undefined ? left : rightId === undefined ? right : left + right;
+      r.fail(`model.merges[${i}]`, 'tokens (and their concatenation) in model.vocab', `!unknown token ${JSON.stringify(unknown)}`);
+    }
+    mergeIds[3 * i] = leftId;
+    mergeIds[3 * i + 1] = rightId;
+    mergeIds[3 * i + 2] = mergedId;
+  }
+  return new BpeModel({ vocab, tokens, mergeIds, unkToken });
 }
 
 function readNormalizer(r: JsonReader, value: unknown, field: string): Normalizer | null {
