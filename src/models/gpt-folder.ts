@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readModelFolderFiles, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
 import { loadSafetensorsInto } from '../io/safetensors-load.ts';
 import { noInitWeights } from '../nn/init.ts';
+import { withBuildSlab } from '../tensor/build-slab.ts';
 import { optionalInteger, optionalNumber, optionalOneOf, requireInteger, type JsonObject } from '../io/config.ts';
 import { POSITION_SCHEMES } from '../nn/positions.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
@@ -122,7 +123,8 @@ export function saveGPT(dir: string, model: GPT, tokenizer: Tokenizer, generatio
 export function loadGPT(dir: string): GPTFolder {
   const folder = readModelFolderFiles(dir, { requireTokenizer: true });
   const config = gptConfigFromJson(folder.config, join(dir, MODEL_FOLDER_FILES.config));
-  const model = noInitWeights(() => new GPT(config));
+  // Storage from a few shared chunks (src/tensor/build-slab.ts): a mapped load replaces it anyway.
+  const model = withBuildSlab(() => noInitWeights(() => new GPT(config)));
   loadSafetensorsInto(folder.weightsPath, new Map(Object.entries(model.stateDict())), { rename: gptStateDictName });
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
   return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readModelFolderFiles, saveModelFolder, MODEL_FOLDER_FILES } from '../io/model-folder.ts';
 import { loadSafetensorsInto } from '../io/safetensors-load.ts';
 import { noInitWeights } from '../nn/init.ts';
+import { withBuildSlab } from '../tensor/build-slab.ts';
 import { optionalBoolean, optionalInteger, optionalNumber, requireInteger, type JsonObject } from '../io/config.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -128,7 +129,8 @@ export function saveLlama(dir: string, model: Llama, tokenizer: Tokenizer, gener
 export function loadLlama(dir: string): LlamaFolder {
   const folder = readModelFolderFiles(dir, { requireTokenizer: true });
   const config = llamaConfigFromJson(folder.config, join(dir, MODEL_FOLDER_FILES.config));
-  const model = noInitWeights(() => new Llama(config));
+  // Storage from a few shared chunks (src/tensor/build-slab.ts): a mapped load replaces it anyway.
+  const model = withBuildSlab(() => noInitWeights(() => new Llama(config)));
   loadSafetensorsInto(folder.weightsPath, new Map(Object.entries(model.stateDict())), { rename: (name) => llamaStateDictName(name, config) });
   const tokenizer = tokenizerFromJson(folder.tokenizer, join(dir, MODEL_FOLDER_FILES.tokenizer));
   return { model, tokenizer, generationConfig: folder.generationConfig ?? {} };

@@ -9,6 +9,7 @@
  */
 import { attachGrad, runBackward, type BackwardOptions, type GradFn } from './autograd.ts';
 import { noteAllocation, takePooled } from './buffer-pool.ts';
+import { takeFromBuildSlab } from './build-slab.ts';
 import { QkvValueError, formatShape } from './errors.ts';
 import { defaultRng, type Rng } from './random.ts';
 import { contiguousStrides, numel, resolveShape, type Shape } from './shape.ts';
@@ -31,7 +32,7 @@ export interface TensorOptions {
 
 /** `size` zeros of `dtype`: a reused buffer when the pool has one (./buffer-pool.ts), else a fresh one. */
 export function allocate(dtype: DType, size: number): Storage {
-  const pooled = takePooled(dtype, size, true);
+  const pooled = takePooled(dtype, size, true) ?? takeFromBuildSlab(dtype, size);
   if (pooled !== undefined) return pooled;
   const fresh = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
   noteAllocation(fresh);
