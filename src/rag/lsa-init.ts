@@ -41,6 +41,8 @@ export interface LsaOptions {
   alpha?: number;
   /** At most this many document units; more documents are merged, neighbours together (default 2048). */
   maxUnits?: number;
+  /** Components kept after the skipped ones (default dim); fewer than dim leaves the rest of each vector zero. */
+  components?: number;
   /** Leading components left out (default 0); the first is mostly word frequency, not topic. */
   skipComponents?: number;
   /** Power iterations of the range finder (default 4). */
@@ -97,7 +99,8 @@ export function lsaWordVectors(tokenizer: Tokenizer, documents: readonly string[
   const G = new Float32Array(D * D);
   matmul(P, P, G, { batch: 1, m: D, n: D, k: V, transB: true });
   const skip = options.skipComponents ?? 0;
-  const k = Math.min(D - skip, dim);
+  const k = Math.min(D - skip, dim, options.components ?? dim);
+  if (!Number.isInteger(k) || k < 1) throw new QkvValueError(`lsaWordVectors: components must be a positive integer, got ${options.components}`);
   const top = topEigenvectors(G, D, k + skip, options.powerIterations ?? 4, new Rng(options.seed ?? 0)); // (D, k + skip)
   const U = new Float64Array(D * k); // (D, k), the kept components
   for (let d = 0; d < D; d++) U.set(top.vectors.subarray(d * (k + skip) + skip, (d + 1) * (k + skip)), d * k);

@@ -95,3 +95,19 @@ test('createLsaBert: the new BERT embeds a text as the mean of its tokens\' Laye
   const norm = Math.hypot(...expected);
   for (let c = 0; c < C; c++) assert.ok(Math.abs(embedded[c] - expected[c] / norm) < 1e-4, `component ${c}: ${embedded[c]} vs ${expected[c] / norm}`);
 });
+
+test('lsaWordVectors components: keeps the leading components (same as the full run, up to sign) and zeros the rest', () => {
+  const documents = [...pets, ...money];
+  const tokenizer = trainWordPiece(documents, { vocabSize: 300, minFrequency: 1 });
+  const full = lsaWordVectors(tokenizer, documents, { dim: 4 });
+  const two = lsaWordVectors(tokenizer, documents, { dim: 4, components: 2 });
+  assert.equal(two.singularValues.length, 2);
+  for (let j = 0; j < 2; j++) {
+    assert.ok(Math.abs(two.singularValues[j] - full.singularValues[j]) < 1e-4 * full.singularValues[0], `singular value ${j}`);
+    let dot = 0, aa = 0, bb = 0;
+    for (let t = 0; t < tokenizer.vocabSize; t++) [dot, aa, bb] = [dot + two.vectors[t * 4 + j] * full.vectors[t * 4 + j], aa + two.vectors[t * 4 + j] ** 2, bb + full.vectors[t * 4 + j] ** 2];
+    assert.ok(Math.abs(Math.abs(dot) / Math.sqrt(aa * bb) - 1) < 1e-3, `column ${j}: |cos| ${Math.abs(dot) / Math.sqrt(aa * bb)}`);
+  }
+  for (let t = 0; t < tokenizer.vocabSize; t++) assert.deepEqual([two.vectors[t * 4 + 2], two.vectors[t * 4 + 3]], [0, 0]);
+  assert.throws(() => lsaWordVectors(tokenizer, documents, { dim: 4, components: 0 }), /components must be a positive integer/);
+});
