@@ -19,6 +19,10 @@ export interface BpeOptions {
   merges: ReadonlyArray<readonly [string, string]>;
   /** Token for characters outside the vocabulary; null (byte-level BPE never needs one) throws instead. */
   unkToken?: string | null;
+  /** A character outside the vocabulary becomes its UTF-8 bytes' `<0xNN>` tokens (SentencePiece / Llama), before unk_token. */
+  byteFallback?: boolean;
+  /** Consecutive unk_tokens become one (Hugging Face's fuse_unk). */
+  fuseUnk?: boolean;
 }
 
 /**
@@ -34,12 +38,18 @@ export interface BpeIdOptions {
   /** Merges in rank order as (left id, right id, merged id) triples: length 3 · merges. */
   mergeIds: Int32Array;
   unkToken?: string | null;
+  byteFallback?: boolean;
+  fuseUnk?: boolean;
 }
 
 /** Byte-pair encoding: `new BpeModel({ vocab, merges }).tokenizeWord('Ġworld', ids)`. */
 export class BpeModel implements TokenizerModel {
   readonly type = 'BPE' as const;
   readonly unkToken: string | null;
+  readonly byteFallback: boolean;
+  readonly fuseUnk: boolean;
+  /** byteIds[b] = id of `<0xNN>` for byte b, or -1 (filled only with byteFallback). */
+  private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly vocab: Map<string, number>;
   private readonly tokens: string[];
   private readonly unkId: number;
@@ -59,6 +69,9 @@ export class BpeModel implements TokenizerModel {
     this.tokens = resolved ? options.tokens : invertVocab(this.vocab);
     this.unkToken = options.unkToken ?? null;
     this.unkId = this.unkToken === null ? -1 : this.requireId(this.unkToken, 'unk_token');
+    this.byteFallback = options.byteFallback ?? false;
+    this.fuseUnk = options.fuseUnk ?? false;
+    if (this.byteFallback) for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`) ?? -1;
     if (resolved) {
       this.mergeIds = options.mergeIds;
       this.mergePairs = null;
@@ -120,6 +133,8 @@ export class BpeModel implements TokenizerModel {
   private initialSymbols(word: string): number[] {
     const symbols: number[] = new Array(word.length);
     let n = 0;
+    // n just after the last unk pushed for an unknown character (not an unk_token in the vocab's own right)
+    let unkRunEnd = -1;
     for (let i = 0; i < word.length; i++) {
       const code = word.charCodeAt(i);
       let id = this.charIds[code];
@@ -127,7 +142,15 @@ export class BpeModel implements TokenizerModel {
         // A character outside the BMP (two code units), or one not in the vocabulary.
         const ch = String.fromCodePoint(word.codePointAt(i)!);
         i += ch.length - 1;
-        id = this.vocab.get(ch) ?? this.unkId;
+        const known = this.vocab.get(ch);
+        if (known === undefined && this.byteFallback && this.pushBytes(ch, symbols, n)) {
+          n = symbols.length;
+          continue;
+        }
+        id = known ?? this.unkId;
+        // fuse_unk: a run of unknown characters is one unk_token.
+        if (known === undefined && this.fuseUnk && id >= 0 && n > 0 && symbols[n - 1] === this.unkId && unkRunEnd === n) continue;
+        if (known === undefined) unkRunEnd = n + 1;
         if (id < 0) {
           const hex = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
           throw new QkvValueError(`BPE: character ${JSON.stringify(ch)} (U+${hex}) is not in the vocabulary and the model has no unk_token`);
@@ -137,6 +160,18 @@ export class BpeModel implements TokenizerModel {
     }
     symbols.length = n;
     return symbols;
+  }
+
+  /**
+   * Writes ch's UTF-8 bytes as `<0xNN>` ids at symbols[n…] when every byte has one (Hugging Face
+   * falls back to unk_token otherwise); symbols.length becomes the new count.
+   */
+  private pushBytes(ch: string, symbols: number[], n: number): boolean {
+    const bytes = utf8Encoder.encode(ch);
+    for (const b of bytes) if (this.byteIds[b] < 0) return false;
+    symbols.length = n;
+    for (const b of bytes) symbols.push(this.byteIds[b]);
+    return true;
   }
 
   private requireId(token: string, what: string): number {
@@ -154,14 +189,16 @@ export class BpeModel implements TokenizerModel {
       unk_token: this.unkToken,
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
+      fuse_unk: this.fuseUnk,
+      byte_fallback: this.byteFallback,
       ignore_merges: false,
       vocab: Object.fromEntries([...this.vocab].sort((x, y) => x[1] - y[1])),
       merges: needPairs ? this.merges.map(([a, b]) => [a, b]) : this.merges.map(([a, b]) => `${a} ${b}`),
     };
   }
 }
+
+const utf8Encoder = new TextEncoder();
 
 // Scratch linked list shared by every call (encoding is synchronous): next/prev index of
 // each live symbol, -1 at the ends.

@@ -148,3 +148,33 @@ export class SequenceNormalizer implements Normalizer {
     return { type: 'Sequence', normalizers: this.normalizers.map((n) => n.toJSON()) };
   }
 }
+
+/** Puts `prepend` before a non-empty text (SentencePiece's space prefix: `'▁'`). */
+export class PrependNormalizer implements Normalizer {
+  constructor(readonly prepend: string) {}
+
+  normalize(text: string): string {
+    // Hugging Face's Prepend leaves an empty text empty.
+    return text.length > 0 ? this.prepend + text : text;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'Prepend', prepend: this.prepend };
+  }
+}
+
+/** Every occurrence of a string pattern → content (Llama: `' '` → `'▁'`). Regex patterns are not supported. */
+export class ReplaceNormalizer implements Normalizer {
+  constructor(
+    readonly pattern: string,
+    readonly content: string,
+  ) {}
+
+  normalize(text: string): string {
+    return text.replaceAll(this.pattern, this.content);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'Replace', pattern: { String: this.pattern }, content: this.content };
+  }
+}

@@ -11,8 +11,11 @@ import { toByteLevel } from './byte-level.ts';
 
 /** One pipeline stage: text → words, each rewritten into the model's alphabet. */
 export interface PreTokenizer {
-  /** The words of text, as they appear in it. */
-  split(text: string): string[];
+  /**
+   * The words of text, as they appear in it. atStart: the text begins the input (no added token
+   * before it), for Metaspace's prepend_scheme "first".
+   */
+  split(text: string, atStart?: boolean): string[];
   /** A word in the model's alphabet (byte-level for GPT-2; unchanged for BERT). */
   toModelAlphabet(word: string): string;
   toJSON(): Record<string, unknown>;
@@ -89,5 +92,58 @@ export class WhitespaceSplitPreTokenizer implements PreTokenizer {
 
   toJSON(): Record<string, unknown> {
     return { type: 'WhitespaceSplit' };
+  }
+}
+
+export type PrependScheme = 'always' | 'first' | 'never';
+
+export interface MetaspaceOptions {
+  /** The character that stands for a space. Default `'▁'` (U+2581). */
+  replacement?: string;
+  /** When to put a replacement before the text: always, only at the start of the input, never. Default 'always'. */
+  prependScheme?: PrependScheme;
+  /** Split before each replacement (each word keeps its leading `▁`). Default true. */
+  split?: boolean;
+}
+
+/**
+ * SentencePiece's pre-tokenizer (Hugging Face `Metaspace`): spaces → `▁`, a `▁` prepended as
+ * prepend_scheme says (unless the text already starts with one), then with split the text is cut
+ * before each `▁`: `split('Hello  world')` → `['▁Hello', '▁', '▁world']`.
+ */
+export class MetaspacePreTokenizer implements PreTokenizer {
+  readonly replacement: string;
+  readonly prependScheme: PrependScheme;
+  readonly splitWords: boolean;
+
+  constructor(options: MetaspaceOptions = {}) {
+    this.replacement = options.replacement ?? '\u2581';
+    this.prependScheme = options.prependScheme ?? 'always';
+    this.splitWords = options.split ?? true;
+  }
+
+  split(text: string, atStart = true): string[] {
+    let replaced = text.replaceAll(' ', this.replacement);
+    const prepend = this.prependScheme === 'always' || (this.prependScheme === 'first' && atStart);
+    if (prepend && replaced.length > 0 && !replaced.startsWith(this.replacement)) replaced = this.replacement + replaced;
+    if (replaced.length === 0) return [];
+    if (!this.splitWords) return [replaced];
+    // MergedWithNext: each replacement starts a word.
+    const words: string[] = [];
+    let start = 0;
+    for (let i = replaced.indexOf(this.replacement, 1); i > 0; i = replaced.indexOf(this.replacement, i + this.replacement.length)) {
+      words.push(replaced.slice(start, i));
+      start = i;
+    }
+    words.push(replaced.slice(start));
+    return words;
+  }
+
+  toModelAlphabet(word: string): string {
+    return word;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { type: 'Metaspace', replacement: this.replacement, prepend_scheme: this.prependScheme, split: this.splitWords };
   }
 }

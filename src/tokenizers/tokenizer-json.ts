@@ -5,9 +5,13 @@
  * `tokenizers` (Rust/Python) and `@huggingface/tokenizers` (JS). Every field is checked;
  * a malformed file gives a `QkvFormatError` naming the file and the field.
  * Supported parts: normalizers BertNormalizer, NFC/NFD/NFKC/NFKD, Lowercase, StripAccents,
- * Sequence; pre-tokenizers ByteLevel, BertPreTokenizer, WhitespaceSplit; models BPE (no
- * affixes, no byte fallback) and WordPiece; post-processors TemplateProcessing,
- * BertProcessing, ByteLevel; decoders ByteLevel, WordPiece, Fuse. Anything else is named in
+ * Prepend, Replace (string patterns), Sequence; pre-tokenizers ByteLevel, BertPreTokenizer,
+ * WhitespaceSplit, Metaspace; models BPE (no affixes; byte_fallback and fuse_unk as in Llama's
+ * files) and WordPiece; post-processors TemplateProcessing, BertProcessing, ByteLevel; decoders
+ * ByteLevel, WordPiece, Fuse, Replace, ByteFallback, Strip, Metaspace, Sequence. So the
+ * SentencePiece-style files of Llama / Mistral / TinyLlama load in both their forms: the legacy
+ * one (normalizer Prepend("▁") + Replace(" ", "▁"), no pre-tokenizer) and the newer one
+ * (pre-tokenizer Metaspace, decoder Metaspace). Anything else is named in
  * the error. Added tokens are matched in the raw text; their `lstrip`, `rstrip`,
  * `single_word` and `normalized` flags are read as false.
  *
@@ -19,7 +23,17 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpeModel } from './bpe.ts';
-import { ByteLevelDecoder, type Decoder, FuseDecoder, WordPieceDecoder } from './decoder.ts';
+import {
+  ByteFallbackDecoder,
+  ByteLevelDecoder,
+  type Decoder,
+  FuseDecoder,
+  MetaspaceDecoder,
+  ReplaceDecoder,
+  SequenceDecoder,
+  StripDecoder,
+  WordPieceDecoder,
+} from './decoder.ts';
 import { formatError } from './errors.ts';
 import { type JsonObject, JsonReader } from './json-reader.ts';
 import type { TokenizerModel } from './model.ts';
@@ -27,12 +41,14 @@ import {
   BertNormalizer,
   LowercaseNormalizer,
   type Normalizer,
+  PrependNormalizer,
+  ReplaceNormalizer,
   SequenceNormalizer,
   StripAccentsNormalizer,
   UnicodeNormalizer,
 } from './normalizer.ts';
 import { ByteLevelPostProcessor, type PostProcessor, type TemplateItem, TemplateProcessing } from './post-processor.ts';
-import { BertPreTokenizer, ByteLevelPreTokenizer, type PreTokenizer, WhitespaceSplitPreTokenizer } from './pretokenize.ts';
+import { BertPreTokenizer, ByteLevelPreTokenizer, MetaspacePreTokenizer, type PrependScheme, type PreTokenizer, WhitespaceSplitPreTokenizer } from './pretokenize.ts';
 import { type AddedToken, Tokenizer } from './tokenizer.ts';
 import { WordPieceModel } from './wordpiece.ts';
 
@@ -183,7 +199,8 @@ function readModel(r: JsonReader, model: JsonObject): TokenizerModel {
     const value = r.stringOrNull(model[unsupported], `model.${unsupported}`);
     if (value !== null && value !== '') r.fail(`model.${unsupported}`, 'null (qkv supports BPE without affixes)', value);
   }
-  if (r.booleanOrNull(model.byte_fallback, 'model.byte_fallback') === true) r.fail('model.byte_fallback', 'false (byte-level BPE needs no byte fallback)', true);
+  const byteFallback = r.booleanOrNull(model.byte_fallback, 'model.byte_fallback') ?? false;
+  const fuseUnk = r.booleanOrNull(model.fuse_unk, 'model.fuse_unk') ?? false;
   const unkToken = r.stringOrNull(model.unk_token, 'model.unk_token');
   if (unkToken !== null && !vocab.has(unkToken)) r.fail('model.unk_token', 'a token in model.vocab', unkToken);
   const merges = r.array(model.merges, 'model.merges');
@@ -216,13 +233,13 @@ function readModel(r: JsonReader, model: JsonObject): TokenizerModel {
     mergeIds[3 * i + 1] = rightId;
     mergeIds[3 * i + 2] = mergedId;
   }
-  return new BpeModel({ vocab, tokens, mergeIds, unkToken });
+  return new BpeModel({ vocab, tokens, mergeIds, unkToken, byteFallback, fuseUnk });
 }
 
 function readNormalizer(r: JsonReader, value: unknown, field: string): Normalizer | null {
   const config = r.objectOrNull(value, field);
   if (config === null) return null;
-  const type = r.oneOf(config.type, `${field}.type`, ['BertNormalizer', 'Sequence', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Lowercase', 'StripAccents']);
+  const type = r.oneOf(config.type, `${field}.type`, ['BertNormalizer', 'Sequence', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Lowercase', 'StripAccents', 'Prepend', 'Replace']);
   switch (type) {
     case 'BertNormalizer':
       return new BertNormalizer({
@@ -237,6 +254,10 @@ function readNormalizer(r: JsonReader, value: unknown, field: string): Normalize
       return new LowercaseNormalizer();
     case 'StripAccents':
       return new StripAccentsNormalizer();
+    case 'Prepend':
+      return new PrependNormalizer(r.string(config.prepend, `${field}.prepend`));
+    case 'Replace':
+      return new ReplaceNormalizer(readStringPattern(r, config.pattern, `${field}.pattern`), r.string(config.content, `${field}.content`));
     default:
       return new UnicodeNormalizer(type);
   }
@@ -245,7 +266,8 @@ function readNormalizer(r: JsonReader, value: unknown, field: string): Normalize
 function readPreTokenizer(r: JsonReader, value: unknown, field: string): PreTokenizer | null {
   const config = r.objectOrNull(value, field);
   if (config === null) return null;
-  const type = r.oneOf(config.type, `${field}.type`, ['ByteLevel', 'BertPreTokenizer', 'WhitespaceSplit']);
+  const type = r.oneOf(config.type, `${field}.type`, ['ByteLevel', 'BertPreTokenizer', 'WhitespaceSplit', 'Metaspace']);
+  if (type === 'Metaspace') return new MetaspacePreTokenizer(readMetaspace(r, config, field));
   if (type === 'BertPreTokenizer') return new BertPreTokenizer();
   if (type === 'WhitespaceSplit') return new WhitespaceSplitPreTokenizer();
   return new ByteLevelPreTokenizer({
@@ -295,8 +317,42 @@ function readPostProcessor(r: JsonReader, value: unknown, field: string, idOf: (
 function readDecoder(r: JsonReader, value: unknown, field: string): Decoder | null {
   const config = r.objectOrNull(value, field);
   if (config === null) return null;
-  const type = r.oneOf(config.type, `${field}.type`, ['ByteLevel', 'WordPiece', 'Fuse']);
+  const type = r.oneOf(config.type, `${field}.type`, ['ByteLevel', 'WordPiece', 'Fuse', 'Replace', 'ByteFallback', 'Strip', 'Metaspace', 'Sequence']);
   if (type === 'ByteLevel') return new ByteLevelDecoder();
   if (type === 'Fuse') return new FuseDecoder();
+  if (type === 'ByteFallback') return new ByteFallbackDecoder();
+  if (type === 'Replace') return new ReplaceDecoder(readStringPattern(r, config.pattern, `${field}.pattern`), r.string(config.content, `${field}.content`));
+  if (type === 'Strip') {
+    const content = r.string(config.content, `${field}.content`);
+    if (Array.from(content).length !== 1) r.fail(`${field}.content`, 'one character', content);
+    return new StripDecoder(content, r.index(config.start, `${field}.start`, 0), r.index(config.stop, `${field}.stop`, 0));
+  }
+  if (type === 'Metaspace') {
+    const { replacement, prependScheme, split } = readMetaspace(r, config, field);
+    return new MetaspaceDecoder(replacement, prependScheme, split);
+  }
+  if (type === 'Sequence') return new SequenceDecoder(r.array(config.decoders, `${field}.decoders`).map((d, i) => readDecoder(r, d, `${field}.decoders[${i}]`)!));
   return new WordPieceDecoder(r.string(config.prefix ?? '##', `${field}.prefix`), r.boolean(config.cleanup, `${field}.cleanup`, true));
+}
+
+/** A Replace pattern: `{ "String": " " }` (a `{ "Regex": … }` pattern is refused by name). */
+function readStringPattern(r: JsonReader, value: unknown, field: string): string {
+  const pattern = r.object(value, field);
+  if (!('String' in pattern)) r.fail(field, '{ "String": … } (qkv supports string patterns, not Regex)', value);
+  const text = r.string(pattern.String, `${field}.String`);
+  if (text.length === 0) r.fail(`${field}.String`, 'a non-empty string', text);
+  return text;
+}
+
+/**
+ * Metaspace's fields, in both forms Hugging Face has written: `prepend_scheme` ("always", "first",
+ * "never") and `split` (tokenizers ≥ 0.14), or the older `add_prefix_space` (true → "always").
+ */
+function readMetaspace(r: JsonReader, config: JsonObject, field: string): { replacement: string; prependScheme: PrependScheme; split: boolean } {
+  const replacement = r.string(config.replacement ?? '\u2581', `${field}.replacement`);
+  if (Array.from(replacement).length !== 1) r.fail(`${field}.replacement`, 'one character', replacement);
+  let prependScheme: PrependScheme;
+  if (config.prepend_scheme !== undefined) prependScheme = r.oneOf(config.prepend_scheme, `${field}.prepend_scheme`, ['always', 'first', 'never']);
+  else prependScheme = r.boolean(config.add_prefix_space, `${field}.add_prefix_space`, true) ? 'always' : 'never';
+  return { replacement, prependScheme, split: r.boolean(config.split, `${field}.split`, true) };
 }

@@ -184,12 +184,15 @@ export class Tokenizer {
   /** The words of a text after normalisation and pre-tokenisation (what the model sees). */
   preTokenize(text: string): string[] {
     const words: string[] = [];
+    let atStart = true;
     for (const segment of this.segments(text)) {
+      const first = atStart;
+      atStart = false;
       if (typeof segment !== 'string') continue;
       const normalized = this.normalizer === null ? segment : this.normalizer.normalize(segment);
       if (this.preTokenizer === null) {
         if (normalized.length > 0) words.push(normalized);
-      } else for (const word of this.preTokenizer.split(normalized)) words.push(word);
+      } else for (const word of this.preTokenizer.split(normalized, first)) words.push(word);
     }
     return words;
   }
@@ -217,10 +220,13 @@ export class Tokenizer {
   }
 
   private encodeText(text: string, ids: number[], tokens: string[] | null): void {
+    // Metaspace's prepend_scheme "first": only the text before any added token begins the input.
+    let atStart = true;
     for (const segment of this.segments(text)) {
       if (typeof segment !== 'string') {
         ids.push(segment.id);
         tokens?.push(segment.content);
+        atStart = false;
         continue;
       }
       const start = ids.length;
@@ -228,7 +234,8 @@ export class Tokenizer {
       if (this.preTokenizer === null) {
         if (normalized.length > 0) this.encodeWord(normalized, null, ids);
       } else {
-        const words = this.preTokenizer.split(normalized);
+        const words = this.preTokenizer.split(normalized, atStart);
+        atStart = false;
         for (let w = 0; w < words.length; w++) this.encodeWord(words[w], this.preTokenizer, ids);
       }
       if (tokens !== null) for (let i = start; i < ids.length; i++) tokens.push(this.model.idToToken(ids[i])!);

@@ -136,7 +136,10 @@ test('malformed files name the file and the field', () => {
   expectFormatError(broken((j) => (j.added_tokens[1].content = 7)), 'added_tokens[1].content');
   expectFormatError(broken((j) => (j.normalizer.lowercase = 'yes')), 'normalizer.lowercase');
   expectFormatError(broken((j) => (j.post_processor.single[0].SpecialToken.id = '[NOPE]')), 'post_processor.single[0].SpecialToken.id');
-  expectFormatError(broken((j) => (j.decoder = { type: 'Metaspace' })), 'decoder.type');
+  expectFormatError(broken((j) => (j.decoder = { type: 'CTC' })), 'decoder.type');
+  expectFormatError(broken((j) => (j.decoder = { type: 'Sequence', decoders: [{ type: 'Fuse' }, { type: 'Metaspace', prepend_scheme: 'sometimes' }] })), 'decoder.decoders[1].prepend_scheme');
+  expectFormatError(broken((j) => (j.normalizer = { type: 'Replace', pattern: { Regex: '\\s' }, content: '▁' })), 'normalizer.pattern');
+  expectFormatError(broken((j) => (j.pre_tokenizer = { type: 'Metaspace', replacement: '▁▁' })), 'pre_tokenizer.replacement');
   const bpe = tokenizerToJson(trainBpe(['ab ab ab'], { vocabSize: 300, specialTokens: [] })) as any;
   bpe.model.merges.push('a zz');
   expectFormatError(bpe, 'model.merges[2]');
