@@ -94,7 +94,7 @@ function legacyJson(): Record<string, unknown> {
 }
 
 /** The newer form (tokenizers ≥ 0.14, legacy: false): no normalizer, Metaspace does the spaces. */
-function metaspaceJson(prependScheme: 'first' | 'always', split: boolean, decoder: 'metaspace' | 'sequence'): Record<string, unknown> {
+function metaspaceJson(prependScheme: 'first' | 'always' | 'never', split: boolean, decoder: 'metaspace' | 'sequence'): Record<string, unknown> {
   const json = legacyJson();
   json.normalizer = null;
   json.pre_tokenizer = { type: 'Metaspace', replacement: SPACE_SYMBOL, prepend_scheme: prependScheme, split };
@@ -110,6 +110,12 @@ const FORMS: Array<[string, () => Record<string, unknown>]> = [
   ['Metaspace first, no split, Replace/ByteFallback/Fuse/Strip decoder', () => metaspaceJson('first', false, 'sequence')],
   ['Metaspace first, split, Metaspace decoder', () => metaspaceJson('first', true, 'metaspace')],
   ['Metaspace always, split, Metaspace decoder', () => metaspaceJson('always', true, 'metaspace')],
+  ['Metaspace never, split, Metaspace decoder', () => metaspaceJson('never', true, 'metaspace')],
+  ['Metaspace before tokenizers 0.14 (add_prefix_space)', () => {
+    const json = metaspaceJson('always', true, 'metaspace');
+    json.pre_tokenizer = { type: 'Metaspace', replacement: SPACE_SYMBOL, add_prefix_space: true };
+    return json;
+  }],
 ];
 
 function describeIds(tokenizer: Tokenizer, ids: readonly number[]): string {
@@ -125,10 +131,20 @@ test('@huggingface/tokenizers gives qkv ids and decode on every Llama tokenizer.
       const ids = ours.encode(text).ids;
       const theirs = [...hf.encode(text).ids];
       assert.deepEqual(ids, theirs, `${form} on ${JSON.stringify(text)}: qkv ${describeIds(ours, ids)} vs HF ${describeIds(ours, theirs)}`);
+      if (form.includes('never')) {
+        // The JS ports' Metaspace decoder ignores prepend_scheme and drops a leading space even
+        // with "never"; tokenizers' metaspace.rs does not, and nothing was prepended: the exact text.
+        assert.equal(ours.decode(ids), '<s>' + text, `${form} decode ${JSON.stringify(text)}`);
+        continue;
+      }
       for (const skip of [false, true]) {
         assert.equal(ours.decode(ids, { skipSpecialTokens: skip }), hf.decode(ids, { skip_special_tokens: skip, clean_up_tokenization_spaces: false }), `${form} decode ${JSON.stringify(text)} skip=${skip}`);
       }
     }
+    // the legacy form is SentencePiece exactly: the GGUF SPM model's ids (where <unk> is no added
+    // token: llama.cpp's UNKNOWN type). Metaspace differs on purpose (HF's legacy: false): no ▁ is
+    // prepended to a text that starts with a space, none after an added token with "first".
+    if (form.startsWith('legacy')) for (const text of TEXTS.filter((t) => !t.includes('<unk>'))) assert.deepEqual(ours.encode(text).ids, spm.encode(text).ids, `${form} vs SPM on ${JSON.stringify(text)}`);
     // <s> added by the TemplateProcessing post-processor, as Llama's files do
     assert.equal(ours.encode('hi').ids[0], 1, form);
   }
