@@ -16,6 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import type { GgufReadValue } from '../../src/io/gguf-format.ts';
+import { importHuggingFace } from '../../src/io/hf-import.ts';
+import { Llama } from '../../src/models/llama.ts';
+import { saveLlama } from '../../src/models/llama-folder.ts';
+import { Rng } from '../../src/tensor/random.ts';
 import { llamaTokenizerFromGguf } from '../../src/tokenizers/gguf-import.ts';
 import { SPACE_SYMBOL } from '../../src/tokenizers/sentencepiece.ts';
 import { loadTokenizer, saveTokenizer, tokenizerFromJson, tokenizerToJson } from '../../src/tokenizers/tokenizer-json.ts';
@@ -223,4 +227,19 @@ test('GGUF SentencePiece tokenizer → HF folder → read back: SPM ids; load �
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a Hugging Face Llama folder imports with its tokenizer.json: SPM ids, and HF ids for a Llama-style file', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'qkv-llama-import-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const llama = new Llama({ vocab_size: spm.vocabSize, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8 }, { rng: new Rng(3) });
+  const dir = join(root, 'llama');
+  saveLlama(dir, llama, spm);
+  const fromSpm = importHuggingFace(dir).tokenizer;
+  for (const text of TEXTS) assert.deepEqual(fromSpm.encode(text).ids, spm.encode(text).ids, `saved SPM tokenizer on ${JSON.stringify(text)}`);
+  const json = metaspaceJson('first', false, 'sequence');
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+  const imported = importHuggingFace(dir).tokenizer;
+  const hf = new HfTokenizer(json as never, {});
+  for (const text of TEXTS) assert.deepEqual(imported.encode(text).ids, [...hf.encode(text).ids], `imported Llama-style tokenizer.json on ${JSON.stringify(text)}`);
 });
