@@ -11,7 +11,12 @@
  * Held-out loss is evaluated on the same validation batches every tenth of the run (the curves)
  * and at the end on more batches (the figure).
  *
- * `node --import tsx bench/adaptive-converge.ts [--minutes M] [--steps N] [--out FILE.json]`
+ * `--variants full,div4,div2` (the default: all three, one after the other) runs only some; on a
+ * shared machine the full run and the adaptive runs can go in two processes side by side, with the
+ * same `--steps` (each run's curve and figure depend only on its seed, batches and steps, not on
+ * what runs beside it; the step times do, so bench/adaptive-softmax.ts is the speed figure).
+ *
+ * `node --import tsx bench/adaptive-converge.ts [--minutes M] [--steps N] [--variants full,div4,div2] [--out FILE.json]`
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -141,14 +146,19 @@ export async function main(): Promise<void> {
   const minutes = Number(argument('--minutes') ?? 15);
   const ranked = frequencyRankedCorpus();
   const dataset = new TokenDataset(ranked, VALIDATION_FRACTION);
-  const fullStepMs = measureFullStepMs(dataset);
-  const steps = argument('--steps') !== undefined ? Number(argument('--steps')) : Math.max(50, Math.floor((minutes * 60_000) / fullStepMs));
-  console.error(`corpus ${ranked.length} tokens; full-softmax step ${fullStepMs.toFixed(0)} ms → ${steps} steps (${((steps * BATCH_SIZE * BLOCK_SIZE) / dataset.train.length).toFixed(2)} epochs)`);
-  const variants: Variant[] = [
-    { name: 'full', output: 'full' },
-    { name: 'adaptive div 4', output: 'adaptive', divValue: 4 },
-    { name: 'adaptive div 2', output: 'adaptive', divValue: 2 },
-  ];
+  const fixedSteps = argument('--steps');
+  const steps = fixedSteps !== undefined ? Number(fixedSteps) : Math.max(50, Math.floor((minutes * 60_000) / measureFullStepMs(dataset)));
+  console.error(`corpus ${ranked.length} tokens; ${steps} steps (${((steps * BATCH_SIZE * BLOCK_SIZE) / dataset.train.length).toFixed(2)} epochs)`);
+  const allVariants: Record<string, Variant> = {
+    full: { name: 'full', output: 'full' },
+    div4: { name: 'adaptive div 4', output: 'adaptive', divValue: 4 },
+    div2: { name: 'adaptive div 2', output: 'adaptive', divValue: 2 },
+  };
+  const variants = (argument('--variants') ?? 'full,div4,div2').split(',').map((key) => {
+    const variant = allVariants[key];
+    if (variant === undefined) throw new Error(`bench adaptive-converge: --variants takes ${Object.keys(allVariants).join(', ')}; got ${JSON.stringify(key)}`);
+    return variant;
+  });
   const results: RunResult[] = [];
   const outPath = argument('--out');
   const unigram = Math.exp(unigramCrossEntropy(dataset.train, dataset.validation, V));
@@ -157,7 +167,7 @@ export async function main(): Promise<void> {
     const full = results[0];
     const summary = {
       model: MODEL, vocab: V, cutoffs: CUTOFFS, batch: `${BATCH_SIZE}x${BLOCK_SIZE}`, steps, unigramPerplexity: unigram,
-      results: results.map((r) => ({ ...r, perplexityRatioToFull: r.heldOutPerplexity / full.heldOutPerplexity, stepSpeedupVsFull: full.medianStepMs / r.medianStepMs })),
+      results: results.map((r) => (full.name === 'full' ? { ...r, perplexityRatioToFull: r.heldOutPerplexity / full.heldOutPerplexity, stepSpeedupVsFull: full.medianStepMs / r.medianStepMs } : r)),
     };
     if (outPath !== undefined) {
       writeFileSync(`${outPath}.tmp`, JSON.stringify(summary, null, 2));
@@ -165,7 +175,8 @@ export async function main(): Promise<void> {
     }
   }
   for (const r of results) {
-    console.log(`${r.name.padEnd(16)} held-out ppl ${r.heldOutPerplexity.toFixed(2).padStart(9)}  ratio to full ${(r.heldOutPerplexity / results[0].heldOutPerplexity).toFixed(4)}  step ${r.medianStepMs.toFixed(0)} ms`);
+    const ratio = results[0].name === 'full' ? `  ratio to full ${(r.heldOutPerplexity / results[0].heldOutPerplexity).toFixed(4)}` : '';
+    console.log(`${r.name.padEnd(16)} held-out ppl ${r.heldOutPerplexity.toFixed(2).padStart(9)}${ratio}  step ${r.medianStepMs.toFixed(0)} ms`);
   }
   console.log(`unigram baseline held-out ppl ${unigram.toFixed(1)}`);
 }

@@ -22,6 +22,7 @@ import type { Module } from '../nn/module.ts';
 import { dequantizeMatrix } from '../compress/formats.ts';
 import { QuantizedLinear } from '../compress/quantized-linear.ts';
 import { GPT, GPT_ROPE_THETA } from '../models/gpt.ts';
+import { refuseAdaptiveHead } from '../models/gpt-adaptive.ts';
 import { Llama } from '../models/llama.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -209,6 +210,7 @@ function packedTiedHead(d: DecoderGraph, head: unknown): QuantizedLinear | null 
 
 function gptGraph(model: GPT, packQuantized: boolean): Uint8Array {
   const c = model.config;
+  refuseAdaptiveHead(c, 'exportOnnx'); // the graph's logits are h·wteᵀ (transformers' GPT-2)
   if (c.position !== 'learned' && c.position !== 'rope' && c.position !== 'none') {
     throw new QkvValueError(`exportOnnx: GPT position "${c.position}" is not exported (learned, rope, none are)`);
   }

@@ -24,6 +24,7 @@ import { BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, typ
 import { bertArchitecture, bertConfigToJson } from '../models/bert-folder.ts';
 import type { CausalLM } from '../models/causal-lm.ts';
 import { GPT } from '../models/gpt.ts';
+import { refuseAdaptiveHead } from '../models/gpt-adaptive.ts';
 import { gptConfigToJson } from '../models/gpt-folder.ts';
 import { Llama } from '../models/llama.ts';
 import { llamaConfigToJson } from '../models/llama-folder.ts';
@@ -60,6 +61,7 @@ export function exportOnnxFolder(dir: string, model: CausalLM | AnyBert, tokeniz
   const quant = options.quant === undefined ? null : ONNX_QUANT[options.quant];
   if (options.quant !== undefined && quant === undefined) throw new QkvValueError(`exportOnnxFolder: quant must be one of ${Object.keys(ONNX_QUANT).join(', ')}, got ${JSON.stringify(options.quant)}`);
   if (quant !== null && isBert(model)) throw new QkvValueError('exportOnnxFolder: quantised ONNX is for GPT and Llama (the BERT graph is float32)');
+  if (model instanceof GPT) refuseAdaptiveHead(model.config, 'exportOnnxFolder'); // before quantising in place or writing a file
   if (quant !== null) quantizeModel(model as CausalLM, quant.format);
   const eos = tokenizer.tokenToId('<|endoftext|>');
   const ids = eos === undefined ? {} : { bos_token_id: eos, eos_token_id: eos };

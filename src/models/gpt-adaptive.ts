@@ -88,6 +88,27 @@ export function adaptiveOutput(head: AdaptiveLogSoftmaxWithLoss, x: Tensor, targ
   };
 }
 
+/**
+ * A file format or tool that only knows the tied full-softmax head (logits = h·wteᵀ: GPT-2's
+ * ONNX graph, llama.cpp's gpt2 GGUF) was asked to write a GPT with an adaptive head. Refused by
+ * name: the file would hold `wte` and no `adaptive_head.*`, so every reader would compute the
+ * logits from the embedding table, a different (untrained) output layer, without any error.
+ */
+export class AdaptiveHeadUnsupportedError extends QkvValueError {
+  constructor(readonly consumer: string, cutoffs: readonly number[]) {
+    super(
+      `${consumer}: this GPT has an adaptive softmax output layer (output 'adaptive', adaptive_head.*, cutoffs [${cutoffs.join(', ')}]); ` +
+        `${consumer} writes only the tied full-softmax head (logits = h·wteᵀ), so the file would drop the adaptive head. ` +
+        `Use the model folder (safetensors; qkv and quantised qkv folders keep the head), or train with --output full`,
+    );
+  }
+}
+
+/** Throws AdaptiveHeadUnsupportedError when `config` has an adaptive head (`consumer` names the caller, e.g. "exportGguf"). */
+export function refuseAdaptiveHead(config: Pick<GPTConfig, 'output' | 'adaptive_cutoffs'>, consumer: string): void {
+  if (config.output === 'adaptive') throw new AdaptiveHeadUnsupportedError(consumer, config.adaptive_cutoffs ?? []);
+}
+
 /** x (B, T, C) → log-probs of the next token after each row's last position, (B, V). */
 export function lastPositionLogProbs(head: AdaptiveLogSoftmaxWithLoss, x: Tensor): Tensor {
   const [B, T, C] = x.shape;
