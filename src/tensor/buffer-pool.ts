@@ -28,6 +28,9 @@ let recording: Set<ArrayBufferLike> | null = null;
 /** The buffers of the innermost `inferenceScope`, by their ArrayBuffer. */
 let scopeRecording: Map<ArrayBufferLike, Storage> | null = null;
 let reused = 0;
+/** Fresh buffers of ≥ MIN_POOLED_ELEMENTS that `allocate` made (pool misses), and their bytes. */
+let freshAllocations = 0;
+let freshBytes = 0;
 
 /**
  * A buffer of `size` elements from the pool, or undefined when there is none; zeroed unless
@@ -51,6 +54,8 @@ export function takePooled(dtype: DType, size: number, zeroed = true): Storage |
 /** Note a fresh buffer if a backward pass is recording (see `recordAllocations`). */
 export function noteAllocation(buffer: Storage): void {
   if (buffer.length < MIN_POOLED_ELEMENTS) return;
+  freshAllocations++;
+  freshBytes += buffer.byteLength;
   recording?.add(buffer.buffer);
   scopeRecording?.set(buffer.buffer, buffer);
 }
@@ -76,8 +81,8 @@ export function recordAllocations(owned: Set<ArrayBufferLike>): () => void {
 }
 
 /** Pool counters, for tests and profiling. */
-export function bufferPoolStats(): { pooledBytes: number; reused: number; enabled: boolean } {
-  return { pooledBytes, reused, enabled };
+export function bufferPoolStats(): { pooledBytes: number; reused: number; freshAllocations: number; freshBytes: number; enabled: boolean } {
+  return { pooledBytes, reused, freshAllocations, freshBytes, enabled };
 }
 
 /** Drop every pooled buffer (they go to GC). */

@@ -76,4 +76,30 @@ describe('buffer pool', () => {
       assert.deepEqual(Float32Array.from(scoped.logits[step].data), scoped.copies[step], `step ${step}: held logits changed under the caller`);
     }
   });
+
+  it('split: the padded gradients added into another piece\'s buffer go back to the pool, and the gradient is exact', () => {
+    // x (4, 3·1024) · 2 → split in three along the last axis → piece i times (i + 1), summed. Each piece's backward pads
+    // its gradient to (4, 3072); the second and third are added into the first's buffer in place.
+    const x = Tensor.from(Array.from({ length: 4 * 3072 }, (_, i) => (i % 7) - 3), [4, 3072], { requiresGrad: true });
+    const step = (): void => {
+      const [a, b, c] = x.mul(2).split(1024, 1);
+      a.mul(1).add(b.mul(2)).add(c.mul(3)).sum().backward({ releaseActivations: true });
+    };
+    step();
+    const first = x.grad!.data.slice();
+    x.grad = null;
+    const before = bufferPoolStats();
+    step();
+    const after = bufferPoolStats();
+    // Every buffer of the second pass comes from the first's (before the fix, two pads per pass went to GC).
+    assert.equal(after.freshAllocations - before.freshAllocations, 0, 'the second pass allocated fresh buffers');
+    // d/dx = 2·(i + 1) on piece i's columns: exact in float32.
+    for (let row = 0; row < 4; row++) {
+      for (let col = 0; col < 3072; col++) {
+        const expected = 2 * (Math.floor(col / 1024) + 1);
+        assert.equal(x.grad!.data[row * 3072 + col], expected, `x.grad[${row}, ${col}]`);
+        assert.equal(first[row * 3072 + col], expected, `first pass x.grad[${row}, ${col}]`);
+      }
+    }
+  });
 });
