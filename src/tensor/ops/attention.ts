@@ -13,6 +13,7 @@
  */
 import { attentionBackward, attentionForward } from '../../kernels/index.ts';
 import { attachGrad } from '../autograd.ts';
+import { givePooled } from '../buffer-pool.ts';
 import { QkvShapeError, formatShape } from '../errors.ts';
 import { allocateOverwritten, Tensor } from '../tensor.ts';
 import { readDense } from './strided.ts';
@@ -60,7 +61,11 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, options: FusedAt
     const dq = allocateOverwritten('float32', outData.length);
     const dk = allocateOverwritten('float32', outData.length);
     const dv = allocateOverwritten('float32', outData.length);
-    attentionBackward(dq, dk, dv, asFloat32(grad), qData, kData, vData, outData, logSumExp, params);
+    const gradData = asFloat32(grad);
+    attentionBackward(dq, dk, dv, gradData, qData, kData, vData, outData, logSumExp, params);
+    // A dense copy made just for the kernel (the merged-heads gradient arrives transposed) is
+    // read by nobody after it: back to the pool, else one (B,NH,T,hs) array a layer goes to GC.
+    if (gradData.buffer !== grad.data.buffer) givePooled(gradData);
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });
 }
