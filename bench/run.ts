@@ -9,6 +9,7 @@ type Bench = { name: string; run: (report: BenchReport) => Promise<void> };
 const benches: Bench[] = [
   { name: 'matmul', run: async (report) => (await import('./matmul.ts')).run(report) },
   { name: 'tokenizers', run: async (report) => (await import('./tokenizers.ts')).run(report) },
+  { name: 'tokenizers-llama', run: async (report) => (await import('./tokenizers-llama.ts')).run(report) },
   { name: 'attention', run: async (report) => (await import('./attention.ts')).run(report) },
   { name: 'kernels', run: async (report) => (await import('./kernels.ts')).run(report) },
   { name: 'fused-attention', run: async (report) => (await import('./fused-attention.ts')).run(report) },
