@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { llamaTokenizerFromGguf } from '../src/tokenizers/gguf-import.ts';
 import { SPACE_SYMBOL } from '../src/tokenizers/sentencepiece.ts';
+import { learnSentencePieceMerges } from '../test/tokenizers/sentencepiece-merges.ts';
 import { tokenizerFromJson, tokenizerToJson } from '../src/tokenizers/tokenizer-json.ts';
 import type { GgufReadValue } from '../src/io/gguf-format.ts';
 import { BenchReport, timeMedianMs } from './report.ts';
@@ -19,34 +20,7 @@ const MERGES = 1000;
 
 /** SentencePiece BPE training, greedy on word counts: merged pieces scored by merge order, characters after. */
 function sentencePieceMetadata(corpus: string): Map<string, GgufReadValue> {
-  const counts = new Map<string, number>();
-  for (const word of corpus.split(/\s+/)) {
-    const kept = word.replace(/[^A-Za-z.,']/g, '');
-    if (kept.length > 0) counts.set(SPACE_SYMBOL + kept, (counts.get(SPACE_SYMBOL + kept) ?? 0) + 1);
-  }
-  let words = [...counts].map(([word, count]) => ({ symbols: Array.from(word), count }));
-  const alphabet = [...new Set(words.flatMap((w) => w.symbols))].sort();
-  const merged: string[] = [];
-  for (let m = 0; m < MERGES; m++) {
-    const pairs = new Map<string, number>();
-    for (const { symbols, count } of words) for (let i = 0; i + 1 < symbols.length; i++) pairs.set(symbols[i] + '\0' + symbols[i + 1], (pairs.get(symbols[i] + '\0' + symbols[i + 1]) ?? 0) + count);
-    let best = '';
-    let bestCount = 0;
-    for (const [pair, count] of pairs) if (count > bestCount) [best, bestCount] = [pair, count];
-    if (bestCount < 2) break;
-    const [a, b] = best.split('\0');
-    merged.push(a + b);
-    words = words.map(({ symbols, count }) => {
-      const out: string[] = [];
-      for (let i = 0; i < symbols.length; i++) {
-        if (i + 1 < symbols.length && symbols[i] === a && symbols[i + 1] === b) {
-          out.push(a + b);
-          i++;
-        } else out.push(symbols[i]);
-      }
-      return { symbols: out, count };
-    });
-  }
+  const { merged, alphabet } = learnSentencePieceMerges(corpus, MERGES);
   const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
   return new Map<string, GgufReadValue>([
     ['tokenizer.ggml.model', 'llama'],

@@ -20,7 +20,7 @@ import { readGguf } from '../../src/io/gguf-reader.ts';
 import { writeGguf } from '../../src/io/gguf-writer.ts';
 import { Llama } from '../../src/models/llama.ts';
 import { Rng } from '../../src/tensor/random.ts';
-import { SPACE_SYMBOL } from '../../src/tokenizers/sentencepiece.ts';
+import { learnSentencePieceMerges } from './sentencepiece-merges.ts';
 import { fixtureTokenizer } from '../io/gguf-fixtures.ts';
 
 const USER_TOKEN = '<|user|>';
@@ -29,34 +29,7 @@ const USER_TOKEN = '<|user|>';
 function trainSentencePieceVocab(text: string, merges: number): { pieces: string[]; scores: number[]; types: number[] } {
   // words as SentencePiece sees them: "▁" before each; only letters and . , ' in the alphabet,
   // so digits, tabs and non-ASCII letters must fall back to bytes
-  const counts = new Map<string, number>();
-  for (const word of text.split(/\s+/)) {
-    const kept = word.replace(/[^A-Za-z.,']/g, '');
-    if (kept.length > 0) counts.set(SPACE_SYMBOL + kept, (counts.get(SPACE_SYMBOL + kept) ?? 0) + 1);
-  }
-  let words = [...counts].map(([word, count]) => ({ symbols: Array.from(word), count }));
-  const alphabet = [...new Set(words.flatMap((w) => w.symbols))].sort();
-  const merged: string[] = [];
-  for (let m = 0; m < merges; m++) {
-    const pairs = new Map<string, number>();
-    for (const { symbols, count } of words) for (let i = 0; i + 1 < symbols.length; i++) pairs.set(symbols[i] + '\u0000' + symbols[i + 1], (pairs.get(symbols[i] + '\u0000' + symbols[i + 1]) ?? 0) + count);
-    let best = '';
-    let bestCount = 0;
-    for (const [pair, count] of pairs) if (count > bestCount || (count === bestCount && pair < best)) [best, bestCount] = [pair, count];
-    if (bestCount < 2) break;
-    const [a, b] = best.split('\u0000');
-    merged.push(a + b);
-    words = words.map(({ symbols, count }) => {
-      const out: string[] = [];
-      for (let i = 0; i < symbols.length; i++) {
-        if (i + 1 < symbols.length && symbols[i] === a && symbols[i + 1] === b) {
-          out.push(a + b);
-          i++;
-        } else out.push(symbols[i]);
-      }
-      return { symbols: out, count };
-    });
-  }
+  const { merged, alphabet } = learnSentencePieceMerges(text, merges);
   const pieces = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`), USER_TOKEN];
   const types = [2, 3, 3, ...new Array(256).fill(6), 4];
   const scores = new Array(pieces.length).fill(0);

@@ -22,6 +22,7 @@ import { saveLlama } from '../../src/models/llama-folder.ts';
 import { Rng } from '../../src/tensor/random.ts';
 import { llamaTokenizerFromGguf } from '../../src/tokenizers/gguf-import.ts';
 import { SPACE_SYMBOL } from '../../src/tokenizers/sentencepiece.ts';
+import { learnSentencePieceMerges } from './sentencepiece-merges.ts';
 import { loadTokenizer, saveTokenizer, tokenizerFromJson, tokenizerToJson } from '../../src/tokenizers/tokenizer-json.ts';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.ts';
 
@@ -29,34 +30,7 @@ const corpus = readFileSync(fileURLToPath(new URL('../../data/brown.txt', import
 
 /** SentencePiece-style BPE on words "▁word" of letters and . , ' only: digits, accents, CJK, emoji need bytes. */
 function sentencePieceMetadata(merges: number): Map<string, GgufReadValue> {
-  const counts = new Map<string, number>();
-  for (const word of corpus.split(/\s+/)) {
-    const kept = word.replace(/[^A-Za-z.,']/g, '');
-    if (kept.length > 0) counts.set(SPACE_SYMBOL + kept, (counts.get(SPACE_SYMBOL + kept) ?? 0) + 1);
-  }
-  let words = [...counts].map(([word, count]) => ({ symbols: Array.from(word), count }));
-  const alphabet = [...new Set(words.flatMap((w) => w.symbols))].sort();
-  const merged: string[] = [];
-  for (let m = 0; m < merges; m++) {
-    const pairs = new Map<string, number>();
-    for (const { symbols, count } of words) for (let i = 0; i + 1 < symbols.length; i++) pairs.set(symbols[i] + '\0' + symbols[i + 1], (pairs.get(symbols[i] + '\0' + symbols[i + 1]) ?? 0) + count);
-    let best = '';
-    let bestCount = 0;
-    for (const [pair, count] of pairs) if (count > bestCount || (count === bestCount && pair < best)) [best, bestCount] = [pair, count];
-    if (bestCount < 2) break;
-    const [a, b] = best.split('\0');
-    merged.push(a + b);
-    words = words.map(({ symbols, count }) => {
-      const out: string[] = [];
-      for (let i = 0; i < symbols.length; i++) {
-        if (i + 1 < symbols.length && symbols[i] === a && symbols[i + 1] === b) {
-          out.push(a + b);
-          i++;
-        } else out.push(symbols[i]);
-      }
-      return { symbols: out, count };
-    });
-  }
+  const { merged, alphabet } = learnSentencePieceMerges(corpus, merges);
   const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
   const pieces = ['<unk>', '<s>', '</s>', ...bytes, ...merged, ...alphabet];
   const types = [2, 3, 3, ...new Array(256).fill(6), ...new Array(merged.length + alphabet.length).fill(1)];
