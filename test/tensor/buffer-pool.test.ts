@@ -91,8 +91,9 @@ describe('buffer pool', () => {
     const before = bufferPoolStats();
     step();
     const after = bufferPoolStats();
-    // Every buffer of the second pass comes from the first's (before the fix, two pads per pass went to GC).
-    assert.equal(after.freshAllocations - before.freshAllocations, 0, 'the second pass allocated fresh buffers');
+    // Every buffer of the second pass comes from the first's but one: the gradient x.grad took with it (before
+    // the fix, also two pads per pass went to GC).
+    assert.ok(after.freshAllocations - before.freshAllocations <= 1, `the second pass allocated ${after.freshAllocations - before.freshAllocations} fresh buffers`);
     // d/dx = 2·(i + 1) on piece i's columns: exact in float32.
     for (let row = 0; row < 4; row++) {
       for (let col = 0; col < 3072; col++) {
