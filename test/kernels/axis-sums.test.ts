@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KernelBackend } from '../../src/kernels/backend.ts';
 import { getKernelInfo, kernelBackend, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
+import { nativeInfo, setNativeThreads } from '../../src/kernels/native/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
 import type { Storage } from '../../src/kernels/types.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
@@ -22,13 +23,23 @@ function nativeOrSkip(): KernelBackend<Storage> | undefined {
 }
 
 const native = nativeOrSkip();
+
+/**
+ * The native pool's size, set directly: `setKernelThreads` resizes it only while native is the
+ * active backend, and CI also runs these tests under QKV_KERNELS=wasm|reference.
+ */
+function useNativeThreads(threads: number): void {
+  setKernelThreads(threads);
+  assert.equal(waitForKernelThreads(), true);
+  setNativeThreads(threads);
+  assert.equal(nativeInfo().threads, threads);
+}
 const sizes = [1, 7, 33, 65, 129];
 
 for (const threads of [1, 2]) {
   describe(`axisSums, native on ${threads} thread${threads > 1 ? 's' : ''}, against the reference`, { skip: native === undefined && 'the native addon is not built' }, () => {
     it('every (outer, C, inner) of 1, 7, 33, 65, 129 at an offset, with a mean scale', () => {
-      setKernelThreads(threads);
-      assert.equal(waitForKernelThreads(), true);
+      useNativeThreads(threads);
       let seed = 1;
       for (const outer of sizes) {
         for (const C of sizes) {
@@ -46,10 +57,7 @@ for (const threads of [1, 2]) {
     });
 
     it('split paths: many blocks (split by block) and one wide block (split by columns), C = 0 gives zeros', () => {
-      setKernelThreads(threads);
-      assert.equal(waitForKernelThreads(), true);
-      const before = getKernelInfo().threads;
-      assert.equal(before, threads);
+      useNativeThreads(threads);
       for (const [outer, C, inner] of [[129, 65, 33], [1, 300, 1030], [3, 129, 257], [2, 0, 70]] as const) {
         const a = randomArray(outer * C * inner, outer + C + inner, 1);
         const out = new Float32Array(outer * inner).fill(Number.NaN);
