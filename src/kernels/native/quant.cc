@@ -122,33 +122,7 @@ const long MIN_COLUMNS_PER_TASK = 8;
 std::vector<int8_t> codeScratch;
 std::vector<float> scaleScratch, groupSumScratch;
 
-// The entry an argument error names (set by each entry; thread_local: worker threads call too).
-thread_local const char* entryName = "qmatmul";
-
-[[noreturn]] void fail(const Napi::CallbackInfo& info, const std::string& message) {
-  throw Napi::RangeError::New(info.Env(), std::string(entryName) + " (native): " + message);
-}
-
-long countArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) fail(info, std::string(name) + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v <= 9007199254740991.0 && v == (double)(long)v)) fail(info, std::string(name) + " must be a non-negative integer, got " + std::to_string(v));
-  return (long)v;
-}
-
-/** The typed array at info[i], checked for kind and for holding at least `need` elements. */
-void* arrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type want, const char* kind, size_t need) {
-  bool isTyped = false;
-  napi_is_typedarray(info.Env(), info[i], &isTyped);
-  if (!isTyped) fail(info, std::string(name) + " must be a " + kind);
-  napi_typedarray_type actual;
-  size_t length;
-  void* data;
-  napi_get_typedarray_info(info.Env(), info[i], &actual, &length, &data, nullptr, nullptr);
-  if (actual != want) fail(info, std::string(name) + " must be a " + kind);
-  if (length < need) fail(info, std::string(name) + " needs " + std::to_string(need) + " elements, found " + std::to_string(length));
-  return data;
-}
+#include "napi-args.h"
 
 // qmatmul(format, out, x, w, M, N, K)
 void Qmatmul(const Napi::CallbackInfo& info) {
