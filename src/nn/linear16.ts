@@ -5,6 +5,11 @@
  * fp32 accumulation, and keeps for backward only the 16-bit copies (Uint16Array): the input a
  * Linear holds until backward costs 2 bytes an element instead of 4.
  *
+ * The graph does not hold the fp32 input either (see {@link graphInputOf}): as in PyTorch, where
+ * the autograd graph references the op that made a tensor and not the tensor, the fp32 input
+ * (a LayerNorm or GELU output, say) is garbage as soon as the model's code lets go of it, during
+ * the forward, instead of living until backward beside its 16-bit copy.
+ *
  * What is 16-bit: the saved input and the weight copy (storage), and every operand of the
  * forward and backward products (the incoming gradient is rounded too, as in torch.autocast).
  * What is not: the products' fp32 outputs and accumulation, every non-matmul op, master
@@ -17,7 +22,7 @@
  * @example
  * withLinearPrecision('bf16', () => model.forward(ids, { targets }).loss!.backward());
  */
-import { attachGrad } from '../tensor/autograd.ts';
+import { attachGrad, isGradEnabled } from '../tensor/autograd.ts';
 import { QkvValueError } from '../tensor/errors.ts';
 import { getMatmulKernel, matmul } from '../tensor/ops/matmul.ts';
 import { readDense } from '../tensor/ops/strided.ts';
@@ -52,12 +57,24 @@ export interface LinearPrecisionScope {
   recycle?: boolean;
 }
 
+/**
+ * Inside a `recycle` scope (a training step: the optimiser runs outside it, so no weight changes
+ * inside), each weight's 16-bit copy is made once and shared by every product that uses it (a
+ * weight used twice, the same layer over two inputs), keyed by the weight tensor, its storage
+ * and the precision. Null outside such a scope: every product rounds the weight it is given.
+ */
+let weightCopies: Map<Tensor, { data: Tensor['data']; precision: 'bf16' | 'fp16'; bits: Uint16Array }> | null = null;
+
 /** Runs `fn` with the Linear precision set, restoring the previous one after. */
 export function withLinearPrecision<T>(precision: Precision, fn: () => T, scope: LinearPrecisionScope = {}): T {
   const previous = activePrecision;
   const outerRecycling = recycling;
+  const outerWeightCopies = weightCopies;
   setLinearPrecision(precision);
-  if (scope.recycle) recycling = [];
+  if (scope.recycle) {
+    recycling = [];
+    weightCopies = new Map();
+  }
   try {
     return fn();
   } finally {
@@ -65,6 +82,7 @@ export function withLinearPrecision<T>(precision: Precision, fn: () => T, scope:
     if (scope.recycle) {
       for (const buffer of recycling!) give16(buffer);
       recycling = outerRecycling;
+      weightCopies = outerWeightCopies;
     }
   }
 }
@@ -215,15 +233,16 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
   const K = x.shape[x.ndim - 1];
   const N = weightLayout === 'out-in' ? weight.shape[0] : weight.shape[1];
   const M = K === 0 ? 0 : x.size / K;
-  const x16 = encodeKept(readDense(x) as Float32Array, precision); // (M, K), kept for backward
-  const w16 = encodeKept(readDense(weight) as Float32Array, precision); // (N, K) or (K, N), kept
-  savedBytes += x16.byteLength + w16.byteLength;
+  const xShape = x.shape; // the closure below must not capture x: that would keep its fp32 storage alive
+  const x16 = encodeInput(x, precision); // (M, K), kept for backward
+  const w16 = weightCopy(weight, precision); // (N, K) or (K, N), kept
+  savedBytes += x16.byteLength;
   const transW = weightLayout === 'out-in';
 
   const out = allocateOverwritten('float32', M * N) as Float32Array; // pooled: written whole by the kernel
   product16(precision, x16, w16, out, { m: M, n: N, k: K, transB: transW }); // (M, K)·(K, N) → (M, N)
 
-  return attachGrad(new Tensor(out, [...x.shape.slice(0, -1), N]), 'linear16', [x, weight], (grad, needs) => {
+  const result = attachGrad(new Tensor(out, [...xShape.slice(0, -1), N]), 'linear16', [graphInputOf(x), weight], (grad, needs) => {
     const g = readDense(grad) as Float32Array;
     const g16 = encode16(g, precision, take16(g.length)); // (M, N), only for this closure
     let dx: Tensor | null = null;
@@ -232,7 +251,7 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
       const values = allocateOverwritten('float32', M * K) as Float32Array;
       // dx = g·Wᵀ: 'out-in' W is (N, K) → g·W; 'in-out' W is (K, N) → g·Wᵀ.
       product16(precision, g16, w16, values, { m: M, n: K, k: N, transB: !transW });
-      dx = new Tensor(values, x.shape);
+      dx = new Tensor(values, xShape);
     }
     if (needs[1]) {
       const values = allocateOverwritten('float32', N * K) as Float32Array;
@@ -244,38 +263,99 @@ export function matmul16(x: Tensor, weight: Tensor, weightLayout: 'out-in' | 'in
     give16(g16);
     return [dx, dw];
   });
+  if (result.gradFn !== null) savedInputs.set(result.gradFn, x16);
+  return result;
+}
+
+/** x's values as 16-bit patterns (a pooled buffer), the fp32 dense copy of a strided x handed back at once. */
+function encodeInput(x: Tensor, precision: 'bf16' | 'fp16'): Uint16Array {
+  const dense = readDense(x) as Float32Array;
+  const bits = encodeKept(dense, precision);
+  if (dense.buffer !== x.data.buffer) givePooled(dense); // a temporary only this function saw
+  return bits;
+}
+
+/** The weight's 16-bit copy: once per `recycle` scope (see weightCopies), else made now. */
+function weightCopy(weight: Tensor, precision: 'bf16' | 'fp16'): Uint16Array {
+  const cached = weightCopies?.get(weight);
+  if (cached !== undefined && cached.data === weight.data && cached.precision === precision) return cached.bits;
+  const bits = encodeKept(readDense(weight) as Float32Array, precision);
+  savedBytes += bits.byteLength;
+  weightCopies?.set(weight, { data: weight.data, precision, bits });
+  return bits;
+}
+
+/** The 16-bit input each 16-bit product saved for backward, by its output's gradFn (for tests and the bench). */
+const savedInputs = new WeakMap<object, Uint16Array>();
+
+/**
+ * The 16-bit copy of its input that the 16-bit product which made `output` keeps for backward
+ * (a Uint16Array of bf16 or fp16 patterns), or null when `output` was not made by one (fp32, no
+ * gradient, or its graph already freed by backward).
+ */
+export function linear16SavedInput(output: Tensor): Uint16Array | null {
+  return (output.gradFn !== null && savedInputs.get(output.gradFn)) || null;
+}
+
+// ---- the graph holds the op that made the input, not the fp32 input -----------------------------
+
+/** The storage of every stand-in: one NaN, as a view (so no pool ever takes it: givePooled wants whole buffers). */
+const STAND_IN_STORAGE = new Float32Array(new ArrayBuffer(8), 4, 1).fill(NaN);
+/** x → its stand-in, so the products sharing an input (Llama's q/k/v) share one graph node. Weak: x can still die. */
+const standIns = new WeakMap<Tensor, Tensor>();
+/** Every stand-in made, weakly: releaseLinear16Activations recognises them. */
+const isStandIn = new WeakSet<Tensor>();
+
+/**
+ * What a 16-bit product records as its input in the graph. Backward never reads x's values (it
+ * has the 16-bit copy), only needs the path to the op that made x; so for an x made by an op the
+ * graph gets a stand-in: x's shape, x's gradFn, no fp32 storage (one shared NaN behind zero
+ * strides). Backward reaches x's gradFn through it exactly as through x, and nothing in the graph
+ * keeps x's Float32Array: once the model's code is done with x it is garbage, mid-forward, the
+ * way PyTorch frees a LayerNorm output that only an autocast matmul read.
+ *
+ * x itself where it must be: a leaf that requires grad (its .grad is accumulated on the object).
+ * If x is also read by another op, the graph then has x and its stand-in with one gradFn, which
+ * backward runs once for each with its share of the gradient (backward closures are linear in the
+ * gradient: same sum, twice the work); releaseLinear16Activations folds them back into one node.
+ */
+function graphInputOf(x: Tensor): Tensor {
+  if (!isGradEnabled() || (x.gradFn === null && x.requiresGrad)) return x;
+  const known = standIns.get(x);
+  if (known !== undefined && known.gradFn === x.gradFn) return known;
+  const standIn = new Tensor(STAND_IN_STORAGE, x.shape, x.shape.map(() => 0), 0, x.requiresGrad);
+  standIn.gradFn = x.gradFn;
+  standIns.set(x, standIn);
+  isStandIn.add(standIn);
+  return standIn;
 }
 
 // ---- handing fp32 activations back before backward -----------------------------------------------
 
-/**
- * Ops whose backward reads their inputs (and statistics they saved), never their own output: the
- * output of one of these that only 16-bit products consume is not read again by anything.
- */
-const OUTPUT_UNREAD_BY_BACKWARD = new Set(['layerNorm', 'rmsNorm', 'biasGelu', 'reshape', 'mul', 'linear16']);
 /** Ops whose backward reads none of their inputs' values (only shapes): add, sub (src/tensor/ops/elementwise.ts). */
 const INPUTS_UNREAD_BY_BACKWARD = new Set(['add', 'sub']);
 
 /**
- * The point of 16-bit saved inputs: the graph keeps every Linear input alive (it is the path to
- * the op that produced it), so the 16-bit copy alone saves nothing while the fp32 tensor stays.
- * Call this between forward and backward of a training step, where nothing but the loss is read
- * afterwards (the `releaseActivations` contract): it hands to the buffer pool the fp32 storage
- * that no backward will read —
- *   - a Linear input that only 16-bit products consume (they kept their 16-bit copy), made by an
- *     op whose backward never reads its output (LayerNorm, RMSNorm, bias+GELU, reshape, mul);
- *   - a 16-bit product's fp32 output that only add/sub consume (the bias, the residual);
- * each only when its buffer is nobody else's in the graph — so backward's gradient buffers reuse
- * it and the step's peak drops by those bytes. Pass the returned tensors as `keep` to
- * `backward({ releaseActivations })` so they are not handed back twice.
+ * Between forward and backward of a training step, where nothing but the loss is read afterwards
+ * (the `releaseActivations` contract), two things the graph alone cannot do:
+ *   - a 16-bit product's fp32 output that only add/sub consume (the bias, the residual) is read
+ *     by no backward (the product's backward has its 16-bit copies, add's reads only shapes): its
+ *     storage goes to the buffer pool now, when its buffer is nobody else's in the graph, so
+ *     backward's gradient buffers reuse it and the backward's peak drops by those bytes;
+ *   - an input that a 16-bit product and another op both read is in the graph twice, as itself
+ *     and as the product's stand-in (see graphInputOf): the stand-in is replaced by the tensor,
+ *     so backward runs its producer once, as in fp32.
+ * Pass the returned tensors as `keep` to `backward({ releaseActivations })` so they are not handed
+ * back twice. (The fp32 inputs the products copied are not in the graph at all: nothing to do.)
  *
  * @example
  * const released = releaseLinear16Activations(loss); loss.backward({ releaseActivations: true, keep: released });
  */
 export function releaseLinear16Activations(root: Tensor): Tensor[] {
-  if (!bufferPoolStats().enabled) return [];
-  const consumers = new Map<Tensor, string[]>(); // the op names reading each tensor (a 16-bit product's weight slot counts as 'weight')
+  const consumers = new Map<Tensor, string[]>(); // the op names reading each tensor
   const tensorsOfBuffer = new Map<ArrayBufferLike, number>();
+  const tensorOfGradFn = new Map<object, Tensor>(); // each gradFn's real (not stand-in) output in the graph
+  const standInSlots: { inputs: Tensor[]; slot: number }[] = [];
   const visited = new Set<Tensor>([root]);
   const stack = [root];
   while (stack.length > 0) {
@@ -283,24 +363,26 @@ export function releaseLinear16Activations(root: Tensor): Tensor[] {
     tensorsOfBuffer.set(tensor.data.buffer, (tensorsOfBuffer.get(tensor.data.buffer) ?? 0) + 1);
     const gradFn = tensor.gradFn;
     if (gradFn === null) continue;
+    if (!isStandIn.has(tensor)) tensorOfGradFn.set(gradFn, tensor);
     gradFn.inputs.forEach((input, i) => {
-      const use = gradFn.name === 'linear16' && i === 1 ? 'weight' : gradFn.name;
+      if (isStandIn.has(input) && input.gradFn !== null) standInSlots.push({ inputs: gradFn.inputs as Tensor[], slot: i });
       const list = consumers.get(input);
-      if (list === undefined) consumers.set(input, [use]);
-      else list.push(use);
+      if (list === undefined) consumers.set(input, [gradFn.name]);
+      else list.push(gradFn.name);
       if (!visited.has(input)) {
         visited.add(input);
         stack.push(input);
       }
     });
   }
+  for (const { inputs, slot } of standInSlots) {
+    const real = tensorOfGradFn.get(inputs[slot].gradFn!);
+    if (real !== undefined) inputs[slot] = real; // same shape, same gradFn: one node again
+  }
+  if (!bufferPoolStats().enabled) return [];
   const released: Tensor[] = [];
   for (const [x, uses] of consumers) {
-    const producer = x.gradFn?.name;
-    if (producer === undefined || x === root || !OUTPUT_UNREAD_BY_BACKWARD.has(producer)) continue;
-    const onlyProducts = uses.every((use) => use === 'linear16');
-    const productOnlyAdded = producer === 'linear16' && uses.every((use) => INPUTS_UNREAD_BY_BACKWARD.has(use));
-    if (!(onlyProducts || productOnlyAdded)) continue;
+    if (x === root || x.gradFn?.name !== 'linear16' || !uses.every((use) => INPUTS_UNREAD_BY_BACKWARD.has(use))) continue;
     const data = x.data;
     if (!(data instanceof Float32Array) || tensorsOfBuffer.get(data.buffer) !== 1 || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) continue;
     givePooled(data);
