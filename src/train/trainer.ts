@@ -268,7 +268,8 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
           const scaled = out.loss!.mul(lossScale / config.gradientAccumulationSteps); // micro-batches sum to the mean
           // Nothing of this step's graph is read after backward but the loss itself, so its
           // activations go back to the buffer pool for the next step.
-          // 16-bit: fp32 activations that no backward reads (Linear inputs the 16-bit products copied, product outputs only added) go back to the pool now.
+          // 16-bit: the products' fp32 outputs that only add/sub read go back to the pool now (their fp32
+          // inputs are not in the graph at all: the products keep 16-bit copies, src/nn/linear16.ts).
           const released = precision === 'fp32' ? [] : releaseLinear16Activations(scaled);
           scaled.backward({ releaseActivations: true, keep: released });
           return scaled.item() / lossScale;
