@@ -13,6 +13,7 @@
         "src/kernels/native/mmap.cc",
         "src/kernels/native/pool.cc",
         "src/kernels/native/quant.cc",
+        "src/kernels/native/rope.cc",
         "src/kernels/native/sgemm.cc",
         "src/kernels/native/strided.cc",
         "src/kernels/native/isa-avx512.cc",

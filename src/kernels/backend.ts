@@ -12,7 +12,7 @@
  */
 import type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 import type { UnaryOp } from './reference/unary.ts';
-import type { AdamStepScalars, AttentionParams, MatmulParams, Storage } from './types.ts';
+import type { AdamStepScalars, AttentionParams, MatmulParams, RotaryParams, Storage } from './types.ts';
 
 export type KernelBackendName = 'native' | 'wasm' | 'reference';
 
@@ -27,6 +27,9 @@ export interface KernelBackend<S extends Storage = Float32Array> {
   attentionForward(out: S, lse: S, q: S, k: S, v: S, p: AttentionParams): void;
   /** dq, dk, dv (overwritten) from dout and the forward's q, k, v, out, lse. */
   attentionBackward(dq: S, dk: S, dv: S, dout: S, q: S, k: S, v: S, out: S, lse: S, p: AttentionParams): void;
+
+  /** RoPE of x (B, NH, T, hs, strided) into a contiguous out, tables cos, sin (rows, hs/2); see `RotaryParams`. */
+  rotaryEmbedding(out: S, x: S, cos: S, sin: S, p: RotaryParams): void;
 
   /** y = gelu_tanh(x) over n values. */
   geluTanhForward(y: S, x: S, n: number): void;

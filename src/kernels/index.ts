@@ -21,12 +21,12 @@ import type { KernelBackend, KernelBackendName } from './backend.ts';
 import { loadNativeBackend, nativeInfo, setNativeThreads } from './native/index.ts';
 import type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 import { referenceBackend } from './reference/index.ts';
-import type { AdamStepScalars, AttentionParams, MatmulKernel, Storage } from './types.ts';
+import type { AdamStepScalars, AttentionParams, MatmulKernel, RotaryParams, Storage } from './types.ts';
 import { wasmBackend } from './wasm/index.ts';
 import { setWasmThreads, waitForWasmWorkers, wasmThreads, wasmVariant } from './wasm/runtime.ts';
 
 export type { KernelBackend, KernelBackendName } from './backend.ts';
-export type { AdamStepScalars, AttentionParams, MatmulParams } from './types.ts';
+export type { AdamStepScalars, AttentionParams, MatmulParams, RotaryParams } from './types.ts';
 export type { ElementwiseOp, StridedLayout } from './reference/elementwise.ts';
 export type { UnaryOp } from './reference/unary.ts';
 import type { UnaryOp } from './reference/unary.ts';
@@ -149,6 +149,11 @@ export function attentionForward(out: Storage, lse: Storage, q: Storage, k: Stor
 
 export function attentionBackward(dq: Storage, dk: Storage, dv: Storage, dout: Storage, q: Storage, k: Storage, v: Storage, out: Storage, lse: Storage, p: AttentionParams): void {
   backendFor(dq, dk, dv, dout, q, k, v, out, lse).attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p);
+}
+
+/** RoPE of x (B, NH, T, hs, strided) into a contiguous out; cos, sin (rows, hs/2); see `RotaryParams`. */
+export function rotaryEmbedding(out: Storage, x: Storage, cos: Storage, sin: Storage, p: RotaryParams): void {
+  backendFor(out, x, cos, sin).rotaryEmbedding(out, x, cos, sin, p);
 }
 
 /** y = gelu_tanh(x) over n values. */

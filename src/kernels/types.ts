@@ -64,3 +64,32 @@ export interface AdamStepScalars {
   biasCorrection2Sqrt: number;
   eps: number;
 }
+
+/**
+ * Rotary position embedding (RoPE, Hugging Face's rotate_half pairing) of x (B, NH, T, hs) into a
+ * contiguous out (B, NH, T, hs): element i is paired with i + hs/2 and the pair turned by the angle
+ * of position (position + t) and pair i, read from the tables cos, sin (rows, hs/2):
+ *
+ *   out[i]        = x[i] · cos − x[i + hs/2] · sin
+ *   out[i + hs/2] = x[i + hs/2] · cos + x[i] · sin
+ *
+ * `inverse` turns by −angle (sin negated): the backward, since a rotation's transpose is its inverse.
+ * x is read through strides (its last axis dense), so a head split out of (B, T, NH, hs) needs no copy.
+ */
+export interface RotaryParams {
+  B: number;
+  NH: number;
+  T: number;
+  /** Head size, even. */
+  hs: number;
+  /** Where x[0, 0, 0, 0] is in its array. Default 0. */
+  offset?: number;
+  /** Elements between consecutive b, h, t of x. Default contiguous: NH·T·hs, T·hs, hs. */
+  strideB?: number;
+  strideH?: number;
+  strideT?: number;
+  /** Table row of x's first position (the positions already in a KV cache). Default 0. */
+  position?: number;
+  /** Rotate by −angle (the backward). Default false. */
+  inverse?: boolean;
+}

@@ -17,7 +17,7 @@
  */
 import { QkvShapeError, QkvValueError, formatShape } from '../tensor/errors.ts';
 import { embedding } from '../tensor/ops/indexing.ts';
-import { concat } from '../tensor/ops/shape.ts';
+import { rotaryEmbedding } from '../tensor/ops/rope.ts';
 import { defaultRng, type Rng } from '../tensor/random.ts';
 import { persistentAllocation } from '../tensor/buffer-pool.ts';
 import { Tensor, type DType } from '../tensor/tensor.ts';
@@ -64,10 +64,10 @@ export function sinusoidalPositionEncoding(length: number, dim: number, options:
 // ---- RoPE ---------------------------------------------------------------------------------
 
 interface RotaryTable {
-  /** (rows, hs): cos(p · θ^(−2i/hs)) for position p and pair i, the hs/2 angles written twice. */
+  /** (rows, hs/2): cos(p · θ^(−2i/hs)) for position p and pair i. */
   cos: Tensor;
-  /** (rows, hs): −sin of the same angles in the first half, +sin in the second (rotate_half's signs). */
-  signedSin: Tensor;
+  /** (rows, hs/2): sin of the same angles. */
+  sin: Tensor;
 }
 
 const rotaryTables = new Map<string, RotaryTable>();
@@ -83,19 +83,17 @@ function rotaryTable(length: number, headSize: number, theta: number, dtype: DTy
   const rows = Math.max(length, 2 * (cached?.cos.shape[0] ?? 32));
   const half = headSize / 2;
   // Kept across steps: never part of an inference scope's buffers.
-  const [cos, signedSin] = persistentAllocation(() => [Tensor.zeros([rows, headSize], { dtype }), Tensor.zeros([rows, headSize], { dtype })]);
+  const [cos, sin] = persistentAllocation(() => [Tensor.zeros([rows, half], { dtype }), Tensor.zeros([rows, half], { dtype })]);
   for (let i = 0; i < half; i++) {
     // HF Llama: inv_freq = 1 / θ^(arange(0, hs, 2) / hs)
     const inverseFrequency = 1 / Math.pow(theta, (2 * i) / headSize);
     for (let position = 0; position < rows; position++) {
       const angle = position * inverseFrequency;
-      const row = position * headSize;
-      cos.data[row + i] = cos.data[row + half + i] = Math.cos(angle);
-      signedSin.data[row + i] = -Math.sin(angle);
-      signedSin.data[row + half + i] = Math.sin(angle);
+      cos.data[position * half + i] = Math.cos(angle);
+      sin.data[position * half + i] = Math.sin(angle);
     }
   }
-  const table = { cos, signedSin };
+  const table = { cos, sin };
   rotaryTables.set(key, table);
   return table;
 }
@@ -109,11 +107,9 @@ function rotaryTable(length: number, headSize: number, theta: number, dtype: DTy
  *   out[..., i]        = x[..., i] · cos − x[..., i + hs/2] · sin
  *   out[..., i + hs/2] = x[..., i + hs/2] · cos + x[..., i] · sin
  *
- * computed as HF does, x · cos + rotate_half(x) · sin with the signs folded into the table:
- * one copy and three elementwise passes over (B, NH, T, hs), where rotating the two halves
- * separately took six passes over half-width strided views and a concat (the same bits: only
- * the sign of an exact product moved). Built from differentiable tensor ops; the tables are
- * constants.
+ * One fused kernel pass (`rotaryEmbedding`, src/tensor/ops/rope.ts) that reads x in place, where
+ * HF's x · cos + rotate_half(x) · sin took a copy and three elementwise passes (the same float32
+ * bits: each product and sum rounds once either way). The backward is the rotation by −angle.
  *
  * @example
  * const qRotated = applyRotaryEmbedding(q, cache.length); // q (B, NH, T, hs)
@@ -126,13 +122,8 @@ export function applyRotaryEmbedding(x: Tensor, positionOffset: number, theta = 
     throw new QkvValueError(`applyRotaryEmbedding: positionOffset must be a non-negative integer, got ${positionOffset}`);
   }
   if (!(theta > 0)) throw new QkvValueError(`applyRotaryEmbedding: theta must be positive, got ${theta}`);
-  const T = x.shape[2];
-  const half = x.shape[3] / 2;
-  const table = rotaryTable(positionOffset + T, x.shape[3], theta, x.dtype);
-  const cos = table.cos.narrow(0, positionOffset, T); // (T, hs), broadcast over (B, NH)
-  const signedSin = table.signedSin.narrow(0, positionOffset, T);
-  const rotated = concat([x.narrow(3, half, half), x.narrow(3, 0, half)], 3); // (B, NH, T, hs): [second, first]
-  return x.mul(cos).add(rotated.mul(signedSin)); // (B, NH, T, hs)
+  const table = rotaryTable(positionOffset + x.shape[2], x.shape[3], theta, x.dtype);
+  return rotaryEmbedding(x, table.cos, table.sin, positionOffset); // (B, NH, T, hs)
 }
 
 // ---- ALiBi ---------------------------------------------------------------------------------

@@ -721,6 +721,7 @@ static Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
 void registerQuantKernels(Napi::Env env, Napi::Object exports);  // quant.cc
 void registerMmap(Napi::Env env, Napi::Object exports);  // mmap.cc
 void registerGemm16(Napi::Env env, Napi::Object exports);  // gemm16.cc
+void registerRope(Napi::Env env, Napi::Object exports);  // rope.cc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const struct { const char* name; void (*fn)(const Napi::CallbackInfo&); } kernels[] = {
@@ -741,6 +742,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerQuantKernels(env, exports);
   registerMmap(env, exports);
   registerGemm16(env, exports);
+  registerRope(env, exports);
   return exports;
 }
 

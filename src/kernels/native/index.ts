@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { KernelBackend } from '../backend.ts';
 import { packageRoot } from '../package-root.ts';
 import type { ElementwiseOp, StridedLayout } from '../reference/elementwise.ts';
+import { rotaryEmbedding } from '../reference/rope.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../reference/softmax.ts';
 import { UNARY_OPS, type UnaryOp } from '../reference/unary.ts';
 
@@ -55,6 +56,9 @@ interface NativeAddon {
   unaryBackward(op: number, dx: Float32Array, g: Float32Array, x: Float32Array, y: Float32Array, n: number, slope: number): void;
   softmaxForward(logarithm: boolean, out: Float32Array, inp: Float32Array, rows: number, C: number): void;
   softmaxBackward(logarithm: boolean, dinp: Float32Array, dout: Float32Array, out: Float32Array, rows: number, C: number): void;
+  /** rope.cc; absent from an addon built before it (the reference loop runs then). */
+  rotaryEmbedding?(out: Float32Array, x: Float32Array, cos: Float32Array, sin: Float32Array, B: number, NH: number, T: number, hs: number,
+    offset: number, strideB: number, strideH: number, strideT: number, position: number, inverse: boolean): void;
   info(): NativeInfo;
   setThreads(threads: number): void;
   selectIsa(isa: NativeSimd): boolean;
@@ -171,6 +175,10 @@ function nativeBackendOf(native: NativeAddon): KernelBackend {
     attentionForward: (out, lse, q, k, v, p) => native.attentionForward(out, lse, q, k, v, p.B, p.NH, p.T, p.hs, p.causal ?? false, p.keyPadding ?? null, p.scale ?? 1 / Math.sqrt(p.hs)),
     attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, p) =>
       native.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p.B, p.NH, p.T, p.hs, p.causal ?? false, p.keyPadding ?? null, p.scale ?? 1 / Math.sqrt(p.hs)),
+    rotaryEmbedding: native.rotaryEmbedding === undefined ? rotaryEmbedding : (out, x, cos, sin, p) => {
+      const strideT = p.strideT ?? p.hs, strideH = p.strideH ?? p.T * strideT, strideB = p.strideB ?? p.NH * strideH;
+      native.rotaryEmbedding!(out, x, cos, sin, p.B, p.NH, p.T, p.hs, p.offset ?? 0, strideB, strideH, strideT, p.position ?? 0, p.inverse ?? false);
+    },
     geluTanhForward: (y, x, n) => native.geluForward(y, x, null, 1, n),
     geluTanhBackward: (dx, g, x, n) => native.geluBackward(dx, null, g, x, null, 1, n),
     biasGeluForward: (y, x, bias, N, C) => native.geluForward(y, x, bias, N, C),

@@ -13,6 +13,7 @@ import { stridedElementwise } from './elementwise.ts';
 import { axisMoments, axisSums, columnSums, rowMax, rowSums, sumOfSquares } from './reduce.ts';
 import { matmulReference } from './matmul.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from './softmax.ts';
+import { rotaryEmbedding } from './rope.ts';
 import { unaryBackward, unaryForward } from './unary.ts';
 import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from './norm.ts';
 
@@ -21,6 +22,7 @@ export const referenceBackend: KernelBackend<Storage> = {
   matmul: matmulReference,
   attentionForward,
   attentionBackward,
+  rotaryEmbedding,
   geluTanhForward,
   geluTanhBackward,
   biasGeluForward,

@@ -16,6 +16,7 @@ import { rmsNormBackwardWasm, rmsNormForwardWasm } from './rmsnorm.ts';
 import { stridedElementwise } from '../reference/elementwise.ts';
 import { axisMoments, axisSums, columnSums, rowMax, rowSums, sumOfSquares } from '../reference/reduce.ts';
 import { logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward } from '../reference/softmax.ts';
+import { rotaryEmbedding } from '../reference/rope.ts';
 import { unaryBackward, unaryForward } from '../reference/unary.ts';
 
 export const wasmBackend: KernelBackend = {
@@ -37,6 +38,7 @@ export const wasmBackend: KernelBackend = {
   embeddingGather: embeddingGatherWasm,
   embeddingScatterAdd: embeddingScatterAddWasm,
   // No wasm kernels: a copy into wasm memory and back would cost what the loop does.
+  rotaryEmbedding,
   columnSums,
   axisSums,
   axisMoments,
