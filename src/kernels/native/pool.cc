@@ -1,6 +1,10 @@
 // See pool.h.
 #include "pool.h"
 
+#include <stdlib.h>
+
+#include <chrono>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 static inline void cpuRelax() { _mm_pause(); }
@@ -12,9 +16,24 @@ static thread_local bool qkvInsideTask = false;
 
 bool ThreadPool::insideTask() { return qkvInsideTask; }
 
-// ~50 µs of spinning before a worker sleeps: a training step issues loops back to back (the
-// worker catches the next one awake), while an idle process goes quiet almost at once.
-static const int WORKER_SPINS = 20000;
+// How long a worker spins for the next loop before it sleeps: a training step issues loops back
+// to back (the worker catches the next one awake), while an idle process goes quiet almost at
+// once. Bounded in time, not in spins: one `pause` takes 5 ns on some CPUs and 70 ns on others
+// (AMD Zen under a hypervisor here), so 20000 spins meant 1.4 ms of a core burnt after every
+// loop, taken from the caller's own JavaScript and from other processes on a loaded machine.
+// QKV_POOL_SPIN_US overrides it (for measuring).
+static const int64_t DEFAULT_WORKER_SPIN_NS = 50000;
+static const int SPINS_PER_CLOCK_READ = 32;
+
+static int64_t workerSpinNs() {
+  const char* raw = getenv("QKV_POOL_SPIN_US");
+  if (raw != nullptr && *raw != 0 && atol(raw) >= 0) return atol(raw) * 1000;
+  return DEFAULT_WORKER_SPIN_NS;
+}
+
+static int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 ThreadPool::ThreadPool(int threads) : threadCount(threads < 1 ? 1 : threads) {
   for (int slot = 1; slot < threadCount; slot++) workers.emplace_back([this, slot] { workerLoop(slot); });
@@ -70,12 +89,13 @@ void ThreadPool::drain(uint64_t gen, int slot) {
 }
 
 void ThreadPool::workerLoop(int slot) {
+  const int64_t spinNs = workerSpinNs();
   uint32_t seen = 0;
   for (;;) {
-    int spins = 0;
-    while (generation.load(std::memory_order_acquire) == seen && spins < WORKER_SPINS) {
+    const int64_t spinUntil = nowNs() + spinNs;
+    for (int spins = 1; generation.load(std::memory_order_acquire) == seen; spins++) {
       cpuRelax();
-      spins++;
+      if (spins % SPINS_PER_CLOCK_READ == 0 && nowNs() >= spinUntil) break;
     }
     if (generation.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mutex);
