@@ -69,3 +69,41 @@ test('clipGradNorm rejects a bad maxNorm or normType', () => {
   assert.throws(() => clipGradNorm(params(), -1), (error: Error) => error instanceof QkvValueError && /maxNorm must be a finite number ≥ 0, got -1/.test(error.message));
   assert.throws(() => clipGradNorm(params(), 1, 0), /normType must be > 0 or Infinity, got 0/);
 });
+
+test('clipGradNorm scales a large float32 gradient on the kernels, on 1 and 2 threads, as float32 grad·fround(coefficient)', async () => {
+  const { setKernelThreads, waitForKernelThreads, getKernelInfo } = await import('../../src/kernels/index.ts');
+  const before = getKernelInfo().threads;
+  try {
+    for (const threads of [1, 2]) {
+      setKernelThreads(threads);
+      waitForKernelThreads();
+      const n = 100_003; // above the native split threshold, off any vector width
+      const values = new Float32Array(n);
+      for (let i = 0; i < n; i++) values[i] = Math.sin(i * 0.37) * (1 + (i % 7));
+      const small = Float64Array.from([0.5, -2, 3]); // a float64 gradient stays on the reference
+      const big = Tensor.zeros([n], { requiresGrad: true });
+      const other = Tensor.zeros([3], { dtype: 'float64', requiresGrad: true });
+      big.grad = new Tensor(values.slice(), [n]);
+      other.grad = new Tensor(small.slice(), [3]);
+      let squares = 0;
+      for (const v of values) squares += v * v;
+      for (const v of small) squares += v * v;
+      const norm = Math.sqrt(squares);
+      const returned = clipGradNorm([big, other], 1);
+      assert.ok(Math.abs(returned - norm) <= 1e-9 * norm, `norm ${returned} vs ${norm}`);
+      // From the returned norm: the kernels sum the squares in another order (last bits differ).
+      const coefficient = 1 / (returned + 1e-6);
+      const scaled = big.grad.data;
+      const c32 = Math.fround(coefficient);
+      for (let i = 0; i < n; i++) {
+        const expected = Math.fround(values[i] * c32);
+        if (scaled[i] !== expected) assert.fail(`${threads} threads: grad[${i}] = ${scaled[i]}, expected ${expected} (value ${values[i]} · ${c32})`);
+      }
+      assert.deepEqual(Array.from(other.grad.data), Array.from(small, (v) => v * coefficient));
+      assert.ok(Math.abs(gradNorm([big, other]) - 1) < 1e-5, 'norm after clipping is maxNorm');
+    }
+  } finally {
+    setKernelThreads(before);
+    waitForKernelThreads();
+  }
+});
