@@ -135,8 +135,9 @@ export type { LayerCache };
 /** The KV cache of a whole model: one entry per layer, and how many positions it holds. */
 export class KVCache {
   readonly layers: LayerCache[];
-  constructor(numLayers: number) {
-    this.layers = Array.from({ length: numLayers }, () => ({ keys: null, values: null }));
+  /** growth 'concat': each step concatenates a new tensor instead of filling preallocated buffers (for comparisons). */
+  constructor(numLayers: number, options: { growth?: 'buffer' | 'concat' } = {}) {
+    this.layers = Array.from({ length: numLayers }, () => ({ keys: null, values: null, growth: options.growth ?? 'buffer' }));
   }
   /** Positions cached so far (the position of the next token). */
   get length(): number {

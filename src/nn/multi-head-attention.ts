@@ -21,13 +21,10 @@ import type { DType, Tensor } from '../tensor/tensor.ts';
 import { repeatKeyValueHeads, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.ts';
 import { Linear } from './linear.ts';
 import { Module } from './module.ts';
+import { appendToCache, type LayerCache } from './kv-cache.ts';
 import { applyRotaryEmbedding, type AttentionBiasProvider } from './positions.ts';
 
-/** Past keys and values of one attention layer: (B, NHkv, P, hs) each, P positions so far. */
-export interface LayerCache {
-  keys: Tensor | null;
-  values: Tensor | null;
-}
+export type { LayerCache };
 
 export interface AttendHeadsOptions {
   /** Query i attends to keys at positions ≤ its own (queries are the last positions among the keys). */
@@ -71,14 +68,7 @@ export function attendHeads(q: Tensor, k: Tensor, v: Tensor, options: AttendHead
   }
   let keys = k;
   let values = v;
-  if (cache) {
-    if (cache.keys !== null && cache.values !== null) {
-      keys = concat([cache.keys, k], 2); // (B, NHkv, P + Tk, hs)
-      values = concat([cache.values, v], 2);
-    }
-    cache.keys = keys.detach();
-    cache.values = values.detach();
-  }
+  if (cache) ({ keys, values } = appendToCache(cache, k, v)); // (B, NHkv, P + Tk, hs), views of the cache's buffers
   const keyLength = keys.shape[2];
   const queryOffset = keyLength - queryLength;
   let attentionBias = options.attentionBias ?? null;
