@@ -2,7 +2,8 @@
 // (the reference loop) against the TypeScript reference in float64, at awkward shapes (1, 7, 33,
 // 65, 129 positions; head sizes 2, 8, 64, 66), strided input, a table offset, forward and inverse,
 // on 1 and 2 threads; and the tensor op against the composition it replaced
-// (x·cos + rotate_half(x)·signedSin of elementwise ops), bit for bit in float32, forward and backward.
+// (x·cos + rotate_half(x)·signedSin of elementwise ops), bit for bit in float32, forward and backward,
+// on whichever backend QKV_KERNELS picks (the reference rounds each float32 product as native does).
 //
 // Tolerance against the float64 reference: 2e-7·max(1, |ref|) (|x|, |cos|, |sin| ≤ 1: two float32
 // products and one sum, each rounded once, ≤ 1.5 ulp).

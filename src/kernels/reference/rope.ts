@@ -18,6 +18,9 @@ export function rotaryEmbedding(out: Storage, x: Storage, cos: Storage, sin: Sto
   const strideB = p.strideB ?? NH * strideH;
   const position = p.position ?? 0;
   const direction = p.inverse ? -1 : 1;
+  // Float32 storage: each product rounded to float32 as the native kernel and the elementwise
+  // composition it replaced do, so every backend gives the same bits; float64 stays exact.
+  const round = out instanceof Float32Array ? Math.fround : (value: number) => value;
   let at = 0; // out is contiguous: (b, h, t) rows in order
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
@@ -29,8 +32,8 @@ export function rotaryEmbedding(out: Storage, x: Storage, cos: Storage, sin: Sto
           const second = x[from + half + i];
           const c = cos[row + i];
           const s = direction * sin[row + i];
-          out[at + i] = first * c - second * s;
-          out[at + half + i] = second * c + first * s;
+          out[at + i] = round(first * c) - round(second * s);
+          out[at + half + i] = round(second * c) + round(first * s);
         }
         at += hs;
       }
