@@ -24,6 +24,7 @@
 import { QkvValueError } from '../../tensor/errors.ts';
 import type { FlatLayout } from './flat-layout.ts';
 import { copyFromFlat, copyToFlat } from './flat-layout.ts';
+import { UNTIMED, type StepTimer } from './step-timer.ts';
 
 /** Scalars each rank may all-reduce at once. */
 export const SCALARS = 4;
@@ -62,6 +63,8 @@ export class SharedCollective {
     readonly rank: number,
     readonly worldSize: number,
     readonly bucketCapacity: number,
+    /** Charged with the time spent blocked at barriers (`wait`). */
+    private readonly timer: Pick<StepTimer, 'enter' | 'leave'> = UNTIMED,
   ) {
     if (!(Number.isInteger(rank) && rank >= 0 && rank < worldSize)) throw new QkvValueError(`SharedCollective: rank ${rank} is outside [0, ${worldSize})`);
     const expected = SharedCollective.allocate(worldSize, bucketCapacity).byteLength;
@@ -82,7 +85,9 @@ export class SharedCollective {
       Atomics.notify(this.control, 1);
       return;
     }
+    this.timer.enter('wait');
     while (Atomics.load(this.control, 1) === generation) Atomics.wait(this.control, 1, generation);
+    this.timer.leave('wait');
   }
 
   /** Σ over ranks of each of `values` (at most SCALARS), in float64 and rank order. */

@@ -24,6 +24,7 @@ import type { SharedCollective } from './collective.ts';
 import type { FlatLayout } from './flat-layout.ts';
 import type { ShardedBlock } from './block-sharding.ts';
 import type { UnitShard, UnitShardPlan } from './unit-shards.ts';
+import type { PrefetchingGather } from './prefetch-gather.ts';
 
 /** A set of parameters gathered and freed together, with the flat ranges they cover. */
 export interface ShardUnit {
@@ -98,8 +99,15 @@ export class FsdpShards {
     /** This rank's fp32 master weights: its piece of every unit, end to end (plan.length). */
     private readonly master: Float32Array,
     private readonly precision: Precision,
+    /** Gathers through prefetch (prefetch-gather.ts) instead of the lock-step allGather. */
+    private readonly prefetch: PrefetchingGather | null = null,
   ) {
     for (const shard of plan.units) this.byUnit.set(shard.unit, shard);
+  }
+
+  /** The unit plans of `units`, in that order: a step's schedule of gathers for prefetch. */
+  scheduleOf(units: readonly ShardUnit[]): UnitShard[] {
+    return units.map((unit) => this.shardOf(unit));
   }
 
   private shardOf(unit: ShardUnit): UnitShard {
@@ -113,8 +121,8 @@ export class FsdpShards {
     const { layout, piece, masterOffset } = this.shardOf(unit);
     for (const p of unit.params) setStorage(this.params[p], new Float32Array(this.params[p].size));
     const parts = unit.params.map((p) => this.params[p].data as Float32Array);
-    const mine = this.master.subarray(masterOffset, masterOffset + piece[1] - piece[0]);
-    this.comm.allGather(layout, mine, piece[0], piece[1], parts);
+    if (this.prefetch !== null) this.prefetch.gather(this.shardOf(unit), parts);
+    else this.comm.allGather(layout, this.master.subarray(masterOffset, masterOffset + piece[1] - piece[0]), piece[0], piece[1], parts);
     for (const part of parts) roundToPrecision(part, this.precision);
   }
 

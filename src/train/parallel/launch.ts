@@ -34,7 +34,11 @@ import { SharedCollective } from './collective.ts';
 import type { LossScalerOptions, LossScalerState, Precision } from '../precision.ts';
 import { copyFromFlat, copyToFlat, DEFAULT_BUCKET_ELEMENTS, flatLayout } from './flat-layout.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
-import { PARALLEL_STRATEGIES, type CheckpointMessage, type DoneMessage, type FlatOptimizerState, type OwnedState, type ParallelStrategy, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
+import { PARALLEL_STRATEGIES, type CheckpointMessage, type DoneMessage, type FlatOptimizerState, type OwnedState, type ParallelStrategy, type StepMessage, type WorkerInit, type WorkerMemory, type WorkerMessage } from './protocol.ts';
+import { OverlappedAllReduce } from './overlapped-all-reduce.ts';
+import { PrefetchingGather } from './prefetch-gather.ts';
+import { shardUnits } from './fsdp-shards.ts';
+import { medianTimings, type StepTiming } from './step-timer.ts';
 
 export interface ParallelTrainRun {
   /** A GPT or a Llama; its weights start the run and receive the result. */
@@ -57,10 +61,23 @@ export interface ParallelTrainRun {
   /** Weight and gradient storage: fp32 (default), bf16 or fp16 (dynamic loss scaling); master weights and AdamW state stay fp32. */
   precision?: Precision;
   lossScaler?: Partial<LossScalerOptions>;
+  /** DDP: all-reduce each gradient bucket while backward still runs (overlapped-all-reduce.ts; N gradient vectors of shared memory). Default off: it did not pay on 2 cores (bench/parallel.ts). */
+  overlap?: boolean;
+  /** FSDP: publish the next block's piece while the current one computes (prefetch-gather.ts; two units of shared memory). Default off: it did not pay on 2 cores (bench/parallel.ts). */
+  prefetch?: boolean;
 }
 
+/** Whether DDP overlaps its all-reduce with backward, and FSDP prefetches, unless told (measured: bench/parallel.ts). */
+export const DEFAULT_OVERLAP = false;
+export const DEFAULT_PREFETCH = false;
+
 /** A step's metrics, with the loss scale it ran with and whether it was skipped (fp16 overflow). */
-export type ParallelMetricsRecord = MetricsRecord & { loss_scale: number; skipped: boolean };
+export type ParallelMetricsRecord = MetricsRecord & {
+  loss_scale: number;
+  skipped: boolean;
+  /** Per rank, where the step's time went (forward, backward, gradient communication, gathers, optimiser, waiting). */
+  timing: StepTiming[];
+};
 
 export interface ParallelTrainSummary extends TrainSummary {
   history: ParallelMetricsRecord[];
@@ -71,6 +88,10 @@ export interface ParallelTrainSummary extends TrainSummary {
   precision: Precision;
   /** Steps skipped for a non-finite gradient (fp16 overflow), each halving the loss scale. */
   skippedSteps: number;
+  /** Per rank, the median time of each phase over the steps (from the second on, when there are two). */
+  timing: StepTiming[];
+  overlap: boolean;
+  prefetch: boolean;
 }
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -149,6 +170,15 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
   copyToFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, initialParams);
 
   const shared = SharedCollective.allocate(workers, layout.bucketCapacity);
+  const overlap = strategy === 'ddp' && (run.overlap ?? DEFAULT_OVERLAP);
+  const prefetch = strategy === 'fsdp' && (run.prefetch ?? DEFAULT_PREFETCH);
+  const overlapShared = overlap ? OverlappedAllReduce.allocate(workers, layout) : null;
+  let prefetchShared: WorkerInit['prefetchShared'] = null;
+  if (prefetch) {
+    const { root, blocks } = shardUnits(model, params, layout);
+    const largestUnitElements = Math.max(root.elements, ...blocks.map((unit) => unit.elements));
+    prefetchShared = { buffer: PrefetchingGather.allocate(largestUnitElements), largestUnitElements };
+  }
   const kernelThreads = Math.max(1, Math.floor(availableParallelism() / workers));
   const metricsPath = outDir === null ? null : join(outDir, 'metrics.jsonl');
   if (outDir !== null) mkdirSync(outDir, { recursive: true });
@@ -192,11 +222,40 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
     writeCheckpoint(parts, message.step);
   };
 
+  // A step's record waits for rank 0's step message and every rank's timing (they come on separate ports).
+  const arriving = new Map<number, { message: StepMessage | null; timings: StepTiming[] }>();
+  const arrivalOf = (step: number) => {
+    let entry = arriving.get(step);
+    if (entry === undefined) arriving.set(step, (entry = { message: null, timings: [] }));
+    return entry;
+  };
+  const recordStep = (step: number): void => {
+    const entry = arriving.get(step)!;
+    if (entry.message === null || entry.timings.length < workers) return;
+    arriving.delete(step);
+    const message = entry.message;
+    skippedSteps = message.skippedSteps;
+    const record: ParallelMetricsRecord = {
+      step: message.step,
+      loss: message.loss,
+      lr: message.lr,
+      grad_norm: message.gradNorm,
+      tokens_per_second: tokensPerStep / message.seconds,
+      elapsed_s: (performance.now() - started) / 1000,
+      loss_scale: message.lossScale,
+      skipped: message.skipped,
+      timing: entry.timings.sort((a, b) => a.rank - b.rank),
+    };
+    history.push(record);
+    if (metricsPath !== null) appendFileSync(metricsPath, JSON.stringify(record) + '\n');
+    hooks.onStep?.(record);
+  };
+
   const done: DoneMessage[] = [];
   await Promise.all(
     Array.from({ length: workers }, (_, rank) => {
       const init: WorkerInit = {
-        shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, replica: replicaSpec(model),
+        shared, rank, worldSize: workers, bucketElements: run.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, strategy, overlapShared, prefetchShared, replica: replicaSpec(model),
         params: initialParams, optimizer: optimizerState, trainTokens: dataset.train, config, startStep, stepsToRun,
         dataRng: dataRng.getState(), kernelThreads, collectGarbage: run.measureMemory ?? false,
         precision: run.precision ?? 'fp32', lossScaler: run.lossScaler ?? {}, lossScalerState,
@@ -212,20 +271,9 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
             receiveCheckpoint(message);
             return;
           }
-          skippedSteps = message.skippedSteps;
-          const record = {
-            step: message.step,
-            loss: message.loss,
-            lr: message.lr,
-            grad_norm: message.gradNorm,
-            tokens_per_second: tokensPerStep / message.seconds,
-            elapsed_s: (performance.now() - started) / 1000,
-            loss_scale: message.lossScale,
-            skipped: message.skipped,
-          };
-          history.push(record);
-          if (metricsPath !== null) appendFileSync(metricsPath, JSON.stringify(record) + '\n');
-          hooks.onStep?.(record);
+          if (message.type === 'timing') arrivalOf(message.step).timings.push(message.timing);
+          else arrivalOf(message.step).message = message;
+          recordStep(message.step);
         });
         worker.on('error', (error) => reject(new QkvValueError(`trainParallel: worker ${rank} (${strategy}) failed: ${error.message}`)));
         worker.on('exit', (code) => (code === 0 ? resolve() : reject(new QkvValueError(`trainParallel: worker ${rank} exited with code ${code}`))));
@@ -259,5 +307,8 @@ export async function trainParallel(run: ParallelTrainRun): Promise<ParallelTrai
     workerMemory,
     precision: run.precision ?? 'fp32',
     skippedSteps,
+    timing: medianTimings(history.slice(history.length > 1 ? 1 : 0).map((record) => record.timing)),
+    overlap,
+    prefetch,
   };
 }

@@ -6,6 +6,7 @@
 import type { RngState } from '../../tensor/random.ts';
 import type { TrainConfig } from '../trainer.ts';
 import type { LossScalerOptions, LossScalerState, Precision } from '../precision.ts';
+import type { StepTiming } from './step-timer.ts';
 
 export type ParallelStrategy = 'ddp' | 'fsdp';
 export const PARALLEL_STRATEGIES: readonly ParallelStrategy[] = ['ddp', 'fsdp'];
@@ -29,6 +30,10 @@ export interface WorkerInit {
   worldSize: number;
   bucketElements: number;
   strategy: ParallelStrategy;
+  /** DDP: all-reduce each bucket as backward finishes it (overlapped-all-reduce.ts); null: one all-reduce after backward. */
+  overlapShared: SharedArrayBuffer | null;
+  /** FSDP: gather with prefetch (prefetch-gather.ts); null: lock-step gathers. */
+  prefetchShared: { buffer: SharedArrayBuffer; largestUnitElements: number } | null;
   replica: ReplicaSpec;
   /** The starting weights, flat. */
   params: Float32Array;
@@ -80,6 +85,13 @@ export interface StepMessage {
   skippedSteps: number;
 }
 
+/** Every rank, every step: where its step's time went (step-timer.ts). */
+export interface TimingMessage {
+  type: 'timing';
+  step: number;
+  timing: StepTiming;
+}
+
 /** What one rank owns of the run's state at a step: the flat range [start, end) of weights and AdamW state. */
 export interface OwnedState {
   rank: number;
@@ -105,4 +117,4 @@ export interface DoneMessage extends OwnedState {
   memory: WorkerMemory;
 }
 
-export type WorkerMessage = StepMessage | CheckpointMessage | DoneMessage;
+export type WorkerMessage = StepMessage | TimingMessage | CheckpointMessage | DoneMessage;

@@ -15,6 +15,11 @@
  *         gradients reduce-scattered into the shard as soon as that backward is done and then
  *         dropped (block-sharding.ts, fsdp-shards.ts). Each rank then steps only its shard.
  *
+ * Options: DDP `overlapShared` starts each bucket's all-reduce as soon as backward has finished
+ * its gradients (overlapped-all-reduce.ts); FSDP `prefetchShared` publishes this rank's piece of
+ * the next block while the current one computes (prefetch-gather.ts). Every step each rank posts
+ * where its time went (step-timer.ts).
+ *
  * Every `checkpointInterval` steps the owners send their part (weights, AdamW state) so the
  * launcher writes an ordinary checkpoint mid-run.
  */
@@ -36,7 +41,11 @@ import { denseGradient, FsdpShards, liveBytes, shardUnits, transformerBlocks } f
 import { gatherSegments, planUnitShards, type UnitShardPlan } from './unit-shards.ts';
 import { exposeGc, MemoryMeter } from './memory-meter.ts';
 import { loadFlatOptimizerState, readFlatOptimizerState } from './optimizer-flat.ts';
-import type { CheckpointMessage, DoneMessage, OwnedState, StepMessage, WorkerInit } from './protocol.ts';
+import type { CheckpointMessage, DoneMessage, OwnedState, StepMessage, TimingMessage, WorkerInit } from './protocol.ts';
+import { GradientReadyHooks } from './gradient-ready.ts';
+import { OverlappedAllReduce } from './overlapped-all-reduce.ts';
+import { PrefetchingGather } from './prefetch-gather.ts';
+import { StepTimer } from './step-timer.ts';
 import { LossScaler, roundToPrecision } from '../precision.ts';
 
 function buildReplica(init: WorkerInit): CausalLM {
@@ -74,12 +83,14 @@ function run(init: WorkerInit): void {
   const model = buildReplica(init);
   const params = model.parameters().filter((p) => p.requiresGrad);
   const layout: FlatLayout = flatLayout(params.map((p) => p.size), init.bucketElements);
-  const comm = new SharedCollective(init.shared, rank, worldSize, layout.bucketCapacity);
+  const timer = new StepTimer();
+  const comm = new SharedCollective(init.shared, rank, worldSize, layout.bucketCapacity, timer);
   const dataset = new TokenDataset(init.trainTokens, 0);
   const dataRng = new Rng(0);
   dataRng.setState(init.dataRng);
   defaultRng.seed(config.seed + 1000 * rank + init.startStep); // dropout masks differ per rank
   const meter = new MemoryMeter(init.collectGarbage ? exposeGc() : null);
+  const sample = (held: () => number, resting = false): void => timer.time('other', () => meter.sample(held(), resting));
   const fsdp = strategy === 'fsdp';
   // FSDP: rank r owns the r-th 1/N of every unit (root, each block), laid end to end in `master`.
   const units = fsdp ? shardUnits(model, params, layout) : null;
@@ -94,6 +105,7 @@ function run(init: WorkerInit): void {
   const ranges = new Map<Tensor, [number, number]>();
   let master: Float32Array | null = null;
   let shards: FsdpShards | null = null;
+  let prefetch: PrefetchingGather | null = null;
   let pieces: { tensor: Tensor; decay: boolean }[];
   if (fsdp) {
     master = gatherSegments(init.params, segments);
@@ -105,7 +117,8 @@ function run(init: WorkerInit): void {
         return { tensor, decay: decays(params[unit.params[param]]) };
       }),
     );
-    shards = new FsdpShards(params, comm, plan!, master, init.precision);
+    prefetch = init.prefetchShared === null ? null : new PrefetchingGather(init.prefetchShared.buffer, rank, worldSize, init.prefetchShared.largestUnitElements, timer);
+    shards = new FsdpShards(params, comm, plan!, master, init.precision, prefetch);
     shards.releaseAll();
   } else {
     copyFromFlat(layout, params.map((p) => p.data as Float32Array), 0, layout.length, init.params);
@@ -136,21 +149,42 @@ function run(init: WorkerInit): void {
       master,
       shards?.gradShard,
     ]);
-  meter.sample(heldBytes(), true);
+  sample(heldBytes, true);
+  // FSDP prefetch: the step's gathers in the order it makes them (the root, then per micro-batch
+  // the blocks forward and, recomputed for backward, in reverse).
+  const gatherSchedule = !fsdp ? [] : shards!.scheduleOf([
+    units!.root,
+    ...Array.from({ length: config.gradientAccumulationSteps }, () => [...units!.blocks, ...[...units!.blocks].reverse()]).flat(),
+  ]);
   if (fsdp) {
     const blockUnits = units!.blocks;
     shardBlockForwards(transformerBlocks(model), {
       gather: (b) => {
-        shards!.gather(blockUnits[b]);
-        meter.sample(heldBytes());
+        timer.time('gather', () => shards!.gather(blockUnits[b]));
+        sample(heldBytes);
       },
       release: (b) => shards!.release(blockUnits[b]),
       reduce: (b) => {
-        meter.sample(heldBytes()); // the block's full parameters and gradients, beside the root's: the peak
-        shards!.reduce(blockUnits[b]);
+        sample(heldBytes); // the block's full parameters and gradients, beside the root's: the peak
+        timer.time('gradComm', () => shards!.reduce(blockUnits[b]));
       },
     });
   }
+  // DDP overlap: a parameter's gradient, once final inside the last micro-batch's backward, is made
+  // dense (16-bit rounded) and its bucket published when complete.
+  const overlapped = fsdp || init.overlapShared === null ? null : new OverlappedAllReduce(init.overlapShared, rank, worldSize, layout, timer);
+  const readyGrads: (Float32Array | null)[] = params.map(() => null);
+  const finalGradient = (p: number): Float32Array => {
+    const grad = denseGradient(params[p]);
+    roundToPrecision(grad, init.precision); // 16-bit gradient storage: this is where an fp16 overflow becomes ±inf
+    return grad;
+  };
+  const gradientHooks = overlapped === null ? null : new GradientReadyHooks(params, (p) => {
+    timer.time('gradComm', () => {
+      readyGrads[p] = finalGradient(p);
+      overlapped.ready(p, readyGrads);
+    });
+  });
 
   /** What this rank owns now (copies): DDP rank 0 everything (fp32 master values), FSDP its shard. */
   const ownedState = (): OwnedState => {
@@ -164,25 +198,40 @@ function run(init: WorkerInit): void {
   const rowsPerWorker = config.batchSize;
   for (let s = 0; s < init.stepsToRun; s++) {
     const started = performance.now();
+    timer.begin();
     let gradShard: Float32Array | null = null;
     if (fsdp) {
       gradShard = shards!.beginStep();
-      shards!.gather(units!.root);
+      prefetch?.beginStep(gatherSchedule, master!);
+      timer.time('gather', () => shards!.gather(units!.root));
     }
     const lossScale = scaler.scale;
     let loss = 0;
     for (let micro = 0; micro < config.gradientAccumulationSteps; micro++) {
       const batch = dataset.sampleBatch('train', rowsPerWorker * worldSize, config.blockSize, dataRng);
-      const out = model.forward(rowsOf(batch.ids, rank, rowsPerWorker, config.blockSize), { targets: rowsOf(batch.targets, rank, rowsPerWorker, config.blockSize) });
-      const scaled = out.loss!.mul(lossScale / config.gradientAccumulationSteps);
-      scaled.backward();
+      const scaled = timer.time('forward', () => {
+        const out = model.forward(rowsOf(batch.ids, rank, rowsPerWorker, config.blockSize), { targets: rowsOf(batch.targets, rank, rowsPerWorker, config.blockSize) });
+        return out.loss!.mul(lossScale / config.gradientAccumulationSteps);
+      });
+      const last = micro === config.gradientAccumulationSteps - 1;
+      if (last && gradientHooks !== null) {
+        readyGrads.fill(null);
+        overlapped!.begin();
+        gradientHooks.arm(); // only the last micro-batch's assignments are final sums
+      }
+      try {
+        timer.time('backward', () => scaled.backward());
+      } finally {
+        gradientHooks?.disarm();
+      }
       loss += scaled.item() / lossScale;
     }
     let gradNorm: number;
     if (fsdp) {
-      meter.sample(heldBytes()); // the root's full parameters and gradients
-      shards!.reduce(units!.root);
+      sample(heldBytes); // the root's full parameters and gradients
+      timer.time('gradComm', () => shards!.reduce(units!.root));
       shards!.release(units!.root);
+      timer.enter('optimizer');
       if (lossScale !== 1) for (let i = 0; i < shardLength; i++) gradShard![i] /= lossScale;
       let sumSquares = 0;
       for (let i = 0; i < shardLength; i++) sumSquares += gradShard![i] * gradShard![i];
@@ -195,11 +244,18 @@ function run(init: WorkerInit): void {
         tensor.grad = new Tensor(gradShard!.subarray(a, b), [b - a]);
       }
     } else {
-      const grads = params.map(denseGradient);
-      // 16-bit gradient storage: this is where an fp16 overflow becomes ±inf.
-      for (const grad of grads) roundToPrecision(grad, init.precision);
-      meter.sample(heldBytes()); // full parameters and full gradients: the peak
-      comm.allReduceMean(layout, grads);
+      let grads: Float32Array[];
+      if (overlapped !== null) {
+        // Parameters backward gave no gradient to (none in the models, but possible) count as zeros.
+        grads = timer.time('gradComm', () => params.map((_, p) => (readyGrads[p] ??= finalGradient(p))));
+        sample(heldBytes); // full parameters and full gradients: the peak
+        overlapped.finish(grads);
+      } else {
+        grads = params.map((_, p) => finalGradient(p));
+        sample(heldBytes); // full parameters and full gradients: the peak
+        timer.time('gradComm', () => comm.allReduceMean(layout, grads));
+      }
+      timer.enter('optimizer');
       if (lossScale !== 1) for (const grad of grads) for (let i = 0; i < grad.length; i++) grad[i] /= lossScale;
       gradNorm = clipGradNorm(params, config.gradClip > 0 ? config.gradClip : Infinity);
       if (mixed) pieces.forEach(({ tensor }, p) => (tensor.grad = params[p].grad));
@@ -217,11 +273,13 @@ function run(init: WorkerInit): void {
       });
     }
     scheduler.step();
+    timer.leave('optimizer');
     if (shards !== null) shards.gradShard = null;
     gradShard = null;
-    meter.sample(heldBytes(), true);
+    sample(heldBytes, true);
     const meanLoss = comm.allReduceSum([loss])[0] / worldSize;
     const step = init.startStep + s + 1;
+    parentPort!.postMessage({ type: 'timing', step, timing: timer.end(rank) } satisfies TimingMessage);
     if (rank === 0) {
       const message: StepMessage = {
         type: 'step', step, loss: meanLoss, lr, gradNorm, seconds: (performance.now() - started) / 1000,
