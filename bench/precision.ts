@@ -177,7 +177,8 @@ async function main(): Promise<void> {
   Object.assign(shapeFlags, { layers: values.layers, embd: values.embd, heads: values.heads, batch: values.batch });
   const shapeArgs = Object.entries(shapeFlags).flatMap(([name, value]) => [`--${name}`, value]);
   const steps = Number(values.steps);
-  const warmupSteps = values.warmup === undefined ? Math.min(20, steps) : Number(values.warmup);
+  // One warm-up for the curves and the interleaved run (at most either's length): the same lr over it.
+  const warmupSteps = values.warmup === undefined ? Math.min(20, steps, Number(values['speed-steps'])) : Number(values.warmup);
   if (values.one !== undefined) {
     process.stdout.write(`${JSON.stringify(await runOne(values.one as Precision, steps, warmupSteps, values.gc))}\n`);
     return;
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
     interleavedLosses ??= Object.fromEntries(PRECISIONS.map((p) => [p, run[p].losses])) as Record<Precision, number[]>;
   }
   const loadMid = readFileSync('/proc/loadavg', 'utf8').trim();
-  const curves = new Map<Precision, OneRun>(PRECISIONS.map((p) => [p, child<OneRun>(['--one', p, '--steps', String(steps), ...shapeArgs])]));
+  const curves = new Map<Precision, OneRun>(PRECISIONS.map((p) => [p, child<OneRun>(['--one', p, '--steps', String(steps), '--warmup', String(warmupSteps), ...shapeArgs])]));
   const gcPeaks = new Map<Precision, number>(PRECISIONS.map((p) => [p, child<OneRun>(['--one', p, '--steps', '20', '--warmup', String(warmupSteps), '--gc', ...shapeArgs]).peakRssBytes]));
   // Interleaving must change nothing but the timing: the same losses as each precision alone
   // over the warm-up (after it the cosine schedule depends on the run's length, which differs).
