@@ -83,6 +83,8 @@ interface TrainFlags {
   seed?: number;
   workers: number;
   strategy?: ParallelStrategy;
+  overlap?: boolean;
+  prefetch?: boolean;
   precision: Precision;
   lossScale?: number;
   json?: boolean;
@@ -163,11 +165,15 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'random seed', integerOption('--seed', 0))
     .option('--workers <n>', 'data-parallel workers (worker_threads); --batch-size is then per worker', integerOption('--workers', 1), 1)
     .option('--strategy <name>', `with --workers: ${PARALLEL_STRATEGIES.join(' (full replicas, gradients all-reduced) or ')} (parameters, gradients, AdamW state sharded); default ddp`, strategyOption)
+    .option('--overlap', 'with --workers and ddp: all-reduce each gradient bucket as soon as backward has finished it, by whichever worker is free (same weights; off by default: it did not pay on 2 cores)')
+    .option('--prefetch', "with --workers and fsdp: publish the next block's shard while the current block computes (same weights; off by default)")
     .option('--precision <p>', 'fp32, bf16, or fp16: one process runs the Linear products on 16-bit operands (16-bit GEMM, fp32 accumulate), --workers stores weights/gradients in 16 bits; fp16 uses dynamic loss scaling (overflow steps skipped, counted); master weights and AdamW state stay fp32', precisionOption, 'fp32')
     .option('--loss-scale <S>', 'with --precision fp16: the initial loss scale (default 65536, as torch GradScaler); halved on each overflow, doubled after 2000 good steps', numberOption('--loss-scale', 1))
     .option('--json', 'print one JSON summary instead of text')
     .action(async (flags: TrainFlags) => {
       if (flags.lossScale !== undefined && flags.precision !== 'fp16') throw new QkvValueError('--loss-scale needs --precision fp16 (fp32 and bf16 run unscaled)');
+      if (flags.overlap && flags.strategy === 'fsdp') throw new QkvValueError('--overlap is for --strategy ddp (fsdp: --prefetch)');
+      if (flags.prefetch && flags.strategy !== 'fsdp') throw new QkvValueError('--prefetch needs --strategy fsdp (ddp: --overlap)');
       const train = trainConfigFromFlags(flags);
       const blockFromPreset = MODEL_PRESETS[flags.config]?.n_positions;
       if (train.blockSize === undefined && blockFromPreset !== undefined) train.blockSize = blockFromPreset;
@@ -195,6 +201,8 @@ export function registerTrainCommand(program: Command): void {
         resume: flags.resume,
         workers: flags.workers,
         strategy: flags.strategy,
+        overlap: flags.overlap,
+        prefetch: flags.prefetch,
         precision: flags.precision,
         ...(flags.lossScale === undefined ? {} : { lossScaler: { initScale: flags.lossScale } }),
         silent: Boolean(flags.json),
@@ -223,6 +231,10 @@ export function registerTrainCommand(program: Command): void {
                 workers: flags.workers,
                 strategy: (summary as ParallelTrainSummary).strategy,
                 worker_memory: (summary as ParallelTrainSummary).workerMemory,
+                overlap: (summary as ParallelTrainSummary).overlap,
+                prefetch: (summary as ParallelTrainSummary).prefetch,
+                // Per worker, median ms per step of forward, backward, gradient communication, gathers, optimiser, waiting.
+                timing: (summary as ParallelTrainSummary).timing,
               }
             : {}),
         }));

@@ -57,6 +57,9 @@ export interface TrainOnTextOptions {
   workers?: number;
   /** `ddp` (full replicas, gradients all-reduced) or `fsdp` (ZeRO-3 sharding); default ddp. */
   strategy?: ParallelStrategy;
+  /** With workers: DDP all-reduce overlapped with backward, FSDP prefetched gathers (see trainParallel). */
+  overlap?: boolean;
+  prefetch?: boolean;
   /**
    * fp32 (default), bf16, or fp16 with dynamic loss scaling. One process: the Linear products on
    * 16-bit operands (src/nn/linear16.ts); with workers: 16-bit weight/gradient storage.
@@ -160,7 +163,7 @@ export async function trainOnText(options: TrainOnTextOptions): Promise<TrainOnT
   const workers = options.workers ?? 1;
   const summary: TrainSummary =
     workers > 1 || options.strategy !== undefined
-      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp', precision: options.precision, lossScaler: options.lossScaler })
+      ? await trainParallel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, workers, strategy: options.strategy ?? 'ddp', overlap: options.overlap, prefetch: options.prefetch, precision: options.precision, lossScaler: options.lossScaler })
       : // One process: --precision runs the Linear products on 16-bit operands, fp16 with loss scaling.
         await trainLanguageModel({ model, dataset, config, outDir, resume: options.resume, saveModel, hooks: options.hooks, precision: options.precision, lossScaler: options.lossScaler });
   return { model, arch: archOf(model), tokenizer, summary, unigramLoss, validationBytesPerToken, trainTokens: dataset.train.length, validationTokens: dataset.validation.length, config };
