@@ -48,11 +48,19 @@ ThreadPool& kernelPool() {
 // Row kernels below this many elements stay on one thread (~10 µs of work: a wake-up costs more).
 static const long PARALLEL_MIN_ELEMENTS = 1 << 15;
 
+// A split loop is cut into this many tasks per thread, claimed dynamically: when a worker is
+// descheduled (a shared machine), the caller and the other workers take its remaining tasks instead
+// of waiting for it to finish a whole 1/threads of the rows.
+static const int TASKS_PER_THREAD = 4;
+
+/** Most tasks splitRows makes: size per-task partial sums with this. */
+static int maxRowTasks() { return std::max(1, TASKS_PER_THREAD * kernelPool().threads()); }
+
 /** f(r0, r1, task) over `tasks` contiguous row ranges; returns how many tasks ran. */
 template <typename F>
 static int splitRows(long rows, long C, F&& f) {
   ThreadPool& p = kernelPool();
-  const int tasks = (p.threads() > 1 && rows * C >= PARALLEL_MIN_ELEMENTS) ? static_cast<int>(std::min<long>(p.threads(), rows)) : 1;
+  const int tasks = (p.threads() > 1 && rows * C >= PARALLEL_MIN_ELEMENTS) ? static_cast<int>(std::min<long>(maxRowTasks(), rows)) : 1;
   parallelFor(p, tasks, [&](int t, int) { f(rows * t / tasks, rows * (t + 1) / tasks, t); });
   return tasks;
 }
@@ -196,7 +204,7 @@ static void GeluForward(const Napi::CallbackInfo& info) {
   if (bias == nullptr) {
     const long n = N * C;
     ThreadPool& p = kernelPool();
-    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
+    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? maxRowTasks() : 1;
     parallelFor(p, tasks, [&](int t, int) {
       const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
       kt.geluForward(i1 - i0, x + i0, nullptr, i1 - i0, y + i0);
@@ -223,7 +231,7 @@ static void GeluBackward(const Napi::CallbackInfo& info) {
     if (dx == nullptr) return;
     const long n = N * C;
     ThreadPool& p = kernelPool();
-    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? p.threads() : 1;
+    const int tasks = (p.threads() > 1 && n >= PARALLEL_MIN_ELEMENTS) ? maxRowTasks() : 1;
     parallelFor(p, tasks, [&](int t, int) {
       const long i0 = n * t / tasks, i1 = n * (t + 1) / tasks;
       kt.geluBackward(i1 - i0, x + i0, nullptr, i1 - i0, g + i0, dx + i0, nullptr);
@@ -231,7 +239,7 @@ static void GeluBackward(const Napi::CallbackInfo& info) {
     return;
   }
   ThreadPool& p = kernelPool();
-  const int maxTasks = std::max(1, p.threads());
+  const int maxTasks = maxRowTasks();
   Partials partials(maxTasks, C, dbias != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.geluBackward((r1 - r0) * C, x + r0 * C, bias, C, g + r0 * C, dx == nullptr ? nullptr : dx + r0 * C, partials.of(t));
@@ -267,7 +275,7 @@ static void LayerNormBackward(const Napi::CallbackInfo& info) {
   const double *mean = args.f64(6, "mean", N), *rstd = args.f64(7, "rstd", N);
   if (N == 0 || C == 0) return;
   const KernelTable& kt = kernelTable();
-  const int maxTasks = std::max(1, kernelPool().threads());
+  const int maxTasks = maxRowTasks();
   Partials dw(maxTasks, C, dweight != nullptr), db(maxTasks, C, dbias != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.layerNormBackward(r1 - r0, C, dout + r0 * C, inp + r0 * C, w, mean + r0, rstd + r0, dinp == nullptr ? nullptr : dinp + r0 * C, dw.of(t), db.of(t));
@@ -301,7 +309,7 @@ static void RmsNormBackward(const Napi::CallbackInfo& info) {
   const double* rrms = args.f64(5, "rrms", N);
   if (N == 0 || C == 0) return;
   const KernelTable& kt = kernelTable();
-  const int maxTasks = std::max(1, kernelPool().threads());
+  const int maxTasks = maxRowTasks();
   Partials dw(maxTasks, C, dweight != nullptr);
   const int tasks = splitRows(N, C, [&](long r0, long r1, int t) {
     kt.rmsNormBackward(r1 - r0, C, dout + r0 * C, inp + r0 * C, w, rrms + r0, dinp == nullptr ? nullptr : dinp + r0 * C, dw.of(t));
