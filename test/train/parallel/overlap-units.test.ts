@@ -4,6 +4,7 @@ import { GPT } from '../../../src/models/gpt.ts';
 import { Rng } from '../../../src/tensor/random.ts';
 import { Tensor } from '../../../src/tensor/tensor.ts';
 import { flatLayout } from '../../../src/train/parallel/flat-layout.ts';
+import { SharedCollective } from '../../../src/train/parallel/collective.ts';
 import { GradientReadyHooks } from '../../../src/train/parallel/gradient-ready.ts';
 import { OverlappedAllReduce, REDUCE_CHUNK_ELEMENTS } from '../../../src/train/parallel/overlapped-all-reduce.ts';
 import { medianTimings, StepTimer } from '../../../src/train/parallel/step-timer.ts';
@@ -96,4 +97,15 @@ test('OverlappedAllReduce: 2 and 3 ranks in one thread, published in any order, 
       for (let r = 0; r < worldSize; r++) for (let p = 0; p < sizes.length; p++) assert.deepEqual(grads[r][p], expected[p], `world ${worldSize} step ${step} rank ${r} parameter ${p}`);
     }
   }
+});
+
+test('SharedCollective.allReduceMean with one rank leaves the gradients as they are and never copies them through shared memory', () => {
+  const layout = flatLayout([6, 5], 4);
+  const shared = SharedCollective.allocate(1, layout.bucketCapacity);
+  const comm = new SharedCollective(shared, 0, 1, layout.bucketCapacity);
+  const grads = [Float32Array.from([1, -2, 3, 4, 5, 6]), Float32Array.from([7, 8, -0, 10, 11])];
+  comm.allReduceMean(layout, grads);
+  assert.deepEqual(grads, [Float32Array.from([1, -2, 3, 4, 5, 6]), Float32Array.from([7, 8, -0, 10, 11])]);
+  assert.ok(Object.is(grads[1][2], -0));
+  assert.ok(new Float32Array(shared, 16 + 4 * 8).every((x) => x === 0), 'the gradients went through the shared slots');
 });
