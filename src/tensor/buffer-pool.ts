@@ -63,6 +63,8 @@ export function noteAllocation(buffer: Storage): void {
 /** Return a whole buffer (not a view into one) to its bucket. */
 export function givePooled(buffer: Storage): void {
   if (!enabled || buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) return;
+  // Shared memory (the parallel workers' gradient and weight views) is seen by other threads.
+  if (buffer.buffer instanceof SharedArrayBuffer) return;
   if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
   const bucketMap = (buffer instanceof Float64Array ? buckets.float64 : buckets.float32) as Map<number, Storage[]>;
   let bucket = bucketMap.get(buffer.length);

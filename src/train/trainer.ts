@@ -283,7 +283,7 @@ export async function trainLanguageModel(run: TrainRun): Promise<TrainSummary> {
       // (fp32 steps as it always has: no scaler.)
       const applied = precision === 'fp32' ? true : scaler.update(Number.isFinite(gradNorm));
       if (applied) optimizer.step();
-      optimizer.zeroGrad();
+      optimizer.zeroGrad({ recycle: true }); // nothing here keeps a .grad: the next backward reuses the buffers
       scheduler.step();
       step++;
       stepsThisCall++;
