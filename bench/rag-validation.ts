@@ -7,6 +7,12 @@
  *
  *   node --import tsx bench/rag-validation.ts --model runs/embedder [--write-docs DIR]
  *
+ * Measured (load ~5): the LSA start (`qkv embed-train --steps 0` on the split's documents) dense
+ * R@10 0.408, MRR 0.284, 3.10 distinct documents in the top 10; BM25 0.517 / 0.327. The LSA BERT
+ * computes mean(word row), so pooling weights can be tried on its rows directly: idf-weighted
+ * 0.267 (1.93 distinct), idf² 0.225, SIF a=1e-3 0.342: weighting towards rare words makes the
+ * crowding into few documents worse, not better.
+ *
  * `--write-docs DIR` writes the split's documents as DIR/brown-NNN.txt (to train on) and exits.
  */
 import { mkdirSync, readFileSync } from 'node:fs';

@@ -9,13 +9,13 @@
  *
  * Measured on the validation split (bench/rag-validation.ts, dense per chunk recall@10; LSA start
  * 0.408, BM25 0.517): training the LSA BERT's word table on these pairs (an exact bag-of-rows
- * trainer, tried and not kept) (64 anchors, in-batch +
+ * trainer, tried and not kept; 64 anchors, in-batch +
  * 4 dense-mined negatives from other documents, τ 0.05) gave 0.350 after 400 steps at lr 0.02,
  * 0.408 at lr 0.002 (300 steps), 0.392 with 256 in-batch negatives and none mined; a global C×C
  * map on top, trained on LSA made without the pairs' sentences (so anchors, like eval queries,
- * carry no trace of their document), started lower (0.300) and fell (0.283). The pairs are
- * fine; what such training learns is which documents an anchor's words occur in, and the eval's
- * query words by construction do not occur in theirs.
+ * carry no trace of their document), started lower (0.300) and fell (0.283). A likely reason
+ * (not proven): such training learns which documents an anchor's words occur in, and most of the
+ * eval's query words by construction do not occur in theirs.
  *
  * @example
  *   const pairs = chunkShapedPairs([{ name: 'a.txt', text }], { perDocument: 20, seed: 0 });
