@@ -25,11 +25,11 @@ bool selectIsa(const char* isa);
 
 // ---- the pool ---------------------------------------------------------------------------------
 
-// One kernel call at a time per process: worker_threads that load this addon share its pool and
-// packing buffers, so concurrent callers queue here instead of racing on them.
-static std::mutex callMutex;
-
-static std::unique_ptr<ThreadPool> pool;
+// One pool per JavaScript thread (the main thread and each worker_threads worker), and packing
+// scratch per OS thread (sgemm.cc, attention.cc, gemm16.cc, quant.cc): data-parallel workers
+// compute side by side, each on its own threads, and no kernel call takes a lock (a thread's own
+// calls are sequential). A process-wide pool made two training workers take turns.
+static thread_local std::unique_ptr<ThreadPool> pool;
 
 static int defaultThreads() {
   const char* raw = getenv("QKV_THREADS");
@@ -38,9 +38,9 @@ static int defaultThreads() {
   return cores == 0 ? 1 : static_cast<int>(cores);
 }
 
-std::mutex& kernelCallMutex() { return callMutex; }
-
 ThreadPool& kernelPool() {
+  // Asked from inside a task (a pool worker): that pool, whose nested loops run inline.
+  if (ThreadPool* owner = ThreadPool::ofWorkerThread()) return *owner;
   if (!pool) pool.reset(new ThreadPool(defaultThreads()));
   return *pool;
 }
@@ -131,7 +131,6 @@ struct Args {
 // the MatmulParams contract of src/kernels/types.ts.
 static void Sgemm(const Napi::CallbackInfo& info) {
   Args args{info, "matmul"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long batch = args.count(3, "batch"), m = args.count(4, "m"), n = args.count(5, "n"), k = args.count(6, "k");
   const bool transA = args.flag(7), transB = args.flag(8), accumulate = args.flag(9);
   const long strideA = args.count(10, "strideA"), strideB = args.count(11, "strideB");
@@ -164,7 +163,6 @@ static AttentionShape attentionShape(const Args& args, size_t at) {
 // attentionForward(out, lse, q, k, v, B, NH, T, hs, causal, keyPadding | null, scale)
 static void AttentionForward(const Napi::CallbackInfo& info) {
   Args args{info, "attentionForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const AttentionShape s = attentionShape(args, 5);
   const size_t size = (size_t)s.B * s.NH * s.T * s.hs, rows = (size_t)s.B * s.NH * s.T;
   float* out = args.f32(0, "out", size);
@@ -177,7 +175,6 @@ static void AttentionForward(const Napi::CallbackInfo& info) {
 // attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, NH, T, hs, causal, keyPadding | null, scale)
 static void AttentionBackward(const Napi::CallbackInfo& info) {
   Args args{info, "attentionBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const AttentionShape s = attentionShape(args, 9);
   const size_t size = (size_t)s.B * s.NH * s.T * s.hs, rows = (size_t)s.B * s.NH * s.T;
   float *dq = args.f32(0, "dq", size), *dk = args.f32(1, "dk", size), *dv = args.f32(2, "dv", size);
@@ -192,7 +189,6 @@ static void AttentionBackward(const Napi::CallbackInfo& info) {
 // geluForward(y, x, bias | null, N, C): y = gelu_tanh(x + bias) over N rows of C.
 static void GeluForward(const Napi::CallbackInfo& info) {
   Args args{info, "geluForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(3, "N"), C = args.count(4, "C");
   float* y = args.f32(0, "y", N * C);
   const float* x = args.f32(1, "x", N * C);
@@ -218,7 +214,6 @@ static void GeluForward(const Napi::CallbackInfo& info) {
 // written, dbias += Σ_rows dx.
 static void GeluBackward(const Napi::CallbackInfo& info) {
   Args args{info, "geluBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(5, "N"), C = args.count(6, "C");
   float* dx = args.f32(0, "dx", N * C, true);
   double* dbias = args.f64(1, "dbias", C, true);
@@ -252,7 +247,6 @@ static void GeluBackward(const Napi::CallbackInfo& info) {
 // layerNormForward(out, mean, rstd, inp, weight | null, bias | null, N, C, eps)
 static void LayerNormForward(const Napi::CallbackInfo& info) {
   Args args{info, "layerNormForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(6, "N"), C = args.count(7, "C");
   float* out = args.f32(0, "out", N * C);
   double *mean = args.f64(1, "mean", N), *rstd = args.f64(2, "rstd", N);
@@ -267,7 +261,6 @@ static void LayerNormForward(const Napi::CallbackInfo& info) {
 // layerNormBackward(dinp | null, dweight | null, dbias | null, dout, inp, weight | null, mean, rstd, N, C)
 static void LayerNormBackward(const Napi::CallbackInfo& info) {
   Args args{info, "layerNormBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(8, "N"), C = args.count(9, "C");
   float* dinp = args.f32(0, "dinp", N * C, true);
   double *dweight = args.f64(1, "dweight", C, true), *dbias = args.f64(2, "dbias", C, true);
@@ -287,7 +280,6 @@ static void LayerNormBackward(const Napi::CallbackInfo& info) {
 // rmsNormForward(out, rrms, inp, weight | null, N, C, eps)
 static void RmsNormForward(const Napi::CallbackInfo& info) {
   Args args{info, "rmsNormForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(4, "N"), C = args.count(5, "C");
   float* out = args.f32(0, "out", N * C);
   double* rrms = args.f64(1, "rrms", N);
@@ -301,7 +293,6 @@ static void RmsNormForward(const Napi::CallbackInfo& info) {
 // rmsNormBackward(dinp | null, dweight | null, dout, inp, weight | null, rrms, N, C)
 static void RmsNormBackward(const Napi::CallbackInfo& info) {
   Args args{info, "rmsNormBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(6, "N"), C = args.count(7, "C");
   float* dinp = args.f32(0, "dinp", N * C, true);
   double* dweight = args.f64(1, "dweight", C, true);
@@ -330,7 +321,6 @@ static void checkTargets(const Args& args, const int32_t* targets, long N, long 
 // crossEntropyForward(losses, logNormalizers (Float64Array), logits, targets, N, C, ignoreIndex, smoothing)
 static void CrossEntropyForward(const Napi::CallbackInfo& info) {
   Args args{info, "crossEntropyForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(4, "N"), C = args.count(5, "C");
   float* losses = args.f32(0, "losses", N);
   double* lse = args.f64(1, "logNormalizers", N);
@@ -347,7 +337,6 @@ static void CrossEntropyForward(const Napi::CallbackInfo& info) {
 // crossEntropyBackward(dlogits, logits, logNormalizers, targets, rowScales (Float64Array), N, C, ignoreIndex, smoothing)
 static void CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Args args{info, "crossEntropyBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long N = args.count(5, "N"), C = args.count(6, "C");
   float* dlogits = args.f32(0, "dlogits", N * C);
   const float* logits = args.f32(1, "logits", N * C);
@@ -369,7 +358,6 @@ static void CrossEntropyBackward(const Napi::CallbackInfo& info) {
 // adamUpdate(param, grad, expAvg, expAvgSq, beta1, beta2, l2Penalty, keep, stepSize, biasCorrection2Sqrt, eps)
 static void AdamUpdate(const Napi::CallbackInfo& info) {
   Args args{info, "adamUpdate"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const size_t n = args.length(0);
   float* param = args.f32(0, "param", n);
   const float* grad = args.f32(1, "grad", n);
@@ -392,7 +380,6 @@ static long checkIds(const Args& args, const int32_t* ids, long N, size_t tableL
 // embeddingScatterAdd(dweight (V·C), g (N·C), ids (N), C): dweight[ids[i], :] += g[i, :], ids in order.
 static void EmbeddingScatterAdd(const Napi::CallbackInfo& info) {
   Args args{info, "embeddingScatterAdd"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long C = args.count(3, "C");
   const long N = (long)args.length(2);
   float* dweight = args.f32(0, "dweight", 0);
@@ -414,7 +401,6 @@ static void EmbeddingScatterAdd(const Napi::CallbackInfo& info) {
 // embeddingGather(out (N·C), weight (V·C), ids (N), C): out[i, :] = weight[ids[i], :].
 static void EmbeddingGather(const Napi::CallbackInfo& info) {
   Args args{info, "embeddingGather"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long C = args.count(3, "C");
   const long N = (long)args.length(2);
   float* out = args.f32(0, "out", N * C);
@@ -428,7 +414,6 @@ static void EmbeddingGather(const Napi::CallbackInfo& info) {
 // Float64Array [rank, dims…, outOffset, outStrides…, aOffset, aStrides…, bOffset, bStrides…].
 static void Elementwise(const Napi::CallbackInfo& info) {
   Args args{info, "elementwise"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long op = args.count(0, "op");
   if (op > OP_DIV) args.fail("op must be 0..4");
   const size_t layoutLength = args.length(4);
@@ -473,7 +458,6 @@ static void Elementwise(const Napi::CallbackInfo& info) {
 // in float64 in row order (the reference's bits); columns split across threads.
 static void ColumnSums(const Napi::CallbackInfo& info) {
   Args args{info, "columnSums"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(2, "offset"), rows = args.count(3, "rows"), cols = args.count(4, "cols");
   float* out = args.f32(0, "out", cols);
   const float* a = args.f32(1, "a", rows * cols == 0 ? 0 : offset + rows * cols);
@@ -494,7 +478,6 @@ static void ColumnSums(const Napi::CallbackInfo& info) {
 // (C, inner); many blocks split across threads by block, few wide ones by 16-float column blocks.
 static void AxisSums(const Napi::CallbackInfo& info) {
   Args args{info, "axisSums"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(2, "offset"), outer = args.count(3, "outer"), C = args.count(4, "C"), inner = args.count(5, "inner");
   float* out = args.f32(0, "out", outer * inner);
   const long size = outer * C * inner;
@@ -544,7 +527,6 @@ static void momentsOfBlock(const float* a, long C, long inner, long i0, long i1,
 
 static void AxisMoments(const Napi::CallbackInfo& info) {
   Args args{info, "axisMoments"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(3, "offset"), outer = args.count(4, "outer"), C = args.count(5, "C"), inner = args.count(6, "inner");
   double *means = args.f64(0, "means", outer * inner), *squares = args.f64(1, "squares", outer * inner);
   const long size = outer * C * inner;
@@ -591,7 +573,6 @@ static int unaryCode(const Args& args, size_t i) {
 // unaryForward(op, y, x, n, slope): y = op(x) over n values.
 static void UnaryForward(const Napi::CallbackInfo& info) {
   Args args{info, "unaryForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const int op = unaryCode(args, 0);
   const long n = args.count(3, "n");
   float* y = args.f32(1, "y", n);
@@ -604,7 +585,6 @@ static void UnaryForward(const Napi::CallbackInfo& info) {
 // unaryBackward(op, dx, g, x, y, n, slope): dx = g·op'(x), y the forward's output.
 static void UnaryBackward(const Napi::CallbackInfo& info) {
   Args args{info, "unaryBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const int op = unaryCode(args, 0);
   const long n = args.count(5, "n");
   float* dx = args.f32(1, "dx", n);
@@ -619,7 +599,6 @@ static void UnaryBackward(const Napi::CallbackInfo& info) {
 // softmaxForward(logarithm, out, inp, rows, C): (log-)softmax over each contiguous row of C.
 static void SoftmaxForward(const Napi::CallbackInfo& info) {
   Args args{info, "softmaxForward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const int logarithm = args.flag(0) ? 1 : 0;
   const long rows = args.count(3, "rows"), C = args.count(4, "C");
   float* out = args.f32(1, "out", rows * C);
@@ -632,7 +611,6 @@ static void SoftmaxForward(const Napi::CallbackInfo& info) {
 // softmaxBackward(logarithm, dinp, dout, out, rows, C): out is the forward's output.
 static void SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args args{info, "softmaxBackward"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const int logarithm = args.flag(0) ? 1 : 0;
   const long rows = args.count(4, "rows"), C = args.count(5, "C");
   float* dinp = args.f32(1, "dinp", rows * C);
@@ -648,7 +626,6 @@ static void SoftmaxBackward(const Napi::CallbackInfo& info) {
 // rowSums(out (rows), a, offset, rows, C, scale): out[r] = scale·Σ_c a[offset + r·C + c].
 static void RowSums(const Napi::CallbackInfo& info) {
   Args args{info, "rowSums"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(2, "offset"), rows = args.count(3, "rows"), C = args.count(4, "C");
   float* out = args.f32(0, "out", rows);
   const float* a = args.f32(1, "a", rows * C == 0 ? 0 : offset + rows * C);
@@ -661,7 +638,6 @@ static void RowSums(const Napi::CallbackInfo& info) {
 // rowMax(values (rows), indices (rows), a, offset, rows, C): C ≥ 1.
 static void RowMax(const Napi::CallbackInfo& info) {
   Args args{info, "rowMax"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(3, "offset"), rows = args.count(4, "rows"), C = args.count(5, "C");
   if (C == 0 && rows > 0) args.fail("C must be ≥ 1 (a max over an empty axis)");
   float* values = args.f32(0, "values", rows);
@@ -675,7 +651,6 @@ static void RowMax(const Napi::CallbackInfo& info) {
 // sumOfSquares(a, offset, n) → Σ a[offset + i]² in double; per-thread partials added in task order.
 static Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
   Args args{info, "sumOfSquares"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long offset = args.count(1, "offset"), n = args.count(2, "n");
   const float* a = args.f32(0, "a", n == 0 ? 0 : offset + n);
   const KernelTable& kt = kernelTable();
@@ -694,7 +669,6 @@ static Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
 // exp(y, x): the kernels' vector exp, for the tests.
 static void Exp(const Napi::CallbackInfo& info) {
   Args args{info, "exp"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const size_t n = args.length(1);
   float* y = args.f32(0, "y", n);
   const float* x = args.f32(1, "x", n);
@@ -715,7 +689,6 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
 
 static void SetThreads(const Napi::CallbackInfo& info) {
   Args args{info, "setThreads"};
-  std::lock_guard<std::mutex> serialised(callMutex);
   const long threads = args.count(0, "threads");
   if (threads < 1) args.fail("threads must be ≥ 1");
   if (pool && pool->threads() == threads) return;

@@ -46,7 +46,6 @@
 #include "pool.h"
 
 ThreadPool& kernelPool();          // addon.cc
-std::mutex& kernelCallMutex();     // addon.cc
 const KernelTable& kernelTable();  // dispatch.cc
 
 namespace {
@@ -282,15 +281,24 @@ Engine engineFor(int format) {
 
 // ---- the loops (sgemm.cc's, over the engine) ------------------------------------------------------
 
-/** Per-thread panels, grown to the largest engine's need on first use and kept. */
+/**
+ * One OS thread's panels (a calling thread's or a pool worker's), sized for the largest engine on
+ * first use and kept for the thread's life: no two threads ever share one.
+ */
 struct Workspace {
   void* packedA = nullptr;
   float* row = nullptr;
   float* tile = nullptr;
-  void* packedB = nullptr;  // the single-thread path's own B block
+  void* packedB = nullptr;        // the single-thread path's own B block
+  void* sharedPackedB = nullptr;  // the B block a calling thread's pool packs together
+  ~Workspace() {
+    free(packedA);
+    free(row);
+    free(tile);
+    free(packedB);
+    free(sharedPackedB);
+  }
 };
-std::vector<Workspace> workspaces;
-void* sharedPackedB = nullptr;
 const long MAX_MR = 16, MAX_NR = 64;  // bounds every table's tile (12×32 at most today)
 
 void* alignedWords(size_t count) {
@@ -301,16 +309,21 @@ void* alignedWords(size_t count) {
 
 long blockRows(const Engine& e) { return e.MR * 12L; }
 
-void prepareWorkspaces(int threads) {
-  if (workspaces.size() < static_cast<size_t>(threads)) workspaces.resize(threads);
-  for (Workspace& ws : workspaces) {
-    if (ws.packedA != nullptr) continue;
+Workspace& threadWorkspace() {
+  static thread_local Workspace ws;
+  if (ws.packedA == nullptr) {
     ws.packedA = alignedWords(MAX_MR * 12 * KC);
     ws.row = static_cast<float*>(alignedWords(std::max(KC, NC)));
     ws.tile = static_cast<float*>(alignedWords(MAX_MR * MAX_NR));
     ws.packedB = alignedWords(KC * NC + MAX_NR * KC);
   }
-  if (sharedPackedB == nullptr) sharedPackedB = alignedWords(KC * NC + MAX_NR * KC);
+  return ws;
+}
+
+void* callerSharedPackedB() {
+  Workspace& ws = threadWorkspace();
+  if (ws.sharedPackedB == nullptr) ws.sharedPackedB = alignedWords(KC * NC + MAX_NR * KC);
+  return ws.sharedPackedB;
 }
 
 /** C block (mc × columns of slivers [s0, s1)) (+)= packed A · packed B. */
@@ -355,10 +368,10 @@ void gemm16Run(const Gemm16& g) {
   }
   ThreadPool& pool = kernelPool();
   const int threads = 2.0 * g.m * g.n * g.k < PARALLEL_MIN_FLOPS ? 1 : pool.threads();
-  prepareWorkspaces(pool.threads());
   const Engine e = engineFor(g.format);
   const long MC = blockRows(e);
-  void* packedB = threads == 1 ? workspaces[0].packedB : sharedPackedB;
+  Workspace& own = threadWorkspace();
+  void* packedB = threads == 1 ? own.packedB : callerSharedPackedB();
   for (long jc = 0; jc < g.n; jc += NC) {
     const long nc = std::min(NC, g.n - jc);
     const long slivers = (nc + e.NR - 1) / e.NR;
@@ -366,27 +379,27 @@ void gemm16Run(const Gemm16& g) {
       const long kc = std::min(KC, g.k - pc);
       const bool accumulate = g.accumulate || pc > 0;
       if (threads == 1) {
-        e.packB(g, pc, kc, jc, nc, e.NR, 0, slivers, packedB, workspaces[0].row);
+        e.packB(g, pc, kc, jc, nc, e.NR, 0, slivers, packedB, own.row);
         for (long ic = 0; ic < g.m; ic += MC) {
           const long mc = std::min(MC, g.m - ic);
-          e.packA(g, ic, mc, pc, kc, e.MR, workspaces[0].packedA, workspaces[0].row);
-          macroKernel(e, mc, nc, kc, workspaces[0].packedA, packedB, g.c + ic * g.ldc + jc, g.ldc, accumulate, 0, slivers, workspaces[0].tile);
+          e.packA(g, ic, mc, pc, kc, e.MR, own.packedA, own.row);
+          macroKernel(e, mc, nc, kc, own.packedA, packedB, g.c + ic * g.ldc + jc, g.ldc, accumulate, 0, slivers, own.tile);
         }
         continue;
       }
       // Phase 1: all threads pack (and convert) the shared B block, a few slivers each.
       const int packTasks = static_cast<int>(std::min<long>(slivers, threads * 2L));
-      parallelFor(pool, packTasks, [&](int t, int slot) {
-        e.packB(g, pc, kc, jc, nc, e.NR, slivers * t / packTasks, slivers * (t + 1) / packTasks, packedB, workspaces[slot].row);
+      parallelFor(pool, packTasks, [&](int t, int) {
+        e.packB(g, pc, kc, jc, nc, e.NR, slivers * t / packTasks, slivers * (t + 1) / packTasks, packedB, threadWorkspace().row);
       });
       // Phase 2: blocks of rows × groups of slivers, ~3 tasks a thread so a late thread holds no one up.
       const long rowBlocks = (g.m + MC - 1) / MC;
       const long columnGroups = std::min(slivers, std::max(1L, (3L * threads + rowBlocks - 1) / rowBlocks));
       const int tasks = static_cast<int>(rowBlocks * columnGroups);
-      parallelFor(pool, tasks, [&](int t, int slot) {
+      parallelFor(pool, tasks, [&](int t, int) {
         const long ib = t / columnGroups, group = t % columnGroups;
         const long ic = ib * MC, mc = std::min(MC, g.m - ic);
-        Workspace& ws = workspaces[slot];
+        Workspace& ws = threadWorkspace();
         e.packA(g, ic, mc, pc, kc, e.MR, ws.packedA, ws.row);
         macroKernel(e, mc, nc, kc, ws.packedA, packedB, g.c + ic * g.ldc + jc, g.ldc, accumulate, slivers * group / columnGroups,
                     slivers * (group + 1) / columnGroups, ws.tile);
@@ -410,7 +423,6 @@ void Gemm16Entry(const Napi::CallbackInfo& info) {
   const auto* a = static_cast<const uint16_t*>(arrayArg(info, 1, "a", napi_uint16_array, "Uint16Array", m * k));
   const auto* b = static_cast<const uint16_t*>(arrayArg(info, 2, "b", napi_uint16_array, "Uint16Array", k * n));
   auto* out = static_cast<float*>(arrayArg(info, 3, "out", napi_float32_array, "Float32Array", m * n));
-  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   const Gemm16 g{m, n, k, a, transA ? 1 : k, transA ? m : 1, b, transB ? 1 : n, transB ? k : 1, out, n, accumulate, static_cast<int>(format),
                  chosenHalfPath()};
   gemm16Run(g);
@@ -428,7 +440,6 @@ void Encode16Entry(const Napi::CallbackInfo& info) {
   if (isTyped) napi_get_typedarray_info(info.Env(), info[1], nullptr, &n, nullptr, nullptr, nullptr);
   const auto* src = static_cast<const float*>(arrayArg(info, 1, "src", napi_float32_array, "Float32Array", n));
   auto* dst = static_cast<uint16_t*>(arrayArg(info, 2, "dst", napi_uint16_array, "Uint16Array", n));
-  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   const bool bf16 = format == FORMAT_BF16;
   const HalfPath path = chosenHalfPath();
   ThreadPool& pool = kernelPool();

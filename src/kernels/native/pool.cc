@@ -13,6 +13,7 @@ static inline void cpuRelax() { std::this_thread::yield(); }
 #endif
 
 static thread_local bool qkvInsideTask = false;
+static thread_local ThreadPool* qkvOwnerPool = nullptr;
 
 bool ThreadPool::insideTask() { return qkvInsideTask; }
 
@@ -88,7 +89,10 @@ void ThreadPool::drain(uint64_t gen, int slot) {
   }
 }
 
+ThreadPool* ThreadPool::ofWorkerThread() { return qkvOwnerPool; }
+
 void ThreadPool::workerLoop(int slot) {
+  qkvOwnerPool = this;
   const int64_t spinNs = workerSpinNs();
   uint32_t seen = 0;
   for (;;) {

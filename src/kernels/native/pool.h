@@ -30,6 +30,8 @@ class ThreadPool {
   int64_t workerTasks() const { return workerTaskCount.load(std::memory_order_relaxed); }
   /** True on a thread that is running a task now (a nested loop then runs inline). */
   static bool insideTask();
+  /** The pool whose worker this thread is, or null on a calling (JavaScript) thread. */
+  static ThreadPool* ofWorkerThread();
 
  private:
   void workerLoop(int slot);

@@ -32,7 +32,6 @@
 #include "quant-x86.h"
 
 ThreadPool& kernelPool();            // addon.cc
-std::mutex& kernelCallMutex();       // addon.cc
 const KernelTable& kernelTable();    // dispatch.cc
 
 namespace {
@@ -117,10 +116,9 @@ const double PARALLEL_MIN_MACS = 1 << 16;
 // Columns per task at least: a task's weight rows are read once, for every activation row.
 const long MIN_COLUMNS_PER_TASK = 8;
 
-// The activation scratch below is shared: calls hold kernelCallMutex() (addon.cc), the lock every
-// other kernel takes, so a quantised call never shares the pool with a float one or with setThreads.
-std::vector<int8_t> codeScratch;
-std::vector<float> scaleScratch, groupSumScratch;
+// The activation scratch of the calling thread (each JavaScript thread calls on its own).
+thread_local std::vector<int8_t> codeScratch;
+thread_local std::vector<float> scaleScratch, groupSumScratch;
 
 #include "napi-args.h"
 
@@ -140,7 +138,6 @@ void Qmatmul(const Napi::CallbackInfo& info) {
   const uint8_t* w = static_cast<const uint8_t*>(arrayArg(info, 3, "w", napi_uint8_array, "Uint8Array", (size_t)(N * rowBytes)));
   if (M == 0 || N == 0) return;
 
-  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   codeScratch.resize(M * K);
   scaleScratch.resize(M * (K / 32));
   const bool grouped = format == QUANT_Q4_G128;
@@ -226,7 +223,6 @@ Napi::Value QuantSelectPath(const Napi::CallbackInfo& info) {
   entryName = "quantSelectPath";
   if (info.Length() < 1 || !info[0].IsString()) fail(info, "expected a path name");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
-  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   if (name == "auto") {
     forcedPath = -1;
     return Napi::Boolean::New(info.Env(), true);

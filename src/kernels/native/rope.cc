@@ -32,7 +32,6 @@
 #endif
 
 ThreadPool& kernelPool();          // addon.cc
-std::mutex& kernelCallMutex();     // addon.cc
 const KernelTable& kernelTable();  // dispatch.cc
 
 namespace {
@@ -154,7 +153,6 @@ void RotaryEmbeddingEntry(const Napi::CallbackInfo& info) {
   const float* cosTable = floatArg(info, 2, "cos", needTable);
   const float* sinTable = floatArg(info, 3, "sin", needTable);
   if (empty) return;
-  std::lock_guard<std::mutex> serialised(kernelCallMutex());
   const RotateRows rotateRows = chosenRotateRows();
   ThreadPool& pool = kernelPool();
   const int tasks = (pool.threads() > 1 && rows * s.hs >= PARALLEL_MIN_ELEMENTS) ? (int)std::min<long>(pool.threads(), rows) : 1;

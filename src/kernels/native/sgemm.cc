@@ -17,14 +17,25 @@ static const long NC = 512;
 // MC = MR · 12: 144 rows (AVX-512), 72 (AVX2), 48 (portable); the packed A block ~150 KB at most.
 static long blockRows(const KernelTable& kt) { return kt.MR * 12L; }
 
-/** Per-thread packing buffers, grown on first use and kept: no allocation per call. */
+/**
+ * One OS thread's packing buffers (a calling thread's or a pool worker's), made on first use and
+ * kept for the thread's life: no allocation per call, and no two threads ever share one.
+ */
+namespace {  // gemm16.cc has a Workspace of its own
 struct Workspace {
   float* packedA = nullptr;
   float* packedB = nullptr;
   float* tile = nullptr;
+  /** The B block a calling thread's pool packs together and every task reads (sgemmParallel). */
+  float* sharedPackedB = nullptr;
+  ~Workspace() {
+    free(packedA);
+    free(packedB);
+    free(tile);
+    free(sharedPackedB);
+  }
 };
-static std::vector<Workspace> workspaces;
-static float* sharedPackedB = nullptr;
+}  // namespace
 
 static float* alignedFloats(size_t count) {
   void* memory = aligned_alloc(64, ((count * sizeof(float) + 63) / 64) * 64);
@@ -32,9 +43,8 @@ static float* alignedFloats(size_t count) {
   return static_cast<float*>(memory);
 }
 
-static Workspace& workspace(int slot) {
-  if (workspaces.size() <= static_cast<size_t>(slot)) workspaces.resize(slot + 1);
-  Workspace& ws = workspaces[slot];
+static Workspace& threadWorkspace() {
+  static thread_local Workspace ws;
   if (ws.packedA == nullptr) {
     const KernelTable& kt = kernelTable();
     ws.packedA = alignedFloats(blockRows(kt) * KC);
@@ -44,10 +54,10 @@ static Workspace& workspace(int slot) {
   return ws;
 }
 
-/** Creates every slot's workspace up front (workers must not resize the vector concurrently). */
-void prepareWorkspaces(int threads) {
-  for (int slot = threads - 1; slot >= 0; slot--) workspace(slot);
-  if (sharedPackedB == nullptr) sharedPackedB = alignedFloats(KC * NC);
+static float* callerSharedPackedB() {
+  Workspace& ws = threadWorkspace();
+  if (ws.sharedPackedB == nullptr) ws.sharedPackedB = alignedFloats(KC * NC);
+  return ws.sharedPackedB;
 }
 
 // ---- packing (shared by every ISA) ------------------------------------------------------------
@@ -125,11 +135,11 @@ static void zeroOrKeep(const Gemm& g) {
   for (long i = 0; i < g.m; i++) memset(g.c + i * g.ldc, 0, g.n * sizeof(float));
 }
 
-void sgemmOnThread(const Gemm& g, int slot) {
+void sgemmOnThread(const Gemm& g) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return zeroOrKeep(g);
   const KernelTable& kt = kernelTable();
-  Workspace& ws = workspace(slot);
+  Workspace& ws = threadWorkspace();
   const long MC = blockRows(kt);
   for (long jc = 0; jc < g.n; jc += NC) {
     const long nc = std::min(NC, g.n - jc);
@@ -150,8 +160,8 @@ void sgemmOnThread(const Gemm& g, int slot) {
 void sgemmParallel(const Gemm& g) {
   ThreadPool& pool = kernelPool();
   const int threads = pool.threads();
-  if (threads == 1 || g.m == 0 || g.n == 0 || g.k == 0) return sgemmOnThread(g, 0);
-  prepareWorkspaces(threads);
+  if (threads == 1 || g.m == 0 || g.n == 0 || g.k == 0) return sgemmOnThread(g);
+  float* sharedPackedB = callerSharedPackedB();
   const KernelTable& kt = kernelTable();
   const long MC = blockRows(kt);
   for (long jc = 0; jc < g.n; jc += NC) {
@@ -169,10 +179,10 @@ void sgemmParallel(const Gemm& g) {
       const long rowBlocks = (g.m + MC - 1) / MC;
       const long columnGroups = std::min(slivers, std::max(1L, (3L * threads + rowBlocks - 1) / rowBlocks));
       const int tasks = static_cast<int>(rowBlocks * columnGroups);
-      parallelFor(pool, tasks, [&](int t, int slot) {
+      parallelFor(pool, tasks, [&](int t, int) {
         const long ib = t / columnGroups, group = t % columnGroups;
         const long ic = ib * MC, mc = std::min(MC, g.m - ic);
-        Workspace& ws = workspaces[slot];
+        Workspace& ws = threadWorkspace();
         packA(g, ic, mc, pc, kc, kt.MR, ws.packedA);
         macroKernel(kt, mc, nc, kc, ws.packedA, sharedPackedB, g.c + ic * g.ldc + jc, g.ldc, accumulate,
                     slivers * group / columnGroups, slivers * (group + 1) / columnGroups, ws.tile);
@@ -273,14 +283,13 @@ void sgemmBatched(const Gemm& g, long batch, long strideA, long strideB, long st
     return;
   }
   if (threads == 1 || flops < PARALLEL_MIN_FLOPS) {
-    for (long i = 0; i < batch; i++) sgemmOnThread(entry(i), 0);
+    for (long i = 0; i < batch; i++) sgemmOnThread(entry(i));
     return;
   }
   if (batch >= 2L * threads || (batch >= threads && batch % threads == 0)) {
-    prepareWorkspaces(threads);
     const int tasks = static_cast<int>(std::min<long>(batch, threads * 4L));
-    parallelFor(pool, tasks, [&](int t, int slot) {
-      for (long i = batch * t / tasks; i < batch * (t + 1) / tasks; i++) sgemmOnThread(entry(i), slot);
+    parallelFor(pool, tasks, [&](int t, int) {
+      for (long i = batch * t / tasks; i < batch * (t + 1) / tasks; i++) sgemmOnThread(entry(i));
     });
     return;
   }

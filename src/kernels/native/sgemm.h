@@ -22,16 +22,11 @@ struct Gemm {
 
 /** The ISA table every kernel uses (dispatch.cc). */
 const KernelTable& kernelTable();
-/** The process's pool (addon.cc owns it; QKV_THREADS / setThreads size it). */
+/** The calling JavaScript thread's pool (addon.cc owns them; QKV_THREADS / setThreads size it). */
 ThreadPool& kernelPool();
-// Held by every kernel call for its whole length (addon.cc, quant.cc): worker_threads that load the
-// addon share one pool and its buffers, and setThreads replaces the pool under it.
-std::mutex& kernelCallMutex();
 
-/** Creates slots 0..threads-1's packing buffers now (before tasks use them concurrently). */
-void prepareWorkspaces(int threads);
-/** One matmul on the calling thread only, packing into `slot`'s workspace. */
-void sgemmOnThread(const Gemm& g, int slot);
+/** One matmul on the calling thread only, packing into that thread's own buffers. */
+void sgemmOnThread(const Gemm& g);
 /** One matmul split across the pool: B packed once by all threads, then blocks of C shared out. */
 void sgemmParallel(const Gemm& g);
 /**

@@ -24,7 +24,7 @@
  * launcher writes an ordinary checkpoint mid-run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { getKernelInfo, setKernelThreads } from '../../kernels/index.ts';
+import { setKernelThreads } from '../../kernels/index.ts';
 import type { CausalLM } from '../../models/causal-lm.ts';
 import { GPT } from '../../models/gpt.ts';
 import { Llama } from '../../models/llama.ts';
@@ -79,7 +79,9 @@ function makeOptimizer(tensors: { tensor: Tensor; decay: boolean }[], config: Tr
 
 function run(init: WorkerInit): void {
   const { rank, worldSize, config, strategy } = init;
-  if (getKernelInfo().backend === 'wasm') setKernelThreads(init.kernelThreads); // native: one process-wide pool
+  // Each worker's kernels run on a pool of its own (native: one per JavaScript thread; wasm: its own
+  // workers), cores / workers threads each, so the workers share the cores instead of taking turns.
+  setKernelThreads(init.kernelThreads);
   const model = buildReplica(init);
   const params = model.parameters().filter((p) => p.requiresGrad);
   const layout: FlatLayout = flatLayout(params.map((p) => p.size), init.bucketElements);
