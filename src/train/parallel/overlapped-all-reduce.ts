@@ -36,6 +36,7 @@
 import { QkvValueError } from '../../tensor/errors.ts';
 import type { FlatLayout } from './flat-layout.ts';
 import { copyFromFlat, copyToFlat } from './flat-layout.ts';
+import { waitForProgress } from './progress-wait.ts';
 import { UNTIMED, type StepTimer } from './step-timer.ts';
 
 /** Elements one claim reduces: small enough that ranks share the last buckets, large enough that claiming is noise. */
@@ -101,17 +102,7 @@ export class OverlappedAllReduce {
 
   /** Blocks until `done()` holds, waking on every event any rank signals. */
   private waitUntil(done: () => boolean): void {
-    if (done()) return;
-    this.timer.enter('wait');
-    try {
-      for (;;) {
-        const seen = Atomics.load(this.control, PROGRESS);
-        if (done()) return;
-        Atomics.wait(this.control, PROGRESS, seen);
-      }
-    } finally {
-      this.timer.leave('wait');
-    }
+    waitForProgress(this.control, PROGRESS, this.timer, done);
   }
 
   /** A new step: every bucket waits for all its parameters again. */

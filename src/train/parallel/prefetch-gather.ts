@@ -27,6 +27,7 @@
  */
 import { QkvValueError } from '../../tensor/errors.ts';
 import { copyFromFlat } from './flat-layout.ts';
+import { waitForProgress } from './progress-wait.ts';
 import { UNTIMED, type StepTimer } from './step-timer.ts';
 import type { UnitShard } from './unit-shards.ts';
 
@@ -86,18 +87,9 @@ export class PrefetchingGather {
     Atomics.notify(this.control, PROGRESS);
   }
 
+  /** Blocks until `done()` holds, waking on every event any rank signals. */
   private waitUntil(done: () => boolean): void {
-    if (done()) return;
-    this.timer.enter('wait');
-    try {
-      for (;;) {
-        const seen = Atomics.load(this.control, PROGRESS);
-        if (done()) return;
-        Atomics.wait(this.control, PROGRESS, seen);
-      }
-    } finally {
-      this.timer.leave('wait');
-    }
+    waitForProgress(this.control, PROGRESS, this.timer, done);
   }
 
   /** Writes this rank's piece of the unit at schedule `position` into its slot. */
