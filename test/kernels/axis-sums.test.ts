@@ -6,23 +6,13 @@
 // Tolerance: bit for bit. Both sum in float64 in c order and round once to float32.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KernelBackend } from '../../src/kernels/backend.ts';
-import { getKernelInfo, kernelBackend, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
+import { getKernelInfo, setKernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
 import { nativeInfo, setNativeThreads } from '../../src/kernels/native/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
-import type { Storage } from '../../src/kernels/types.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
-import { randomArray } from './fixtures.ts';
+import { nativeBackendOrUndefined, randomArray } from './fixtures.ts';
 
-function nativeOrSkip(): KernelBackend<Storage> | undefined {
-  try {
-    return kernelBackend('native');
-  } catch {
-    return undefined;
-  }
-}
-
-const native = nativeOrSkip();
+const native = nativeBackendOrUndefined();
 
 /**
  * The native pool's size, set directly: `setKernelThreads` resizes it only while native is the

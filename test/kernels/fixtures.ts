@@ -2,6 +2,18 @@
  * Shared by the kernel tests: reproducible random inputs from a tiny LCG, independent of the
  * library's Rng so a bug there cannot hide in both sides of a comparison.
  */
+import type { KernelBackend } from '../../src/kernels/backend.ts';
+import { kernelBackend } from '../../src/kernels/index.ts';
+import type { Storage } from '../../src/kernels/types.ts';
+
+/** The native backend, or undefined where the addon is not built (its tests then skip). */
+export function nativeBackendOrUndefined(): KernelBackend<Storage> | undefined {
+  try {
+    return kernelBackend('native');
+  } catch {
+    return undefined;
+  }
+}
 
 /** `length` values uniform in [-scale, scale), the same for the same seed. */
 export function randomArray(length: number, seed: number, scale: number): Float32Array {

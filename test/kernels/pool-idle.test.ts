@@ -8,21 +8,11 @@
 // 3 ms after each of 40 two-thread loops. Only the idle worker can spend CPU then.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KernelBackend } from '../../src/kernels/backend.ts';
-import { kernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
+import { setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
 import { nativeInfo, setNativeThreads } from '../../src/kernels/native/index.ts';
-import type { Storage } from '../../src/kernels/types.ts';
-import { randomArray } from './fixtures.ts';
+import { nativeBackendOrUndefined, randomArray } from './fixtures.ts';
 
-function nativeOrSkip(): KernelBackend<Storage> | undefined {
-  try {
-    return kernelBackend('native');
-  } catch {
-    return undefined;
-  }
-}
-
-const native = nativeOrSkip();
+const native = nativeBackendOrUndefined();
 const GAPS = 40;
 const GAP_MS = 3;
 
