@@ -14,13 +14,13 @@
 //   row sums    1e-7 (float64 sums in another order, rounded once); sum of squares 1e-12 (float64); row max bit for bit
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KernelBackend, KernelBackendName } from '../../src/kernels/backend.ts';
+import type { KernelBackend } from '../../src/kernels/backend.ts';
 import { kernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
-import { nativeInfo, selectNativeSimd, type NativeSimd } from '../../src/kernels/native/index.ts';
+import { selectNativeSimd } from '../../src/kernels/native/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
 import { UNARY_OPS } from '../../src/kernels/reference/unary.ts';
 import type { AttentionParams, MatmulParams, Storage } from '../../src/kernels/types.ts';
-import { randomArray } from './fixtures.ts';
+import { backendVariants, randomArray } from './fixtures.ts';
 
 type Fast = KernelBackend<Storage>;
 const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
@@ -36,27 +36,9 @@ function expectClose(what: string, actual: ArrayLike<number>, expected: ArrayLik
   }
 }
 
-/** The backends to check: each native ISA this CPU runs, then wasm (unless QKV_KERNELS names one). */
-function variants(): { label: string; name: KernelBackendName; simd?: NativeSimd }[] {
-  const only = process.env.QKV_KERNELS;
-  const out: { label: string; name: KernelBackendName; simd?: NativeSimd }[] = [];
-  if (only === undefined || only === '' || only === 'native') {
-    try {
-      kernelBackend('native');
-      const widest = nativeInfo().simd;
-      const order: NativeSimd[] = ['avx512', 'avx2', 'portable'];
-      for (const simd of order.slice(order.indexOf(widest))) out.push({ label: `native ${simd}`, name: 'native', simd });
-    } catch (error) {
-      if (only === 'native') throw error;
-    }
-  }
-  if (only === undefined || only === '' || only === 'wasm') out.push({ label: 'wasm', name: 'wasm' });
-  return out;
-}
-
 const matmulShapes: [number, number, number][] = [[1, 1, 1], [1, 7, 33], [1, 1030, 300], [3, 2050, 129], [4, 100, 513], [7, 1, 65], [33, 65, 7], [65, 33, 129], [129, 129, 129], [13, 300, 257], [200, 70, 300], [5, 1030, 20]];
 
-for (const variant of variants()) {
+for (const variant of backendVariants()) {
   for (const threads of [1, 2]) {
     describe(`${variant.label} backend, ${threads} thread${threads > 1 ? 's' : ''}, against the reference`, () => {
       let fast: Fast;

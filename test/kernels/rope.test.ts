@@ -9,33 +9,17 @@
 // products and one sum, each rounded once, ≤ 1.5 ulp).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KernelBackend, KernelBackendName } from '../../src/kernels/backend.ts';
+import type { KernelBackend } from '../../src/kernels/backend.ts';
 import { kernelBackend, setKernelThreads, waitForKernelThreads } from '../../src/kernels/index.ts';
-import { nativeInfo, selectNativeSimd, setNativeThreads, type NativeSimd } from '../../src/kernels/native/index.ts';
+import { nativeInfo, selectNativeSimd, setNativeThreads } from '../../src/kernels/native/index.ts';
 import { referenceBackend } from '../../src/kernels/reference/index.ts';
 import type { RotaryParams, Storage } from '../../src/kernels/types.ts';
 import { applyRotaryEmbedding } from '../../src/nn/positions.ts';
 import { gradcheck } from '../../src/tensor/gradcheck.ts';
 import { rotaryEmbedding } from '../../src/tensor/ops/rope.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
-import { randomArray } from './fixtures.ts';
+import { backendVariants, randomArray } from './fixtures.ts';
 import { composedRotaryEmbedding } from '../nn/rope-composed.ts';
-
-function variants(): { label: string; name: KernelBackendName; simd?: NativeSimd }[] {
-  const only = process.env.QKV_KERNELS;
-  const out: { label: string; name: KernelBackendName; simd?: NativeSimd }[] = [];
-  if (only === undefined || only === '' || only === 'native') {
-    try {
-      kernelBackend('native');
-      const order: NativeSimd[] = ['avx512', 'avx2', 'portable'];
-      for (const simd of order.slice(order.indexOf(nativeInfo().simd))) out.push({ label: `native ${simd}`, name: 'native', simd });
-    } catch (error) {
-      if (only === 'native') throw error;
-    }
-  }
-  if (only === undefined || only === '' || only === 'wasm') out.push({ label: 'wasm', name: 'wasm' });
-  return out;
-}
 
 /** Tables (rows, hs/2) of random angles: any angle must work, not only RoPE's. */
 function tables(rows: number, half: number, seed: number): { cos: Float32Array; sin: Float32Array } {
@@ -43,7 +27,7 @@ function tables(rows: number, half: number, seed: number): { cos: Float32Array; 
   return { cos: angles.map(Math.cos), sin: angles.map(Math.sin) };
 }
 
-for (const variant of variants()) {
+for (const variant of backendVariants()) {
   for (const threads of [1, 2]) {
     describe(`rotaryEmbedding, ${variant.label}, ${threads} thread${threads > 1 ? 's' : ''}, against the reference`, () => {
       let fast: KernelBackend<Storage>;
